@@ -1,0 +1,71 @@
+/**
+ * `npm start`: the API on serverless-offline, backed by the embedded MongoDB from dev/mongo
+ * (data under .data/mongo) unless MONGODB_URI points at a real one. One Ctrl-C stops both.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startEmbeddedMongo } from './mongo/index.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const port = Number(process.env.PORT ?? 3000);
+
+async function main(): Promise<void> {
+  let uri = process.env.MONGODB_URI;
+  let stopMongo = async () => {};
+  if (uri) {
+    console.log('Using MongoDB from MONGODB_URI');
+  } else {
+    const dbPath = `${root}.data/mongo`;
+    mkdirSync(dbPath, { recursive: true });
+    const mongo = await startEmbeddedMongo({ port: Number(process.env.MONGO_PORT ?? 0), dbPath });
+    uri = mongo.uri;
+    stopMongo = mongo.stop;
+    console.log(`Embedded MongoDB: ${uri} (data in .data/mongo)`);
+  }
+
+  const offline = spawn(
+    process.execPath,
+    [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'dev'],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        MONGODB_URI: uri,
+        PORT: String(port),
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  offline.stdout.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    process.stdout.write(text);
+    if (text.includes('Server ready')) {
+      const base = `http://localhost:${port}`;
+      console.log(`\nOrder Management API: ${base}`);
+      console.log(
+        `Try: curl -s -X POST ${base}/services -H 'content-type: application/json' -d '{"id":"123","name":"Inspection"}'`,
+      );
+      console.log(`     curl -s ${base}/services\n`);
+    }
+  });
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    offline.kill('SIGTERM');
+    await stopMongo();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  offline.on('exit', (code) => void stop(code ?? 1));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

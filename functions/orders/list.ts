@@ -1,0 +1,7 @@
+import { listOrders } from '#lib/app/orders';
+import { httpHandler } from '#lib/http/httpHandler';
+import { ok } from '#lib/http/responses';
+import { validateOrderListQuery } from '#lib/schemas/validators';
+
+/** GET /orders */
+export const handler = httpHandler({ query: validateOrderListQuery }, async ({ query }) => ok(await listOrders(query)));

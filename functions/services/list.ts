@@ -1,0 +1,9 @@
+import { listServices } from '#lib/app/serviceRecords';
+import { httpHandler } from '#lib/http/httpHandler';
+import { ok } from '#lib/http/responses';
+import { validateServiceListQuery } from '#lib/schemas/validators';
+
+/** GET /services */
+export const handler = httpHandler({ query: validateServiceListQuery }, async ({ query }) =>
+  ok(await listServices(query)),
+);

@@ -1,0 +1,68 @@
+import { config } from '#lib/config';
+import * as ordersRepository from '#lib/db/ordersRepository';
+import { parseDateTime } from '#lib/domain/datetime';
+import { InvalidInputError } from '#lib/domain/errors';
+import { generateId, normalizeId } from '#lib/domain/ids';
+import { windowMs } from '#lib/domain/orderWindow';
+import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
+import type { Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
+import { orderRepresentation } from './representations.ts';
+import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page } from './shared.ts';
+
+function currentWindow(): number {
+  return windowMs(config().orderWindowMinutes);
+}
+
+function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
+  return {
+    id,
+    datetime: parseDateTime(input.datetime, '/datetime', 'body'),
+    totalfee: input.totalfee,
+    services: input.services.map((service) => ({ id: service.id })),
+  };
+}
+
+/** POST /orders: stores a new order unless it sits within the window of another. */
+export async function createOrder(input: OrderInput): Promise<Order> {
+  const id = input.id === undefined ? generateId() : normalizeId(input.id);
+  return orderRepresentation(await ordersRepository.insertOrder(toDraft(id, input), currentWindow(), new Date()));
+}
+
+/** GET /orders/{id}. */
+export async function getOrder(id: string): Promise<Order> {
+  return orderRepresentation(await ordersRepository.findOrder(id));
+}
+
+/** PUT /orders/{id}: replaces the whole order under the same rule; the id comes from the path. */
+export async function replaceOrder(id: string, input: OrderInput): Promise<Order> {
+  assertBodyIdMatchesPath(input.id, id);
+  return orderRepresentation(await ordersRepository.replaceOrder(toDraft(id, input), currentWindow(), new Date()));
+}
+
+/** DELETE /orders/{id}. */
+export async function deleteOrder(id: string): Promise<void> {
+  await ordersRepository.deleteOrder(id);
+}
+
+/** GET /orders: one page in datetime order, optionally within [from, to). */
+export async function listOrders(query: OrderListQuery): Promise<Page<Order>> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const after = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
+  if (query.cursor !== undefined && after?.at === undefined) {
+    throw new InvalidInputError('/cursor', 'query', 'cursor is not one this list returned');
+  }
+  const from = query.from === undefined ? undefined : parseDateTime(query.from, '/from', 'query');
+  const to = query.to === undefined ? undefined : parseDateTime(query.to, '/to', 'query');
+  const documents = await ordersRepository.listOrders({
+    limit: limit + 1,
+    ...(from && { from }),
+    ...(to && { to }),
+    ...(after?.at !== undefined && { after: { id: after.id, at: after.at } }),
+  });
+  const items = documents.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(orderRepresentation),
+    next: documents.length > limit && last ? encodePageCursor({ id: last._id, at: last.datetime.getTime() }) : null,
+  };
+}

@@ -1,0 +1,46 @@
+import * as servicesRepository from '#lib/db/servicesRepository';
+import { InvalidInputError } from '#lib/domain/errors';
+import { generateId, normalizeId } from '#lib/domain/ids';
+import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
+import type { Service, ServiceInput, ServiceListQuery } from '#lib/schemas/service';
+import { serviceRepresentation } from './representations.ts';
+import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page } from './shared.ts';
+
+/** POST /services: stores a new service record. */
+export async function createService(input: ServiceInput): Promise<Service> {
+  const id = input.id === undefined ? generateId() : normalizeId(input.id);
+  return serviceRepresentation(await servicesRepository.insertService({ id, name: input.name }, new Date()));
+}
+
+/** GET /services/{id}. */
+export async function getService(id: string): Promise<Service> {
+  return serviceRepresentation(await servicesRepository.findService(id));
+}
+
+/** PUT /services/{id}: replaces the service's fields; the id comes from the path. */
+export async function replaceService(id: string, input: ServiceInput): Promise<Service> {
+  assertBodyIdMatchesPath(input.id, id);
+  return serviceRepresentation(await servicesRepository.replaceService(id, input.name, new Date()));
+}
+
+/** DELETE /services/{id}: refused while an order references the service. */
+export async function deleteService(id: string): Promise<void> {
+  await servicesRepository.deleteService(id);
+}
+
+/** GET /services: one page in id order. */
+export async function listServices(query: ServiceListQuery): Promise<Page<Service>> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const after = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
+  if (query.cursor !== undefined && (after === undefined || after.at !== undefined)) {
+    throw new InvalidInputError('/cursor', 'query', 'cursor is not one this list returned');
+  }
+  // One extra item tells whether another page exists without a count query.
+  const documents = await servicesRepository.listServices(limit + 1, after?.id);
+  const items = documents.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(serviceRepresentation),
+    next: documents.length > limit && last ? encodePageCursor({ id: last._id }) : null,
+  };
+}

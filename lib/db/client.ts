@@ -1,0 +1,68 @@
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { config } from '#lib/config';
+import { resolveConnectionString } from './connectionString.ts';
+import { ensureIndexes } from './indexes.ts';
+
+/**
+ * Sized for Lambda: one container serves one request at a time, so a few sockets suffice;
+ * short selection and connect timeouts turn an unreachable database into a 503 within
+ * seconds instead of a hang until API Gateway's 30-second limit.
+ */
+const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
+  maxPoolSize: 5,
+  minPoolSize: 0,
+  maxIdleTimeMS: 60_000,
+  serverSelectionTimeoutMS: 3_000,
+  connectTimeoutMS: 3_000,
+  socketTimeoutMS: 10_000,
+  retryWrites: true,
+  retryReads: true,
+  appName: 'order-management-api',
+};
+
+interface Connection {
+  client: MongoClient;
+  db: Db;
+}
+
+let connecting: Promise<Connection> | undefined;
+
+/**
+ * The container's shared connection, created on first use (never at import time) and reused
+ * by every warm invocation. A failed first connect is forgotten, so the next request retries
+ * without needing a new container.
+ */
+export function connection(): Promise<Connection> {
+  connecting ??= open().catch((error: unknown) => {
+    connecting = undefined;
+    throw error;
+  });
+  return connecting;
+}
+
+/** The application's database. */
+export async function database(): Promise<Db> {
+  return (await connection()).db;
+}
+
+async function open(): Promise<Connection> {
+  const settings = config();
+  const uri = await resolveConnectionString(settings);
+  const client = new MongoClient(uri, LAMBDA_CLIENT_OPTIONS);
+  try {
+    await client.connect();
+    const db = client.db(settings.mongodbDatabase);
+    await ensureIndexes(db);
+    return { client, db };
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** Closes the shared connection; the next call to `connection()` opens a new one. */
+export async function closeConnection(): Promise<void> {
+  const current = connecting;
+  connecting = undefined;
+  if (current) await (await current.catch(() => undefined))?.client.close();
+}

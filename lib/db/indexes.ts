@@ -1,0 +1,23 @@
+import type { Db } from 'mongodb';
+
+/** Collection names, in one place. */
+export const collections = {
+  orders: 'orders',
+  services: 'services',
+  windowLocks: 'order_window_locks',
+} as const;
+
+/**
+ * Creates the indexes the queries rely on. createIndexes is idempotent for identical specs,
+ * so every cold start may run it; it costs one round trip per collection.
+ */
+export async function ensureIndexes(db: Db): Promise<void> {
+  await Promise.all([
+    // The window check is a range on datetime; lists sort by (datetime, _id).
+    db.collection(collections.orders).createIndexes([
+      { key: { datetime: 1, _id: 1 }, name: 'datetime_id' },
+      // Deleting a service asks whether any order still references it.
+      { key: { 'services.id': 1 }, name: 'services_id' },
+    ]),
+  ]);
+}

@@ -1,0 +1,154 @@
+import type { AnyBulkWriteOperation, ClientSession, Db, Filter } from 'mongodb';
+import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
+import { assertOutsideWindow, conflictRange, windowLockKeys } from '#lib/domain/orderWindow';
+import type { PagePosition } from '#lib/domain/pageCursor';
+import { connection } from './client.ts';
+import { isDuplicateKeyError } from './errors.ts';
+import { collections } from './indexes.ts';
+import { touchReferencedServices } from './servicesRepository.ts';
+import { inTransaction } from './transactions.ts';
+
+/** An order as stored. */
+export interface OrderDocument {
+  _id: string;
+  datetime: Date;
+  totalfee: number;
+  services: { id: string }[];
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+/** What a create or a replace sets: everything but the timestamps and version. */
+export interface OrderDraft {
+  id: string;
+  datetime: Date;
+  totalfee: number;
+  services: { id: string }[];
+}
+
+interface WindowLockDocument {
+  _id: string;
+  writes: number;
+}
+
+/**
+ * Locks the window buckets around `datetime`, then refuses the write if another order
+ * (other than `draft.id`) sits less than one window away. Runs inside the caller's
+ * transaction; see `windowLockKeys` for why writing the locks makes the check atomic.
+ */
+async function claimWindow(db: Db, draft: OrderDraft, window: number, session: ClientSession): Promise<void> {
+  const locks: AnyBulkWriteOperation<WindowLockDocument>[] = windowLockKeys(draft.datetime, window).map((key) => ({
+    updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
+  }));
+  await db.collection<WindowLockDocument>(collections.windowLocks).bulkWrite(locks, { session, ordered: true });
+  const { after, before } = conflictRange(draft.datetime, window);
+  const neighbours = await db
+    .collection<OrderDocument>(collections.orders)
+    .find(
+      { datetime: { $gt: after, $lt: before }, _id: { $ne: draft.id } },
+      { session, projection: { _id: 1, datetime: 1 } },
+    )
+    .limit(1)
+    .toArray();
+  assertOutsideWindow(
+    draft,
+    neighbours.map((order) => ({ id: order._id, datetime: order.datetime })),
+    window,
+  );
+}
+
+function serviceIds(draft: OrderDraft): string[] {
+  return draft.services.map((service) => service.id);
+}
+
+/**
+ * Stores a new order if it keeps every pair of orders at least one window apart.
+ * Throws OrderWindowConflictError, UnknownServicesError or DuplicateIdError.
+ */
+export async function insertOrder(draft: OrderDraft, window: number, now: Date): Promise<OrderDocument> {
+  const { client, db } = await connection();
+  const document: OrderDocument = { _id: draft.id, ...withoutId(draft), createdAt: now, updatedAt: now, version: 1 };
+  try {
+    await inTransaction(client, async (session) => {
+      await claimWindow(db, draft, window, session);
+      await touchReferencedServices(serviceIds(draft), session);
+      await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+    });
+  } catch (error) {
+    if (isDuplicateKeyError(error)) throw new DuplicateIdError('order', draft.id);
+    throw error;
+  }
+  return document;
+}
+
+/**
+ * Replaces an existing order (PUT) under the same rule; the order never conflicts with itself.
+ * Throws NotFoundError, OrderWindowConflictError or UnknownServicesError.
+ */
+export async function replaceOrder(draft: OrderDraft, window: number, now: Date): Promise<OrderDocument> {
+  const { client, db } = await connection();
+  const orders = db.collection<OrderDocument>(collections.orders);
+  return inTransaction(client, async (session) => {
+    const existing = await orders.findOne({ _id: draft.id }, { session, projection: { createdAt: 1, version: 1 } });
+    if (!existing) throw new NotFoundError('order', draft.id);
+    await claimWindow(db, draft, window, session);
+    await touchReferencedServices(serviceIds(draft), session);
+    const replacement: OrderDocument = {
+      _id: draft.id,
+      ...withoutId(draft),
+      createdAt: existing.createdAt,
+      updatedAt: now,
+      version: existing.version + 1,
+    };
+    await orders.replaceOne({ _id: draft.id }, replacement, { session });
+    return replacement;
+  });
+}
+
+/** One order by id, or NotFoundError. */
+export async function findOrder(id: string): Promise<OrderDocument> {
+  const { db } = await connection();
+  const found = await db.collection<OrderDocument>(collections.orders).findOne({ _id: id });
+  if (!found) throw new NotFoundError('order', id);
+  return found;
+}
+
+/** Deletes an order; NotFoundError when it does not exist. Freeing a slot needs no lock. */
+export async function deleteOrder(id: string): Promise<void> {
+  const { db } = await connection();
+  const { deletedCount } = await db.collection<OrderDocument>(collections.orders).deleteOne({ _id: id });
+  if (deletedCount === 0) throw new NotFoundError('order', id);
+}
+
+/** Filter and position of one page of orders. */
+export interface OrderPageRequest {
+  limit: number;
+  from?: Date;
+  to?: Date;
+  after?: PagePosition & { at: number };
+}
+
+/**
+ * Up to `limit` orders in (datetime, id) order, within [from, to), strictly after `after`.
+ * The filter leads with a range on datetime so the (datetime, _id) index answers it.
+ */
+export async function listOrders(page: OrderPageRequest): Promise<OrderDocument[]> {
+  const { db } = await connection();
+  const datetime: { $gte?: Date; $lt?: Date } = {};
+  const lowest = Math.max(page.from?.getTime() ?? Number.NEGATIVE_INFINITY, page.after?.at ?? Number.NEGATIVE_INFINITY);
+  if (Number.isFinite(lowest)) datetime.$gte = new Date(lowest);
+  if (page.to) datetime.$lt = page.to;
+  const filter: Filter<OrderDocument> = Object.keys(datetime).length > 0 ? { datetime } : {};
+  if (page.after) filter.$nor = [{ datetime: new Date(page.after.at), _id: { $lte: page.after.id } }];
+  return db
+    .collection<OrderDocument>(collections.orders)
+    .find(filter)
+    .sort({ datetime: 1, _id: 1 })
+    .limit(page.limit)
+    .toArray();
+}
+
+function withoutId(draft: OrderDraft): Omit<OrderDraft, 'id'> {
+  return { datetime: draft.datetime, totalfee: draft.totalfee, services: draft.services };
+}

@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto';
+
+/** An id as a client may send it on create: a string id or a non-negative integer. */
+export type ClientChosenId = string | number;
+
+/** The stored string form of a client-chosen id: integers become their decimal string. */
+export function normalizeId(id: ClientChosenId): string {
+  return typeof id === 'number' ? String(id) : id;
+}
+
+/**
+ * A new id for a resource created without one: 20 URL-safe characters, a time prefix so
+ * ids created later sort later, then randomness so concurrent creates never collide.
+ */
+export function generateId(now: Date = new Date()): string {
+  return now.getTime().toString(36).padStart(9, '0') + randomBytes(8).toString('base64url').slice(0, 11);
+}

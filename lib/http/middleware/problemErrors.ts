@@ -1,0 +1,40 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { problemFor } from '../errorMapping.ts';
+import { problemResponse } from '../problems.ts';
+
+/**
+ * Turns every error into an `application/problem+json` response. Known errors keep their
+ * status and detail; anything else is a 500 that shows only a correlation id (the request
+ * id), while the stack goes to the log under that id.
+ */
+export function problemErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      const known = problemFor(request.error);
+      if (known) {
+        request.response = problemResponse(known.problem, known.headers);
+        return;
+      }
+      const correlationId = request.event.requestContext?.requestId ?? request.context.awsRequestId ?? 'unknown';
+      const error = request.error;
+      console.error(
+        JSON.stringify({
+          level: 'ERROR',
+          message: 'unhandled error',
+          correlationId,
+          route: request.event.routeKey,
+          error:
+            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+        }),
+      );
+      request.response = problemResponse({
+        type: 'about:blank',
+        title: 'Internal Server Error',
+        status: 500,
+        detail: `Something went wrong on our side; quote correlation id ${correlationId} when reporting it`,
+        correlationId,
+      });
+    },
+  };
+}

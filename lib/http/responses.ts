@@ -1,0 +1,34 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+/** What every handler returns: a structured API Gateway v2 result. */
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+
+/** Headers on every response: nothing here may be cached or sniffed as another type. */
+export const COMMON_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+/** 200 with a JSON body. */
+export function ok(body: unknown): HttpResult {
+  return json(200, body);
+}
+
+/** 201 with a JSON body and the new resource's address. */
+export function created(body: { id: string }, collectionPath: string): HttpResult {
+  return json(201, body, { location: `${collectionPath}/${encodeURIComponent(body.id)}` });
+}
+
+/** 204 without a body. */
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: { ...COMMON_HEADERS } };
+}
+
+/** A JSON response with the common headers. */
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', ...COMMON_HEADERS, ...headers },
+    body: JSON.stringify(body),
+  };
+}

@@ -1,0 +1,49 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/** Characters an id may use: safe in URLs, logs and MongoDB keys (no `$`, no `.`). */
+export const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+
+/** A resource id as it appears in paths and responses. */
+export const ResourceId = Type.String({
+  pattern: ID_PATTERN,
+  description: '1 to 64 characters of A-Z a-z 0-9 _ -',
+  examples: ['223'],
+});
+
+/** An id a client may choose on create: a string id, or a non-negative integer that becomes its decimal string. */
+export const ClientChosenId = Type.Union([ResourceId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+
+/** An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. */
+export const DateTimeString = Type.String({ format: 'date-time', examples: ['2022-11-24T12:00:00Z'] });
+
+/** Path parameters of every `/{collection}/{id}` route. */
+export const IdPathParameters = Type.Object({ id: ResourceId }, { additionalProperties: false });
+export type IdPathParameters = Static<typeof IdPathParameters>;
+
+/** Page size and continuation shared by the list routes. */
+export const PageQueryProperties = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' })),
+};
+
+/** The problem details body (RFC 9457) every error answers with. */
+export const ProblemDetails = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer({ minimum: 400, maximum: 599 }),
+  detail: Type.String(),
+  instance: Type.Optional(Type.String()),
+  errors: Type.Optional(
+    Type.Array(
+      Type.Object({
+        in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path')]),
+        pointer: Type.String(),
+        detail: Type.String(),
+      }),
+    ),
+  ),
+  conflictingOrderId: Type.Optional(Type.String()),
+  missingServiceIds: Type.Optional(Type.Array(Type.String())),
+  correlationId: Type.Optional(Type.String()),
+});
+export type ProblemDetails = Static<typeof ProblemDetails>;

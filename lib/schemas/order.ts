@@ -1,0 +1,46 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { ClientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
+
+/** A reference from an order to a service record. */
+export const ServiceReference = Type.Object({ id: ResourceId }, { additionalProperties: false });
+
+/** Body of POST /orders and PUT /orders/{id}. */
+export const OrderInput = Type.Object(
+  {
+    id: Type.Optional(ClientChosenId),
+    datetime: DateTimeString,
+    // multipleOf 0.01 is checked with a precision tolerance (see validator build) so 0.07 passes.
+    totalfee: Type.Number({ minimum: 0, multipleOf: 0.01, maximum: 1e13, examples: [100] }),
+    services: Type.Array(ServiceReference, { minItems: 1, maxItems: 50, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+export type OrderInput = Static<typeof OrderInput>;
+
+/** An order as the API answers it. */
+export const Order = Type.Object({
+  id: ResourceId,
+  datetime: Type.String({ format: 'date-time' }),
+  totalfee: Type.Number(),
+  services: Type.Array(Type.Object({ id: ResourceId })),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+export type Order = Static<typeof Order>;
+
+/** Query of GET /orders: a page, optionally within [from, to). */
+export const OrderListQuery = Type.Object(
+  {
+    ...PageQueryProperties,
+    from: Type.Optional(DateTimeString),
+    to: Type.Optional(DateTimeString),
+  },
+  { additionalProperties: false },
+);
+export type OrderListQuery = Static<typeof OrderListQuery>;
+
+/** One page of GET /orders. */
+export const OrderPage = Type.Object({
+  items: Type.Array(Order),
+  next: Type.Union([Type.String(), Type.Null()]),
+});

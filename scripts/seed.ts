@@ -1,0 +1,58 @@
+/**
+ * `npm run seed`: loads the assignment's sample services and orders through the running API
+ * (BASE_URL, default http://localhost:$PORT or 3000). Idempotent: a record that already exists
+ * with the same content is left alone, so a second run changes nothing and fails nothing.
+ *
+ * The assignment's three sample orders share one datetime; posted as given, only the first
+ * would be accepted. Here they are spaced exactly 3 hours apart so the rule accepts all three.
+ */
+export {};
+
+const base = process.env.BASE_URL ?? `http://localhost:${process.env.PORT ?? 3000}`;
+
+const services = [
+  { id: '123', name: 'Inspection' },
+  { id: '789', name: 'Testing' },
+  { id: '456', name: 'Analysis' },
+];
+
+const orders = [
+  { id: '223', datetime: '2022-11-01T11:11:11.111Z', totalfee: 100, services: [{ id: '123' }] },
+  { id: '224', datetime: '2022-11-01T14:11:11.111Z', totalfee: 100, services: [{ id: '789' }] },
+  { id: '225', datetime: '2022-11-01T17:11:11.111Z', totalfee: 100, services: [{ id: '456' }] },
+];
+
+/** Creates a record, or confirms the stored one matches it. Returns false when it cannot. */
+async function ensure(collection: string, record: { id: string } & Record<string, unknown>): Promise<boolean> {
+  const created = await fetch(`${base}/${collection}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(record),
+  });
+  if (created.status === 201) {
+    console.log(`created ${collection}/${record.id}`);
+    return true;
+  }
+  const stored = await fetch(`${base}/${collection}/${record.id}`);
+  if (stored.status === 200) {
+    const body = (await stored.json()) as Record<string, unknown>;
+    const same = Object.entries(record).every(([key, value]) =>
+      key === 'datetime'
+        ? Date.parse(String(body[key])) === Date.parse(String(value))
+        : JSON.stringify(body[key]) === JSON.stringify(value),
+    );
+    console.log(
+      same
+        ? `kept ${collection}/${record.id} (already there)`
+        : `differs: ${collection}/${record.id} exists with other content`,
+    );
+    return same;
+  }
+  console.error(`could not seed ${collection}/${record.id}: ${created.status} ${await created.text()}`);
+  return false;
+}
+
+let ok = true;
+for (const service of services) ok = (await ensure('services', service)) && ok;
+for (const order of orders) ok = (await ensure('orders', order)) && ok;
+process.exitCode = ok ? 0 : 1;
