@@ -36,12 +36,13 @@ async function main(): Promise<void> {
         SLS_TELEMETRY_DISABLED: '1',
         SLS_NOTIFICATIONS_MODE: 'off',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  offline.stdout.on('data', (chunk: Buffer) => {
+  // serverless writes its banner to stderr; pass both streams through and watch for readiness.
+  const relay = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
     const text = chunk.toString();
-    process.stdout.write(text);
+    target.write(text);
     if (text.includes('Server ready')) {
       const base = `http://localhost:${port}`;
       console.log(`\nOrder Management API: ${base}`);
@@ -50,7 +51,9 @@ async function main(): Promise<void> {
       );
       console.log(`     curl -s ${base}/services\n`);
     }
-  });
+  };
+  offline.stdout.on('data', relay(process.stdout));
+  offline.stderr.on('data', relay(process.stderr));
 
   let stopping = false;
   const stop = async (code: number) => {

@@ -1,28 +1,23 @@
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startEmbeddedMongo } from '#dev/mongo/index';
 import { resetConfig } from '#lib/config';
 import { closeConnection } from '#lib/db/client';
 import { api } from '../support/api.ts';
-
-/** A port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { freePort } from '../support/offline.ts';
 
 afterAll(async () => {
   await closeConnection();
 });
 
+function useDatabase(uri: string): void {
+  process.env.MONGODB_URI = uri;
+  process.env.MONGODB_DATABASE = 'outage';
+  resetConfig();
+}
+
 describe('when the database cannot be reached', () => {
-  it('answers 503 problem+json with Retry-After within a few seconds', async () => {
-    process.env.MONGODB_URI = `mongodb://127.0.0.1:${await closedPort()}/?directConnection=true`;
-    process.env.MONGODB_DATABASE = 'outage';
-    resetConfig();
+  it('answers 503 problem+json with Retry-After within a few seconds, hiding the address', async () => {
+    useDatabase(`mongodb://127.0.0.1:${await freePort()}/?directConnection=true`);
     await closeConnection();
     const started = Date.now();
     const response = await api.getOrder('any');
@@ -32,5 +27,31 @@ describe('when the database cannot be reached', () => {
     expect(response.headers['retry-after']).toBe('5');
     expect(response.body).toMatchObject({ status: 503, title: 'Service Unavailable' });
     expect(response.rawBody).not.toContain('127.0.0.1');
+  });
+
+  // This checks the API's client, not the server, so it always runs its own embedded MongoDB
+  // that it can stop and start again on the same port.
+  it('recovers on the next request once the database is back, without a new container', async () => {
+    const port = await freePort();
+    let mongo = await startEmbeddedMongo({ port });
+    try {
+      useDatabase(mongo.uri);
+      await closeConnection();
+      expect((await api.createService({ id: 'before-outage', name: 'x' })).status).toBe(201);
+
+      await mongo.stop();
+      const started = Date.now();
+      const during = await api.getService('before-outage');
+      expect(during.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(6_000);
+
+      mongo = await startEmbeddedMongo({ port });
+      // In memory: the restarted server is empty, so 404 proves the request reached it.
+      const after = await api.getService('before-outage');
+      expect(after.status).toBe(404);
+      expect((await api.createService({ id: 'after-outage', name: 'y' })).status).toBe(201);
+    } finally {
+      await mongo.stop();
+    }
   });
 });

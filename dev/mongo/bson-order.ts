@@ -1,0 +1,189 @@
+/**
+ * MongoDB's BSON comparison order, used by indexes (mingo's own order is close but not identical),
+ * plus a canonical string form of values used as map keys for `_id` and unique index keys.
+ */
+import { Binary, BSONRegExp, BSONSymbol, Decimal128, Long, MaxKey, MinKey, ObjectId, Timestamp } from 'bson';
+
+/** Canonical type bracket of a value in BSON sort order (lower sorts first). */
+export function typeClass(v: unknown): number {
+  if (v === null || v === undefined) return 5;
+  switch (typeof v) {
+    case 'number':
+    case 'bigint':
+      return 10;
+    case 'string':
+      return 15;
+    case 'boolean':
+      return 40;
+    case 'object':
+      break;
+    default:
+      return 60;
+  }
+  if (v instanceof MinKey) return 1;
+  if (v instanceof MaxKey) return 100;
+  if (v instanceof Long || v instanceof Decimal128) return 10;
+  if (v instanceof BSONSymbol) return 15;
+  if (Array.isArray(v)) return 25;
+  if (v instanceof Binary) return 30;
+  if (v instanceof ObjectId) return 35;
+  if (v instanceof Date) return 45;
+  if (v instanceof Timestamp) return 47;
+  if (v instanceof RegExp || v instanceof BSONRegExp) return 50;
+  const bsontype = (v as { _bsontype?: string })._bsontype;
+  if (bsontype === 'Code') return 55;
+  return 20;
+}
+
+function toNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Long) return v.toNumber();
+  if (v instanceof Decimal128) return Number(v.toString());
+  return Number.NaN;
+}
+
+function cmpPrimitive(a: number | string, b: number | string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function cmpBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return cmpPrimitive(a.length, b.length);
+}
+
+/** Compares two BSON values the way mongod orders index keys and sorts. */
+export function compareBson(a: unknown, b: unknown): number {
+  const ca = typeClass(a);
+  const cb = typeClass(b);
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  switch (ca) {
+    case 1:
+    case 5:
+    case 100:
+      return 0;
+    case 10: {
+      const x = toNumber(a);
+      const y = toNumber(b);
+      // NaN sorts before all other numbers in MongoDB.
+      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : -1;
+      if (Number.isNaN(y)) return 1;
+      return cmpPrimitive(x, y);
+    }
+    case 15:
+      return cmpPrimitive(String(a), String(b));
+    case 20: {
+      const ea = Object.entries(a as object);
+      const eb = Object.entries(b as object);
+      const n = Math.min(ea.length, eb.length);
+      for (let i = 0; i < n; i++) {
+        const [ka, va] = ea[i] as [string, unknown];
+        const [kb, vb] = eb[i] as [string, unknown];
+        const t = typeClass(va) - typeClass(vb);
+        if (t !== 0) return t < 0 ? -1 : 1;
+        const k = cmpPrimitive(ka, kb);
+        if (k !== 0) return k;
+        const c = compareBson(va, vb);
+        if (c !== 0) return c;
+      }
+      return cmpPrimitive(ea.length, eb.length);
+    }
+    case 25: {
+      const xa = a as unknown[];
+      const xb = b as unknown[];
+      const n = Math.min(xa.length, xb.length);
+      for (let i = 0; i < n; i++) {
+        const c = compareBson(xa[i], xb[i]);
+        if (c !== 0) return c;
+      }
+      return cmpPrimitive(xa.length, xb.length);
+    }
+    case 30: {
+      const x = a as Binary;
+      const y = b as Binary;
+      if (x.position !== y.position) return x.position < y.position ? -1 : 1;
+      if (x.sub_type !== y.sub_type) return x.sub_type < y.sub_type ? -1 : 1;
+      return cmpBytes(x.buffer.subarray(0, x.position), y.buffer.subarray(0, y.position));
+    }
+    case 35:
+      return cmpBytes((a as ObjectId).id, (b as ObjectId).id);
+    case 40:
+      return cmpPrimitive(Number(a), Number(b));
+    case 45:
+      return cmpPrimitive((a as Date).getTime(), (b as Date).getTime());
+    case 47: {
+      const x = a as Timestamp;
+      const y = b as Timestamp;
+      return x.t !== y.t ? cmpPrimitive(x.t, y.t) : cmpPrimitive(x.i, y.i);
+    }
+    default:
+      return cmpPrimitive(String(a), String(b));
+  }
+}
+
+/**
+ * A string that is equal for two values exactly when mongod treats them as the same key
+ * (1, 1.0 and Long(1) are one key; "1" and 1 are not).
+ */
+export function keyString(v: unknown): string {
+  switch (typeClass(v)) {
+    case 1:
+      return 'm';
+    case 5:
+      return 'z';
+    case 100:
+      return 'M';
+    case 10: {
+      const n = toNumber(v);
+      return `n${Object.is(n, -0) ? 0 : n}`;
+    }
+    case 15:
+      return `s${JSON.stringify(String(v))}`;
+    case 20:
+      return `{${Object.entries(v as object)
+        .map(([k, x]) => `${JSON.stringify(k)}:${keyString(x)}`)
+        .join(',')}}`;
+    case 25:
+      return `[${(v as unknown[]).map(keyString).join(',')}]`;
+    case 30: {
+      const b = v as Binary;
+      return `b${b.sub_type}:${Buffer.from(b.buffer.subarray(0, b.position)).toString('base64')}`;
+    }
+    case 35:
+      return `o${(v as ObjectId).toHexString()}`;
+    case 40:
+      return v ? 't' : 'f';
+    case 45:
+      return `d${(v as Date).getTime()}`;
+    case 47:
+      return `T${(v as Timestamp).toString()}`;
+    default:
+      return `x${String(v)}`;
+  }
+}
+
+/** Formats a value like mongod does inside `dup key: { … }` error messages. */
+export function formatKeyValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (v instanceof ObjectId) return `ObjectId('${v.toHexString()}')`;
+  if (v instanceof Date) return `new Date(${v.getTime()})`;
+  if (v instanceof Long) return String(v.toString());
+  if (Array.isArray(v)) return `[ ${v.map(formatKeyValue).join(', ')} ]`;
+  if (v instanceof Binary)
+    return `BinData(${v.sub_type}, ${Buffer.from(v.buffer.subarray(0, v.position)).toString('hex').toUpperCase()})`;
+  if (typeof v === 'object' && typeTagIsPlain(v)) {
+    const parts = Object.entries(v as object).map(([k, x]) => `${k}: ${formatKeyValue(x)}`);
+    return parts.length ? `{ ${parts.join(', ')} }` : '{}';
+  }
+  return String(v);
+}
+
+function typeTagIsPlain(v: object): boolean {
+  return typeClass(v) === 20;
+}

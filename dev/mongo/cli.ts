@@ -1,0 +1,44 @@
+/**
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo]`: runs the embedded
+ * server until SIGINT/SIGTERM and prints one line with its URI.
+ */
+import { parseArgs } from 'node:util';
+import { startEmbeddedMongo } from './index.ts';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '27017' },
+    host: { type: 'string', default: '127.0.0.1' },
+    dbpath: { type: 'string' },
+  },
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`invalid --port ${values.port}`);
+  process.exit(2);
+}
+
+const server = await startEmbeddedMongo({
+  port,
+  host: values.host,
+  ...(values.dbpath ? { dbPath: values.dbpath } : {}),
+});
+console.log(
+  `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}`,
+);
+
+let stopping = false;
+const shutdown = (): void => {
+  if (stopping) return;
+  stopping = true;
+  server.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,285 @@
+/** Collections, databases and indexes. */
+import { Query } from 'mingo';
+import { compareBson } from '../bson-order.ts';
+import { MongoCommandError } from '../errors.ts';
+import type { IndexSpec } from '../indexes.ts';
+import { type Collection, checkDbName, type Doc } from '../storage.ts';
+import { collectionName, existingCollection } from './common.ts';
+import type { CommandContext, CommandSpec } from './types.ts';
+
+/** Collection options we implement; anything else would be silently ignored, so it is refused. */
+const SUPPORTED_CREATE_OPTIONS = new Set([
+  'create',
+  'lsid',
+  'txnNumber',
+  'autocommit',
+  'startTransaction',
+  '$db',
+  '$readPreference',
+  '$clusterTime',
+  'writeConcern',
+  'comment',
+  'readConcern',
+  'apiVersion',
+  'apiStrict',
+  'apiDeprecationErrors',
+]);
+
+/** Index options stored and (where noted) honoured; others are refused. */
+const SUPPORTED_INDEX_OPTIONS = new Set([
+  'key',
+  'name',
+  'v',
+  'unique',
+  'sparse',
+  'partialFilterExpression',
+  'expireAfterSeconds',
+  'background',
+  'hidden',
+]);
+
+function notFound(ctx: CommandContext, name: string): MongoCommandError {
+  return new MongoCommandError(26, `ns does not exist: ${ctx.db}.${name}`);
+}
+
+function indexKeyOk(key: unknown): key is Record<string, number> {
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) return false;
+  const entries = Object.entries(key);
+  return entries.length > 0 && entries.length <= 32 && entries.every(([, v]) => v === 1 || v === -1);
+}
+
+function defaultIndexName(key: Record<string, number>): string {
+  return Object.entries(key)
+    .map(([f, d]) => `${f}_${d}`)
+    .join('_');
+}
+
+/** The option part of a spec (everything except v/name/key/background), for comparisons. */
+function indexOptions(spec: Doc): Doc {
+  const { v: _v, name: _n, key: _k, background: _b, ...rest } = spec;
+  return rest;
+}
+
+function sameDoc(a: Doc, b: Doc): boolean {
+  return compareBson(a, b) === 0 && Object.keys(a).length === Object.keys(b).length;
+}
+
+function listedCollection(coll: Collection): Doc {
+  return {
+    name: coll.name,
+    type: 'collection',
+    options: coll.options,
+    info: { readOnly: false, uuid: coll.uuid },
+    idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+  };
+}
+
+const create: CommandSpec = {
+  handler: (ctx) => {
+    const name = collectionName(ctx);
+    for (const key of Object.keys(ctx.cmd)) {
+      if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
+        throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
+      }
+    }
+    if (ctx.engine.getCollection(ctx.db, name))
+      throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
+    ctx.engine.ensureCollection(ctx.db, name);
+    return { ok: 1 };
+  },
+};
+
+const drop: CommandSpec = {
+  handler: (ctx) => {
+    const name = collectionName(ctx);
+    const coll = ctx.engine.getCollection(ctx.db, name);
+    if (!coll) throw notFound(ctx, name);
+    const nIndexesWas = coll.indexes.size;
+    ctx.engine.dropCollection(ctx.db, name);
+    return { nIndexesWas, ns: coll.ns, ok: 1 };
+  },
+};
+
+const dropDatabase: CommandSpec = {
+  handler: (ctx) => {
+    ctx.engine.dropDatabase(ctx.db);
+    return { ok: 1 };
+  },
+};
+
+const listCollections: CommandSpec = {
+  handler: (ctx) => {
+    const colls = [...(ctx.engine.dbs.get(ctx.db)?.values() ?? [])];
+    let docs = colls.map(listedCollection);
+    const filter = ctx.cmd.filter;
+    if (filter && typeof filter === 'object') {
+      const q = new Query(filter as Doc, {});
+      docs = docs.filter((d) => q.test(d));
+    }
+    if (ctx.cmd.nameOnly === true) docs = docs.map((d) => ({ name: d.name, type: d.type }));
+    const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
+    const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
+    return {
+      cursor: ctx.state.cursors.openCursor(`${ctx.db}.$cmd.listCollections`, docs, { batchSize, lsid: ctx.lsidKey }),
+      ok: 1,
+    };
+  },
+};
+
+const listDatabases: CommandSpec = {
+  adminOnly: true,
+  handler: (ctx) => {
+    let databases: Doc[] = [...ctx.engine.dbs.entries()].map(([name, colls]) => {
+      let docs = 0;
+      for (const c of colls.values()) docs += c.docs.size;
+      return { name, sizeOnDisk: docs * 100, empty: docs === 0 };
+    });
+    const filter = ctx.cmd.filter;
+    if (filter && typeof filter === 'object') {
+      const q = new Query(filter as Doc, {});
+      databases = databases.filter((d) => q.test(d));
+    }
+    if (ctx.cmd.nameOnly === true) return { databases: databases.map((d) => ({ name: d.name })), ok: 1 };
+    const totalSize = databases.reduce((s, d) => s + (d.sizeOnDisk as number), 0);
+    return { databases, totalSize, totalSizeMb: Math.round(totalSize / 1e6), ok: 1 };
+  },
+};
+
+const createIndexes: CommandSpec = {
+  handler: (ctx) => {
+    const name = collectionName(ctx);
+    checkDbName(ctx.db);
+    const specs = ctx.cmd.indexes;
+    if (!Array.isArray(specs) || specs.length === 0)
+      throw new MongoCommandError(2, 'Must specify at least one index to create');
+    // Validate everything before changing anything.
+    const requested: IndexSpec[] = [];
+    for (const raw of specs as Doc[]) {
+      if (!indexKeyOk(raw.key)) {
+        throw new MongoCommandError(
+          67,
+          `Error in specification ${JSON.stringify(raw)} :: caused by :: Values in the index key pattern must be 1 or -1 (text, 2dsphere and hashed indexes are not supported by the embedded server)`,
+        );
+      }
+      for (const k of Object.keys(raw)) {
+        if (!SUPPORTED_INDEX_OPTIONS.has(k))
+          throw new MongoCommandError(67, `index option '${k}' is not supported by the embedded MongoDB server`);
+      }
+      if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.name === ''))
+        throw new MongoCommandError(67, 'The index name must be a non-empty string');
+      const spec: IndexSpec = {
+        v: 2,
+        key: raw.key,
+        name: typeof raw.name === 'string' ? raw.name : defaultIndexName(raw.key),
+      };
+      if (raw.unique === true) spec.unique = true;
+      if (raw.sparse === true) spec.sparse = true;
+      if (raw.partialFilterExpression !== undefined) {
+        if (typeof raw.partialFilterExpression !== 'object' || raw.partialFilterExpression === null) {
+          throw new MongoCommandError(67, 'partialFilterExpression must be an object');
+        }
+        spec.partialFilterExpression = raw.partialFilterExpression;
+      }
+      if (raw.expireAfterSeconds !== undefined) {
+        const ttl = raw.expireAfterSeconds;
+        if (typeof ttl !== 'number' || ttl < 0 || !Number.isInteger(ttl))
+          throw new MongoCommandError(67, "TTL index 'expireAfterSeconds' option must be a non-negative integer");
+        if (Object.keys(raw.key).length !== 1)
+          throw new MongoCommandError(67, 'TTL indexes are single-field indexes, compound indexes do not support TTL.');
+        spec.expireAfterSeconds = ttl;
+      }
+      if (raw.hidden === true) spec.hidden = true;
+      if (spec.name === '_id_' && defaultIndexName(spec.key) !== '_id_1')
+        throw new MongoCommandError(67, "The index name '_id_' is reserved for the _id index");
+      requested.push(spec);
+    }
+    const existing = ctx.engine.getCollection(ctx.db, name);
+    const coll = ctx.engine.ensureCollection(ctx.db, name);
+    const numIndexesBefore = coll.indexes.size;
+    const toBuild: IndexSpec[] = [];
+    for (const spec of requested) {
+      const current = [...coll.indexes.values()].map((i) => i.spec);
+      const sameName = current.find((s) => s.name === spec.name);
+      const sameKey = current.find((s) => sameDoc(s.key, spec.key));
+      if (sameName) {
+        if (sameDoc(sameName.key, spec.key) && sameDoc(indexOptions(sameName), indexOptions(spec))) continue;
+        if (sameName.name === '_id_' && sameDoc(sameName.key, spec.key)) continue;
+        throw new MongoCommandError(
+          86,
+          `An existing index has the same name as the requested index. When index names are not specified, they are auto generated and can cause conflicts. Please refer to our documentation. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameName)}`,
+        );
+      }
+      if (sameKey && sameDoc(indexOptions(sameKey), indexOptions(spec))) {
+        throw new MongoCommandError(85, `Index already exists with a different name: ${sameKey.name}`);
+      }
+      if (sameKey) {
+        throw new MongoCommandError(
+          85,
+          `An equivalent index already exists with the same name but different options. Requested index: ${JSON.stringify(spec)}, existing index: ${JSON.stringify(sameKey)}`,
+        );
+      }
+      toBuild.push(spec);
+    }
+    for (const spec of toBuild) ctx.engine.addIndex(coll, spec);
+    const reply: Doc = {
+      numIndexesBefore,
+      numIndexesAfter: coll.indexes.size,
+      createdCollectionAutomatically: !existing,
+      ok: 1,
+    };
+    if (toBuild.length === 0) reply.note = 'all indexes already exist';
+    return reply;
+  },
+};
+
+const listIndexes: CommandSpec = {
+  handler: (ctx) => {
+    const coll = existingCollection(ctx);
+    if (!coll) throw notFound(ctx, collectionName(ctx));
+    const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
+    const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
+    const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
+    return { cursor: ctx.state.cursors.openCursor(`${coll.ns}`, docs, { batchSize, lsid: ctx.lsidKey }), ok: 1 };
+  },
+};
+
+const dropIndexes: CommandSpec = {
+  handler: (ctx) => {
+    const coll = existingCollection(ctx);
+    if (!coll) throw notFound(ctx, collectionName(ctx));
+    const nIndexesWas = coll.indexes.size;
+    const target = ctx.cmd.index;
+    const names: string[] = [];
+    if (target === '*') {
+      for (const n of coll.indexes.keys()) if (n !== '_id_') names.push(n);
+    } else if (typeof target === 'string') {
+      names.push(target);
+    } else if (Array.isArray(target)) {
+      for (const n of target) names.push(String(n));
+    } else if (typeof target === 'object' && target !== null) {
+      const found = [...coll.indexes.values()].find((i) => sameDoc(i.spec.key, target as Doc));
+      if (!found) throw new MongoCommandError(27, `can't find index with key: ${JSON.stringify(target)}`);
+      names.push(found.name);
+    } else {
+      throw new MongoCommandError(14, "BSON field 'dropIndexes.index' is the wrong type");
+    }
+    for (const n of names) {
+      if (n === '_id_') throw new MongoCommandError(72, 'cannot drop _id index');
+      if (!coll.indexes.has(n)) throw new MongoCommandError(27, `index not found with name [${n}]`);
+    }
+    for (const n of names) ctx.engine.dropIndex(coll, n);
+    return { nIndexesWas, ok: 1 };
+  },
+};
+
+export const catalogCommands: Record<string, CommandSpec> = {
+  create,
+  drop,
+  dropDatabase,
+  listCollections,
+  listDatabases,
+  createIndexes,
+  listIndexes,
+  dropIndexes,
+  deleteIndexes: dropIndexes,
+};

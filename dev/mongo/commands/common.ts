@@ -1,0 +1,110 @@
+/** Helpers shared by the CRUD handlers. */
+import { deserialize, ObjectId, serialize } from 'bson';
+import { find } from 'mingo';
+import { MongoCommandError } from '../errors.ts';
+import type { Doc } from '../storage.ts';
+import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
+import type { CommandContext } from './types.ts';
+
+/** The collection named by the command's first field (a string), validated. */
+export function collectionName(ctx: CommandContext): string {
+  const name = ctx.cmd[ctx.name];
+  if (typeof name !== 'string') {
+    throw new MongoCommandError(73, `collection name has invalid type ${name === null ? 'null' : typeof name}`);
+  }
+  checkCollectionName(ctx.db, name);
+  return name;
+}
+
+/** The existing collection, or undefined. */
+export function existingCollection(ctx: CommandContext): Collection | undefined {
+  return ctx.engine.getCollection(ctx.db, collectionName(ctx));
+}
+
+/** Rejects options that would silently change results if ignored. */
+export function rejectUnsupported(ctx: CommandContext, op: Doc = ctx.cmd): void {
+  const collation = op.collation as Doc | undefined;
+  if (collation && collation.locale !== 'simple') {
+    throw new MongoCommandError(
+      115,
+      'collation is not supported by the embedded MongoDB server (see dev/mongo/README.md)',
+    );
+  }
+}
+
+/** A deep copy that keeps BSON types (ObjectId, Date, Binary…), made by a BSON round trip. */
+export function cloneDoc(doc: Doc): Doc {
+  return deserialize(serialize(doc)) as Doc;
+}
+
+/** Equal as stored BSON (field order and types included). */
+export function sameBson(a: Doc, b: Doc): boolean {
+  return Buffer.from(serialize(a)).equals(Buffer.from(serialize(b)));
+}
+
+/** Applies a find-style projection with mingo. */
+export function project(docs: Doc[], projection: unknown): Doc[] {
+  if (projection === undefined || projection === null) return docs;
+  if (typeof projection !== 'object' || Array.isArray(projection)) {
+    throw new MongoCommandError(14, "BSON field 'projection' is the wrong type, expected type 'object'");
+  }
+  if (Object.keys(projection).length === 0) return docs;
+  try {
+    return find(docs, {}, projection as Doc).all() as Doc[];
+  } catch (err) {
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/** Puts `_id` first (generating an ObjectId when absent), as mongod stores documents. */
+export function withIdFirst(doc: Doc): Doc {
+  if ('_id' in doc && Object.keys(doc)[0] === '_id') return doc;
+  const { _id, ...rest } = doc;
+  return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}
+
+/** Validates an `_id` value as mongod does. */
+export function checkId(id: unknown): void {
+  if (Array.isArray(id)) throw new MongoCommandError(2, `The '_id' value cannot be of type array`);
+  if (id instanceof RegExp) throw new MongoCommandError(2, `can't use a regex for _id`);
+}
+
+/**
+ * Runs a write step, waiting (within maxTimeMS) while a transaction holds what it needs, then
+ * running it again from scratch — the way mongod retries a write that hit a write conflict.
+ */
+export async function retryOnLock<T>(ctx: CommandContext, step: () => T): Promise<T> {
+  const maxTimeMS = typeof ctx.cmd.maxTimeMS === 'number' && ctx.cmd.maxTimeMS > 0 ? ctx.cmd.maxTimeMS : undefined;
+  const deadline = maxTimeMS === undefined ? undefined : Date.now() + maxTimeMS;
+  for (;;) {
+    try {
+      return step();
+    } catch (err) {
+      if (!(err instanceof LockWait)) throw err;
+      const remaining = deadline === undefined ? undefined : deadline - Date.now();
+      if (remaining !== undefined && remaining <= 0) throw new MongoCommandError(50, 'operation exceeded time limit');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        err.until,
+        new Promise<void>((resolve) => {
+          // Re-check periodically too, in case the holder is gone without resolving.
+          timer = setTimeout(resolve, remaining === undefined ? 1000 : Math.min(remaining, 1000));
+        }),
+      ]);
+      if (timer) clearTimeout(timer);
+    }
+  }
+}
+
+/** Reads a non-negative integer option. */
+export function intOption(ctx: CommandContext, field: string, cmd: Doc = ctx.cmd): number | undefined {
+  const v = cmd[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new MongoCommandError(
+      14,
+      `BSON field '${ctx.name}.${field}' is the wrong type '${typeof v}', expected types '[long, int, decimal, double]'`,
+    );
+  }
+  return Math.trunc(v);
+}

@@ -1,0 +1,24 @@
+/**
+ * The command table: command name (as sent, plus mongod's lowercase aliases) → handler.
+ */
+import { catalogCommands } from './catalog.ts';
+import { handshakeCommands } from './handshake.ts';
+import { readCommands } from './read.ts';
+import type { CommandSpec } from './types.ts';
+import { writeCommands } from './write.ts';
+
+/** Placeholder entries: these two are executed by the dispatcher, which owns session state. */
+const transactionCommands: Record<string, CommandSpec> = {
+  commitTransaction: { adminOnly: true, allowedInTxn: true, handler: () => ({ ok: 1 }) },
+  abortTransaction: { adminOnly: true, allowedInTxn: true, handler: () => ({ ok: 1 }) },
+};
+
+export const commands: Record<string, CommandSpec> = {
+  ...handshakeCommands,
+  ...readCommands,
+  ...writeCommands,
+  ...catalogCommands,
+  ...transactionCommands,
+  ismaster: handshakeCommands.isMaster as CommandSpec,
+  buildinfo: handshakeCommands.buildInfo as CommandSpec,
+};

@@ -1,0 +1,205 @@
+/** find, getMore, killCursors, count, distinct and aggregate. */
+import { aggregate as mingoAggregate, ProcessingMode } from 'mingo';
+import { keyString } from '../bson-order.ts';
+import { MongoCommandError } from '../errors.ts';
+import { runQuery } from '../query.ts';
+import type { Doc } from '../storage.ts';
+import { collectionName, existingCollection, intOption, project, rejectUnsupported } from './common.ts';
+import type { CommandContext, CommandSpec } from './types.ts';
+
+function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
+  const v = ctx.cmd[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new MongoCommandError(
+      14,
+      `BSON field '${ctx.name}.${field}' is the wrong type '${Array.isArray(v) ? 'array' : typeof v}', expected type 'object'`,
+    );
+  }
+  return v as Doc;
+}
+
+function batchSizeOf(ctx: CommandContext, cmd: Doc = ctx.cmd): number | undefined {
+  const v = intOption(ctx, 'batchSize', cmd);
+  if (v !== undefined && v < 0)
+    throw new MongoCommandError(51024, `BSON field 'batchSize' value must be >= 0, actual value '${v}'`);
+  return v;
+}
+
+const find: CommandSpec = {
+  allowedInTxn: true,
+  handler: (ctx) => {
+    rejectUnsupported(ctx);
+    if (ctx.cmd.tailable === true)
+      throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
+    const coll = existingCollection(ctx);
+    const filter = optionalDoc(ctx, 'filter') ?? {};
+    const sort = optionalDoc(ctx, 'sort');
+    const skip = intOption(ctx, 'skip');
+    if (skip !== undefined && skip < 0)
+      throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
+    let limit = intOption(ctx, 'limit');
+    const singleBatch = ctx.cmd.singleBatch === true;
+    if (limit !== undefined && limit < 0) {
+      throw new MongoCommandError(51024, `BSON field 'limit' value must be >= 0, actual value '${limit}'`);
+    }
+    if (limit === 0) limit = undefined;
+    const batchSize = batchSizeOf(ctx);
+    const docs = project(
+      runQuery(ctx.engine, coll, ctx.view, filter, { sort, skip, limit }),
+      optionalDoc(ctx, 'projection'),
+    );
+    const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
+      batchSize,
+      singleBatch,
+      lsid: ctx.lsidKey,
+    });
+    return { cursor, ok: 1 };
+  },
+};
+
+const getMore: CommandSpec = {
+  allowedInTxn: true,
+  handler: (ctx) => {
+    const raw = ctx.cmd.getMore;
+    const id = typeof raw === 'number' ? raw : Number(String(raw));
+    const collection = ctx.cmd.collection;
+    if (typeof collection !== 'string')
+      throw new MongoCommandError(
+        14,
+        "BSON field 'getMore.collection' is missing or the wrong type, expected type 'string'",
+      );
+    const ns = `${ctx.db}.${collection}`;
+    const result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    if (result === undefined) throw new MongoCommandError(43, `cursor id ${id} not found`);
+    if (result === 'wrong-ns')
+      throw new MongoCommandError(
+        13,
+        `Requested getMore on namespace '${ns}', but cursor belongs to a different namespace`,
+      );
+    return { cursor: result, ok: 1 };
+  },
+};
+
+const killCursors: CommandSpec = {
+  allowedInTxn: true,
+  handler: (ctx) => {
+    const ids = Array.isArray(ctx.cmd.cursors) ? ctx.cmd.cursors : [];
+    const cursorsKilled: unknown[] = [];
+    const cursorsNotFound: unknown[] = [];
+    for (const raw of ids) {
+      const id = typeof raw === 'number' ? raw : Number(String(raw));
+      (ctx.state.cursors.kill(id) ? cursorsKilled : cursorsNotFound).push(raw);
+    }
+    return { cursorsKilled, cursorsNotFound, cursorsAlive: [], cursorsUnknown: [], ok: 1 };
+  },
+};
+
+const count: CommandSpec = {
+  handler: (ctx) => {
+    rejectUnsupported(ctx);
+    const coll = existingCollection(ctx);
+    const skip = intOption(ctx, 'skip');
+    const limit = intOption(ctx, 'limit');
+    const docs = runQuery(ctx.engine, coll, ctx.view, optionalDoc(ctx, 'query') ?? {}, {
+      skip,
+      limit: limit === undefined ? undefined : Math.abs(limit),
+    });
+    return { n: docs.length, ok: 1 };
+  },
+};
+
+function collectValues(v: unknown, parts: string[], i: number, out: unknown[]): void {
+  if (i === parts.length) {
+    if (Array.isArray(v)) out.push(...v);
+    else if (v !== undefined) out.push(v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const e of v) collectValues(e, parts, i, out);
+    return;
+  }
+  if (typeof v === 'object' && v !== null) collectValues((v as Doc)[parts[i] as string], parts, i + 1, out);
+}
+
+const distinct: CommandSpec = {
+  allowedInTxn: true,
+  handler: (ctx) => {
+    rejectUnsupported(ctx);
+    const key = ctx.cmd.key;
+    if (typeof key !== 'string')
+      throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or the wrong type, expected type 'string'");
+    const docs = runQuery(ctx.engine, existingCollection(ctx), ctx.view, optionalDoc(ctx, 'query') ?? {});
+    const seen = new Map<string, unknown>();
+    const parts = key.split('.');
+    for (const doc of docs) {
+      const values: unknown[] = [];
+      collectValues(doc, parts, 0, values);
+      for (const v of values) {
+        const k = keyString(v);
+        if (!seen.has(k)) seen.set(k, v);
+      }
+    }
+    return { values: [...seen.values()], ok: 1 };
+  },
+};
+
+/** Stages that never modify their input documents, so stored objects can be passed without a copy. */
+const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group', '$sortByCount']);
+
+const aggregate: CommandSpec = {
+  allowedInTxn: true,
+  handler: (ctx) => {
+    rejectUnsupported(ctx);
+    if (ctx.cmd.explain !== undefined)
+      throw new MongoCommandError(115, 'explain is not supported by the embedded MongoDB server');
+    const pipeline = ctx.cmd.pipeline;
+    if (!Array.isArray(pipeline))
+      throw new MongoCommandError(14, "BSON field 'aggregate.pipeline' is the wrong type, expected type 'array'");
+    if (typeof ctx.cmd.cursor !== 'object' || ctx.cmd.cursor === null) {
+      throw new MongoCommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
+    }
+    if (ctx.cmd.aggregate === 1)
+      throw new MongoCommandError(115, 'database-level aggregation is not supported by the embedded MongoDB server');
+    const stages = pipeline as Doc[];
+    for (const stage of stages) {
+      const op = Object.keys(stage)[0] ?? '';
+      if (
+        op === '$out' ||
+        op === '$merge' ||
+        op === '$changeStream' ||
+        op === '$search' ||
+        op === '$geoNear' ||
+        op === '$currentOp'
+      ) {
+        throw new MongoCommandError(115, `${op} is not supported by the embedded MongoDB server`);
+      }
+    }
+    const coll = existingCollection(ctx);
+    const first = stages[0];
+    const leadingMatch =
+      first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
+    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {});
+    const rest = leadingMatch ? stages.slice(1) : stages;
+    const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
+    let results: Doc[];
+    try {
+      results = mingoAggregate(input, rest, {
+        processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+        collectionResolver: (name: string) =>
+          runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
+      }) as Doc[];
+    } catch (err) {
+      throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+    }
+    const cursorOpts = ctx.cmd.cursor as Doc;
+    const batchSize = batchSizeOf(ctx, cursorOpts);
+    const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, results, {
+      batchSize,
+      lsid: ctx.lsidKey,
+    });
+    return { cursor, ok: 1 };
+  },
+};
+
+export const readCommands: Record<string, CommandSpec> = { find, getMore, killCursors, count, distinct, aggregate };

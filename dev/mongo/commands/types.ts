@@ -1,0 +1,58 @@
+/** Types shared by command handlers. */
+import type { ObjectId } from 'bson';
+import type { CursorStore } from '../cursors.ts';
+import type { Doc, Engine, ReadView, Transaction } from '../storage.ts';
+
+/** Per logical session state (transactions and retryable writes). */
+export interface SessionState {
+  key: string;
+  txnNumber: number;
+  txn: Transaction | undefined;
+  lastUsed: number;
+  /** Reply of the last retryable write, replayed if the same txnNumber is retried. */
+  retryReply: { txnNumber: number; reply: Doc } | undefined;
+}
+
+/** State shared by all connections of one server. */
+export interface ServerState {
+  engine: Engine;
+  cursors: CursorStore;
+  sessions: Map<string, SessionState>;
+  /** `host:port` clients should use, reported as me/primary/hosts. */
+  address: string;
+  setName: string;
+  electionId: ObjectId;
+  startedAt: number;
+  parameters: { transactionLifetimeLimitSeconds: number };
+  log: (line: string) => void;
+}
+
+/** Everything a handler gets. */
+export interface CommandContext {
+  state: ServerState;
+  engine: Engine;
+  /** Database from `$db`. */
+  db: string;
+  /** Command name as sent (first key). */
+  name: string;
+  cmd: Doc;
+  connectionId: number;
+  /** What reads see: the transaction's snapshot or the latest state. */
+  view: ReadView;
+  txn: Transaction | undefined;
+  session: SessionState | undefined;
+  lsidKey: string | undefined;
+  /** Whether the command arrived via legacy OP_QUERY (only the handshake may). */
+  legacy: boolean;
+}
+
+/** A command table entry. */
+export interface CommandSpec {
+  handler: (ctx: CommandContext) => Doc | Promise<Doc>;
+  /** Only runs against the admin database (like mongod's adminOnly commands). */
+  adminOnly?: boolean;
+  /** May run inside a multi-document transaction. */
+  allowedInTxn?: boolean;
+  /** A write that retryable writes may resend with the same txnNumber. */
+  retryableWrite?: boolean;
+}

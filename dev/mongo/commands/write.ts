@@ -1,0 +1,254 @@
+/** insert, update, delete and findAndModify. */
+import { calculateObjectSize } from 'bson';
+import { keyString } from '../bson-order.ts';
+import { isWriteError, MongoCommandError } from '../errors.ts';
+import { compileFilter, runQuery } from '../query.ts';
+import type { Collection, Doc } from '../storage.ts';
+import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
+import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
+import {
+  checkId,
+  collectionName,
+  intOption,
+  project,
+  rejectUnsupported,
+  retryOnLock,
+  sameBson,
+  withIdFirst,
+} from './common.ts';
+import type { CommandContext, CommandSpec } from './types.ts';
+
+function writeCollection(ctx: CommandContext): Collection {
+  return ctx.engine.ensureCollection(ctx.db, collectionName(ctx));
+}
+
+function opsArray(ctx: CommandContext, field: string): Doc[] {
+  const ops = ctx.cmd[field];
+  if (!Array.isArray(ops))
+    throw new MongoCommandError(14, `BSON field '${ctx.name}.${field}' is the wrong type, expected type 'array'`);
+  if (ops.length === 0)
+    throw new MongoCommandError(
+      2,
+      `Write batch sizes must be between 1 and ${MAX_WRITE_BATCH_SIZE}. Got 0 operations.`,
+    );
+  if (ops.length > MAX_WRITE_BATCH_SIZE) {
+    throw new MongoCommandError(
+      2,
+      `Write batch sizes must be between 1 and ${MAX_WRITE_BATCH_SIZE}. Got ${ops.length} operations.`,
+    );
+  }
+  return ops as Doc[];
+}
+
+function checkSize(doc: Doc): void {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_OBJECT_SIZE)
+    throw new MongoCommandError(
+      10334,
+      `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`,
+    );
+}
+
+/** Runs each write op, collecting per-op write errors like mongod (stopping at the first when ordered). */
+async function eachOp(ctx: CommandContext, ops: Doc[], run: (op: Doc, index: number) => Promise<void>): Promise<Doc[]> {
+  const ordered = ctx.cmd.ordered !== false;
+  const writeErrors: Doc[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    try {
+      await run(ops[i] as Doc, i);
+    } catch (err) {
+      if (!isWriteError(err)) throw err;
+      writeErrors.push({ index: i, code: err.code, errmsg: err.message, ...err.extra });
+      if (ordered || ctx.txn) break;
+    }
+  }
+  return writeErrors;
+}
+
+function withErrors(reply: Doc, writeErrors: Doc[]): Doc {
+  if (writeErrors.length > 0) reply.writeErrors = writeErrors;
+  reply.ok = 1;
+  return reply;
+}
+
+const insert: CommandSpec = {
+  allowedInTxn: true,
+  retryableWrite: true,
+  handler: async (ctx) => {
+    const docs = opsArray(ctx, 'documents');
+    const coll = writeCollection(ctx);
+    let n = 0;
+    const writeErrors = await eachOp(ctx, docs, async (raw) => {
+      const doc = withIdFirst(raw);
+      checkId(doc._id);
+      checkSize(doc);
+      const id = keyString(doc._id);
+      await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, id, doc, ctx.view, 'insert'));
+      n++;
+    });
+    return withErrors({ n }, writeErrors);
+  },
+};
+
+/** Applies one update statement; returns counts and the upserted id if any. */
+async function updateStatement(
+  ctx: CommandContext,
+  coll: Collection,
+  op: Doc,
+): Promise<{ matched: number; modified: number; upserted?: unknown }> {
+  rejectUnsupported(ctx, op);
+  const q = (op.q ?? {}) as Doc;
+  const query = compileFilter(q);
+  const kind = updateKind(op.u);
+  const multi = op.multi === true;
+  if (multi && kind === 'replacement')
+    throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
+  const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
+  const targets = runQuery(ctx.engine, coll, ctx.view, q, multi ? {} : { limit: 1, sort: op.sort as Doc | undefined });
+  let matched = 0;
+  let modified = 0;
+  for (const target of targets) {
+    const id = keyString(target._id);
+    const outcome = await retryOnLock(ctx, () => {
+      const current = ctx.engine.visible(coll, id, ctx.view);
+      if (!current || !query.test(current)) return 'gone';
+      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false });
+      if (sameBson(current, next)) return 'unchanged';
+      checkSize(next);
+      ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
+      return 'modified';
+    });
+    if (outcome === 'gone') continue;
+    matched++;
+    if (outcome === 'modified') modified++;
+  }
+  if (matched === 0 && op.upsert === true) {
+    const seed = upsertSeed(q, kind);
+    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true }));
+    checkId(doc._id);
+    checkSize(doc);
+    await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert'));
+    return { matched: 0, modified: 0, upserted: doc._id };
+  }
+  return { matched, modified };
+}
+
+const update: CommandSpec = {
+  allowedInTxn: true,
+  retryableWrite: true,
+  handler: async (ctx) => {
+    const ops = opsArray(ctx, 'updates');
+    const coll = writeCollection(ctx);
+    let n = 0;
+    let nModified = 0;
+    const upserted: Doc[] = [];
+    const writeErrors = await eachOp(ctx, ops, async (op, index) => {
+      const r = await updateStatement(ctx, coll, op);
+      if (r.upserted !== undefined) {
+        upserted.push({ index, _id: r.upserted });
+        n++;
+      } else {
+        n += r.matched;
+        nModified += r.modified;
+      }
+    });
+    const reply: Doc = { n, nModified };
+    if (upserted.length > 0) reply.upserted = upserted;
+    return withErrors(reply, writeErrors);
+  },
+};
+
+const del: CommandSpec = {
+  allowedInTxn: true,
+  retryableWrite: true,
+  handler: async (ctx) => {
+    const ops = opsArray(ctx, 'deletes');
+    const coll = ctx.engine.getCollection(ctx.db, collectionName(ctx));
+    let n = 0;
+    const writeErrors = await eachOp(ctx, ops, async (op) => {
+      rejectUnsupported(ctx, op);
+      const limit = intOption(ctx, 'limit', op);
+      if (limit !== 0 && limit !== 1)
+        throw new MongoCommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(op.limit)}`);
+      if (!coll) return;
+      const q = (op.q ?? {}) as Doc;
+      const query = compileFilter(q);
+      const targets = runQuery(ctx.engine, coll, ctx.view, q, limit === 1 ? { limit: 1 } : {});
+      for (const target of targets) {
+        const id = keyString(target._id);
+        const deleted = await retryOnLock(ctx, () => {
+          const current = ctx.engine.visible(coll, id, ctx.view);
+          if (!current || !query.test(current)) return false;
+          ctx.engine.writeDoc(coll, id, null, ctx.view, 'delete');
+          return true;
+        });
+        if (deleted) n++;
+      }
+    });
+    return withErrors({ n }, writeErrors);
+  },
+};
+
+const findAndModify: CommandSpec = {
+  allowedInTxn: true,
+  retryableWrite: true,
+  handler: async (ctx) => {
+    rejectUnsupported(ctx);
+    const { cmd } = ctx;
+    const remove = cmd.remove === true;
+    const returnNew = cmd.new === true;
+    const upsert = cmd.upsert === true;
+    if (remove && cmd.update !== undefined)
+      throw new MongoCommandError(9, 'Cannot specify both an update and remove=true');
+    if (!remove && cmd.update === undefined)
+      throw new MongoCommandError(9, 'Either an update or remove=true must be specified');
+    if (remove && (upsert || returnNew))
+      throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
+    const name = collectionName(ctx);
+    const coll = remove ? ctx.engine.getCollection(ctx.db, name) : ctx.engine.ensureCollection(ctx.db, name);
+    const q = (cmd.query ?? {}) as Doc;
+    const query = compileFilter(q);
+    const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
+    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields)[0] ?? null) : null);
+    const kind = remove ? 'replacement' : updateKind(cmd.update);
+
+    const result = await retryOnLock(ctx, () => {
+      const target = coll
+        ? runQuery(ctx.engine, coll, ctx.view, q, { sort: cmd.sort as Doc | undefined, limit: 1 })[0]
+        : undefined;
+      if (target && coll) {
+        const id = keyString(target._id);
+        if (!query.test(target)) return { lastErrorObject: { n: 0 }, value: null };
+        if (remove) {
+          ctx.engine.writeDoc(coll, id, null, ctx.view, 'delete');
+          return { lastErrorObject: { n: 1 }, value: out(target) };
+        }
+        const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false });
+        if (!sameBson(target, next)) {
+          checkSize(next);
+          ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
+        }
+        return { lastErrorObject: { n: 1, updatedExisting: true }, value: out(returnNew ? next : target) };
+      }
+      if (remove || !coll) return { lastErrorObject: { n: 0 }, value: null };
+      if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
+      const doc = withIdFirst(applyUpdate(upsertSeed(q, kind), cmd.update, { arrayFilters, query: q, isInsert: true }));
+      checkId(doc._id);
+      checkSize(doc);
+      ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert');
+      return {
+        lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
+        value: returnNew ? out(doc) : null,
+      };
+    });
+    return { ...result, ok: 1 };
+  },
+};
+
+export const writeCommands: Record<string, CommandSpec> = {
+  insert,
+  update,
+  delete: del,
+  findAndModify,
+  findandmodify: findAndModify,
+};

@@ -1,0 +1,100 @@
+/**
+ * Server-side cursors: query results are materialized when the cursor opens (which also pins the
+ * reader's snapshot) and handed out in batches through getMore.
+ */
+import { calculateObjectSize, Long } from 'bson';
+import { MAX_BSON_OBJECT_SIZE } from './wire.ts';
+
+type Doc = Record<string, unknown>;
+
+const DEFAULT_FIRST_BATCH = 101;
+/** mongod closes cursors idle for 10 minutes (cursorTimeoutMillis). */
+const CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
+/** Leave room for the reply envelope inside one 16 MiB reply document. */
+const BATCH_BYTES = MAX_BSON_OBJECT_SIZE - 64 * 1024;
+
+interface OpenCursor {
+  ns: string;
+  docs: Doc[];
+  pos: number;
+  lastUsed: number;
+  lsid: string | undefined;
+}
+
+/** The `cursor` sub-document of a reply. */
+export interface CursorReply {
+  id: Long;
+  ns: string;
+  firstBatch?: Doc[];
+  nextBatch?: Doc[];
+}
+
+/** All open cursors of a server. */
+export class CursorStore {
+  private readonly open = new Map<number, OpenCursor>();
+
+  private takeBatch(cursor: { docs: Doc[]; pos: number }, batchSize: number | undefined): Doc[] {
+    const max = batchSize === undefined || batchSize <= 0 ? Number.POSITIVE_INFINITY : batchSize;
+    const batch: Doc[] = [];
+    let bytes = 0;
+    while (cursor.pos < cursor.docs.length && batch.length < max) {
+      const doc = cursor.docs[cursor.pos] as Doc;
+      const size = calculateObjectSize(doc);
+      if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
+      bytes += size;
+      batch.push(doc);
+      cursor.pos++;
+    }
+    return batch;
+  }
+
+  /** Opens a cursor over `docs` and returns the first batch (cursor id 0 when exhausted). */
+  openCursor(
+    ns: string,
+    docs: Doc[],
+    opts: { batchSize?: number | undefined; singleBatch?: boolean; lsid?: string | undefined },
+  ): CursorReply {
+    const state = { docs, pos: 0 };
+    const firstSize = opts.batchSize === undefined ? DEFAULT_FIRST_BATCH : opts.batchSize;
+    const firstBatch = firstSize === 0 ? [] : this.takeBatch(state, firstSize);
+    if (opts.singleBatch || state.pos >= docs.length) {
+      return { id: Long.ZERO, ns, firstBatch };
+    }
+    let id = 0;
+    while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
+    this.open.set(id, { ns, docs, pos: state.pos, lastUsed: Date.now(), lsid: opts.lsid });
+    return { id: Long.fromNumber(id), ns, firstBatch };
+  }
+
+  /** Next batch of a cursor, or undefined if there is no such cursor. */
+  getMore(id: number, ns: string, batchSize: number | undefined): CursorReply | 'wrong-ns' | undefined {
+    const cursor = this.open.get(id);
+    if (!cursor) return undefined;
+    if (cursor.ns !== ns) return 'wrong-ns';
+    cursor.lastUsed = Date.now();
+    const nextBatch = this.takeBatch(cursor, batchSize);
+    if (cursor.pos >= cursor.docs.length) {
+      this.open.delete(id);
+      return { id: Long.ZERO, ns, nextBatch };
+    }
+    return { id: Long.fromNumber(id), ns, nextBatch };
+  }
+
+  kill(id: number): boolean {
+    return this.open.delete(id);
+  }
+
+  /** Closes the cursors of ended sessions. */
+  killForSession(lsid: string): void {
+    for (const [id, c] of this.open) if (c.lsid === lsid) this.open.delete(id);
+  }
+
+  /** Drops cursors idle for longer than mongod's cursor timeout. */
+  sweep(now: number): void {
+    for (const [id, c] of this.open) if (now - c.lastUsed > CURSOR_TIMEOUT_MS) this.open.delete(id);
+  }
+
+  clear(): void {
+    this.open.clear();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Runs one command document: finds its handler, resolves the session and transaction it belongs
+ * to (transactions, retryable writes), and turns every failure into a MongoDB error reply.
+ */
+
+import { lsidKeyOf } from './commands/handshake.ts';
+import { commands } from './commands/index.ts';
+import type { CommandContext, ServerState, SessionState } from './commands/types.ts';
+import { MongoCommandError } from './errors.ts';
+import { type Doc, LATEST, type Transaction } from './storage.ts';
+
+const LEGACY_ALLOWED = new Set(['hello', 'isMaster', 'ismaster']);
+
+function noSuchTransaction(message: string): MongoCommandError {
+  return new MongoCommandError(251, message, {}, ['TransientTransactionError']);
+}
+
+function sessionFor(state: ServerState, key: string): SessionState {
+  let s = state.sessions.get(key);
+  if (!s) {
+    s = { key, txnNumber: -1, txn: undefined, lastUsed: Date.now(), retryReply: undefined };
+    state.sessions.set(key, s);
+  }
+  s.lastUsed = Date.now();
+  return s;
+}
+
+/** Handles commitTransaction / abortTransaction. */
+function finishTransaction(ctx: CommandContext, session: SessionState, txnNumber: number): Doc {
+  if (txnNumber < session.txnNumber) {
+    throw new MongoCommandError(
+      225,
+      `Cannot ${ctx.name} transaction ${txnNumber} on session because a newer transaction ${session.txnNumber} has already started.`,
+    );
+  }
+  const txn = session.txnNumber === txnNumber ? session.txn : undefined;
+  if (!txn)
+    throw noSuchTransaction(`Given transaction number ${txnNumber} does not match any in-progress transactions.`);
+  if (ctx.name === 'commitTransaction') {
+    if (txn.state === 'aborted')
+      throw noSuchTransaction(`Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
+    ctx.engine.commitTransaction(txn);
+    return { ok: 1 };
+  }
+  if (txn.state === 'committed')
+    throw new MongoCommandError(256, `Transaction with { txnNumber: ${txnNumber} } has been committed.`);
+  if (txn.state === 'aborted')
+    throw noSuchTransaction(`Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
+  ctx.engine.abortTransaction(txn, 'aborted by client');
+  return { ok: 1 };
+}
+
+/** Finds (or starts) the transaction a command with `autocommit: false` belongs to. */
+function resolveTransaction(
+  ctx: CommandContext,
+  session: SessionState,
+  txnNumber: number,
+  allowed: boolean,
+): Transaction {
+  const { cmd } = ctx;
+  if (cmd.startTransaction === true) {
+    if (txnNumber < session.txnNumber) {
+      throw new MongoCommandError(
+        225,
+        `Cannot start transaction ${txnNumber} on session because a newer transaction ${session.txnNumber} has already started.`,
+      );
+    }
+    if (txnNumber === session.txnNumber && session.txn) {
+      throw new MongoCommandError(
+        117,
+        `Cannot start a transaction at given transaction number ${txnNumber} a transaction with the same number is in state ${session.txn.state}`,
+      );
+    }
+    const level = (cmd.readConcern as Doc | undefined)?.level;
+    if (level !== undefined && level !== 'local' && level !== 'majority' && level !== 'snapshot') {
+      throw new MongoCommandError(
+        72,
+        `The readConcern level must be either 'local' (default), 'majority' or 'snapshot' in order to run in a transaction`,
+      );
+    }
+    if (!allowed) throw new MongoCommandError(263, `Cannot run '${ctx.name}' in a multi-document transaction.`);
+    if (session.txn?.state === 'active') ctx.engine.abortTransaction(session.txn, 'superseded by a newer transaction');
+    const txn = ctx.engine.beginTransaction(txnNumber);
+    session.txn = txn;
+    session.txnNumber = txnNumber;
+    return txn;
+  }
+  if (txnNumber !== session.txnNumber || !session.txn) {
+    throw noSuchTransaction(
+      `Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${session.txnNumber}`,
+    );
+  }
+  const txn = session.txn;
+  if (txn.state === 'aborted') {
+    throw noSuchTransaction(
+      `Transaction with { txnNumber: ${txnNumber} } has been aborted.${txn.abortReason ? ` (${txn.abortReason})` : ''}`,
+    );
+  }
+  if (txn.state === 'committed')
+    throw new MongoCommandError(256, `Transaction with { txnNumber: ${txnNumber} } has been committed.`);
+  if (cmd.readConcern !== undefined)
+    throw new MongoCommandError(72, 'Only the first command in a transaction may specify a readConcern');
+  if (!allowed) throw new MongoCommandError(263, `Cannot run '${ctx.name}' in a multi-document transaction.`);
+  return txn;
+}
+
+/** Executes a command and returns the reply document (never throws). */
+export async function dispatch(
+  state: ServerState,
+  cmd: Doc,
+  opts: { connectionId: number; legacyDb?: string | undefined },
+): Promise<Doc> {
+  const name = Object.keys(cmd)[0] ?? '';
+  let txn: Transaction | undefined;
+  try {
+    const legacy = opts.legacyDb !== undefined;
+    if (legacy && !LEGACY_ALLOWED.has(name)) {
+      throw new MongoCommandError(
+        352,
+        `Unsupported OP_QUERY command: ${name}. The client driver may require an upgrade. For more details see https://dochub.mongodb.org/core/legacy-opcode-removal`,
+      );
+    }
+    const spec = Object.hasOwn(commands, name) ? commands[name] : undefined;
+    if (!spec) throw new MongoCommandError(59, `no such command: '${name}'`);
+    const db = legacy ? opts.legacyDb : cmd.$db;
+    if (typeof db !== 'string' || db === '')
+      throw new MongoCommandError(40571, 'OP_MSG requests require a $db argument');
+    if (spec.adminOnly && db !== 'admin')
+      throw new MongoCommandError(13, `${name} may only be run against the admin database.`);
+
+    const lsidKey = lsidKeyOf(cmd.lsid);
+    const ctx: CommandContext = {
+      state,
+      engine: state.engine,
+      db,
+      name,
+      cmd,
+      connectionId: opts.connectionId,
+      view: LATEST,
+      txn: undefined,
+      session: undefined,
+      lsidKey,
+      legacy,
+    };
+    const isTxnControl = name === 'commitTransaction' || name === 'abortTransaction';
+    const txnNumber = typeof cmd.txnNumber === 'number' ? cmd.txnNumber : undefined;
+    if (cmd.txnNumber !== undefined && txnNumber === undefined)
+      throw new MongoCommandError(14, "BSON field 'txnNumber' is the wrong type, expected type 'long'");
+
+    if (cmd.autocommit === false || isTxnControl) {
+      if (!lsidKey) throw new MongoCommandError(72, 'Transactions require a logical session id (lsid)');
+      if (txnNumber === undefined) throw new MongoCommandError(72, 'Transactions require a txnNumber');
+      if (cmd.autocommit !== false) throw new MongoCommandError(72, `${name} must be run within a transaction`);
+      const session = sessionFor(state, lsidKey);
+      ctx.session = session;
+      if (isTxnControl) return finishTransaction(ctx, session, txnNumber);
+      txn = resolveTransaction(ctx, session, txnNumber, spec.allowedInTxn === true);
+      ctx.txn = txn;
+      ctx.view = { snapshot: txn.snapshot, txn };
+    } else if (cmd.autocommit !== undefined) {
+      throw new MongoCommandError(72, 'autocommit may only be specified as false');
+    } else if (cmd.startTransaction !== undefined) {
+      throw new MongoCommandError(72, 'startTransaction requires autocommit: false');
+    } else if (lsidKey && txnNumber !== undefined && spec.retryableWrite) {
+      // A retryable write: not a transaction, but a resend of the same txnNumber returns the first outcome.
+      const session = sessionFor(state, lsidKey);
+      ctx.session = session;
+      if (txnNumber < session.txnNumber) {
+        throw new MongoCommandError(
+          225,
+          `Retryable write with txnNumber ${txnNumber} is prohibited on session because a newer retryable write with txnNumber ${session.txnNumber} has already started on this session.`,
+        );
+      }
+      if (session.retryReply?.txnNumber === txnNumber) return session.retryReply.reply;
+      session.txnNumber = txnNumber;
+      if (session.txn?.state === 'active')
+        state.engine.abortTransaction(session.txn, 'session started a retryable write');
+      session.txn = undefined;
+      const reply = await spec.handler(ctx);
+      if (!reply.writeErrors) session.retryReply = { txnNumber, reply };
+      return reply;
+    } else if (lsidKey) {
+      sessionFor(state, lsidKey);
+    }
+
+    const reply = await spec.handler(ctx);
+    if (txn && Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {
+      // Like mongod: a failed write inside a transaction aborts it.
+      state.engine.abortTransaction(txn, `write error in ${name}`);
+    }
+    return reply;
+  } catch (err) {
+    if (txn && txn.state === 'active') state.engine.abortTransaction(txn, `error in ${name}`);
+    if (err instanceof MongoCommandError) return err.toReply();
+    const message = err instanceof Error ? err.message : String(err);
+    state.log(`command ${name} failed: ${err instanceof Error && err.stack ? err.stack : message}`);
+    return { ok: 0, errmsg: message, code: 8, codeName: 'UnknownError' };
+  }
+}

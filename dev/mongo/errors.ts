@@ -1,0 +1,86 @@
+/**
+ * Command errors with MongoDB's numeric codes and code names, so replies look like mongod's.
+ */
+export const codeNames: Record<number, string> = {
+  1: 'InternalError',
+  2: 'BadValue',
+  8: 'UnknownError',
+  9: 'FailedToParse',
+  11: 'UserNotFound',
+  14: 'TypeMismatch',
+  20: 'IllegalOperation',
+  26: 'NamespaceNotFound',
+  27: 'IndexNotFound',
+  40: 'ConflictingUpdateOperators',
+  43: 'CursorNotFound',
+  48: 'NamespaceExists',
+  50: 'MaxTimeMSExpired',
+  52: 'DollarPrefixedFieldName',
+  59: 'CommandNotFound',
+  66: 'ImmutableField',
+  67: 'CannotCreateIndex',
+  72: 'InvalidOptions',
+  73: 'InvalidNamespace',
+  85: 'IndexOptionsConflict',
+  86: 'IndexKeySpecsConflict',
+  112: 'WriteConflict',
+  115: 'CommandNotSupported',
+  117: 'ConflictingOperationInProgress',
+  13: 'Unauthorized',
+  352: 'UnsupportedOpQueryCommand',
+  40571: 'Location40571',
+  51024: 'Location51024',
+  171: 'CannotIndexParallelArrays',
+  225: 'TransactionTooOld',
+  251: 'NoSuchTransaction',
+  256: 'TransactionCommitted',
+  263: 'OperationNotSupportedInTransaction',
+  10334: 'BSONObjectTooLarge',
+  11000: 'DuplicateKey',
+  40415: 'Location40415',
+};
+
+/** An error that becomes an `{ ok: 0, code, codeName, errmsg }` reply (or a write error). */
+export class MongoCommandError extends Error {
+  readonly code: number;
+  readonly codeName: string;
+  readonly errorLabels: string[];
+  /** Extra fields copied into the reply / write error (e.g. keyPattern, keyValue). */
+  readonly extra: Record<string, unknown>;
+
+  constructor(code: number, message: string, extra: Record<string, unknown> = {}, errorLabels: string[] = []) {
+    super(message);
+    this.code = code;
+    this.codeName = codeNames[code] ?? 'UnknownError';
+    this.extra = extra;
+    this.errorLabels = errorLabels;
+  }
+
+  /** The top-level error reply document. */
+  toReply(): Record<string, unknown> {
+    const reply: Record<string, unknown> = {
+      ok: 0,
+      errmsg: this.message,
+      code: this.code,
+      codeName: this.codeName,
+      ...this.extra,
+    };
+    if (this.errorLabels.length > 0) reply.errorLabels = this.errorLabels;
+    return reply;
+  }
+}
+
+/** WriteConflict, labelled so drivers retry the whole transaction. */
+export function writeConflict(): MongoCommandError {
+  return new MongoCommandError(
+    112,
+    'Caused by :: Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.',
+    {},
+    ['TransientTransactionError'],
+  );
+}
+
+/** Whether an error is one that mongod reports as a per-document write error rather than a command failure. */
+export function isWriteError(err: unknown): err is MongoCommandError {
+  return err instanceof MongoCommandError && err.code !== 112 && err.code !== 251 && err.code !== 50;
+}

@@ -1,0 +1,140 @@
+/**
+ * An in-process server that speaks enough of the MongoDB wire protocol for the official driver:
+ * a single-node replica set primary with CRUD, cursors, indexes and transactions.
+ * See dev/mongo/README.md for what is (not) implemented.
+ */
+import { ObjectId } from 'bson';
+import { keyString } from './bson-order.ts';
+import type { ServerState } from './commands/types.ts';
+import { CursorStore } from './cursors.ts';
+import { Journal, readJournal, writeCompactedJournal } from './journal.ts';
+import { runQuery } from './query.ts';
+import { WireServer } from './server.ts';
+import { Engine, LATEST, LockWait } from './storage.ts';
+
+/** Options of {@link startEmbeddedMongo}. */
+export interface EmbeddedMongoOptions {
+  /** TCP port; 0 or undefined picks a free one. */
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Directory for the journal; without it data lives in memory only. */
+  dbPath?: string;
+  /** Where log lines go (default: console.error with a prefix). */
+  log?: (line: string) => void;
+}
+
+/** A running embedded server. */
+export interface EmbeddedMongo {
+  /** A URI the official driver can use as-is, transactions included. */
+  uri: string;
+  port: number;
+  /** Closes every connection, persists data (with dbPath) and releases all handles. */
+  stop(): Promise<void>;
+}
+
+/** Replica set name reported in hello and used in the URI. */
+export const REPLICA_SET_NAME = 'rs0';
+const SWEEP_INTERVAL_MS = 500;
+/** mongod's TTL monitor runs every 60 s (ttlMonitorSleepSecs). */
+const TTL_INTERVAL_MS = 60_000;
+const SESSION_TIMEOUT_MS = 30 * 60_000;
+
+/** Deletes documents whose TTL index date has passed, like mongod's TTL monitor. */
+function runTtlMonitor(engine: Engine): void {
+  const now = Date.now();
+  for (const colls of engine.dbs.values()) {
+    for (const coll of colls.values()) {
+      for (const index of coll.indexes.values()) {
+        const ttl = index.spec.expireAfterSeconds;
+        if (typeof ttl !== 'number') continue;
+        const field = index.fields[0] as string;
+        const filter = { [field]: { $lt: new Date(now - ttl * 1000) } };
+        for (const doc of runQuery(engine, coll, LATEST, filter)) {
+          try {
+            engine.writeDoc(coll, keyString(doc._id), null, LATEST, 'delete');
+          } catch (err) {
+            if (!(err instanceof LockWait)) throw err; // held by a transaction: next round
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Starts the embedded MongoDB-compatible server. */
+export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
+  const log = options.log ?? ((line: string) => console.error(`[embedded-mongo] ${line}`));
+  const host = options.host ?? '127.0.0.1';
+  const engine = new Engine();
+  if (options.dbPath) {
+    for (const record of readJournal(options.dbPath, log)) engine.replay(record);
+    writeCompactedJournal(options.dbPath, engine.snapshotRecords());
+    engine.journal = new Journal(options.dbPath);
+  }
+  const state: ServerState = {
+    engine,
+    cursors: new CursorStore(),
+    sessions: new Map(),
+    address: '',
+    setName: REPLICA_SET_NAME,
+    electionId: new ObjectId('7fffffff0000000000000001'),
+    startedAt: Date.now(),
+    parameters: { transactionLifetimeLimitSeconds: 60 },
+    log,
+  };
+  const server = new WireServer(state);
+  let port: number;
+  try {
+    port = await server.listen(options.port ?? 0, host);
+  } catch (err) {
+    await engine.journal?.close();
+    throw err;
+  }
+  const advertisedHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  state.address = `${advertisedHost}:${port}`;
+
+  let lastTtl = Date.now();
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    const limitMs = state.parameters.transactionLifetimeLimitSeconds * 1000;
+    for (const txn of [...engine.activeTxns]) {
+      if (now - txn.startedAt > limitMs)
+        engine.abortTransaction(txn, 'transaction exceeded transactionLifetimeLimitSeconds');
+    }
+    state.cursors.sweep(now);
+    for (const [key, s] of state.sessions) {
+      if (now - s.lastUsed > SESSION_TIMEOUT_MS && s.txn?.state !== 'active') state.sessions.delete(key);
+    }
+    if (now - lastTtl >= TTL_INTERVAL_MS) {
+      lastTtl = now;
+      try {
+        runTtlMonitor(engine);
+      } catch (err) {
+        log(`TTL monitor failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    uri: `mongodb://${state.address}/?replicaSet=${REPLICA_SET_NAME}`,
+    port,
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(sweeper);
+        await server.close();
+        for (const txn of [...engine.activeTxns]) engine.abortTransaction(txn, 'server shutting down');
+        state.cursors.clear();
+        state.sessions.clear();
+        if (engine.journal && options.dbPath) {
+          await engine.journal.close();
+          engine.journal = undefined;
+          writeCompactedJournal(options.dbPath, engine.snapshotRecords());
+        }
+      })();
+      return stopped;
+    },
+  };
+}

@@ -1,0 +1,307 @@
+/**
+ * Query execution: picks an index from the filter's equality/range conditions (or the sort),
+ * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
+ */
+import { find, Query } from 'mingo';
+import { compareBson, keyString, typeClass } from './bson-order.ts';
+import { MongoCommandError } from './errors.ts';
+import type { Index, IndexEntry } from './indexes.ts';
+import type { Collection, Doc, Engine, ReadView } from './storage.ts';
+
+interface Bound {
+  v: unknown;
+  incl: boolean;
+}
+
+/** Index bounds for one field: a set of points, or a range within one BSON type bracket. */
+type FieldBounds = { kind: 'points'; values: unknown[] } | { kind: 'range'; cls: number; lo?: Bound; hi?: Bound };
+
+/** Type brackets whose values we can look up in an index (not null/arrays/regex/objects). */
+const INDEXABLE = new Set([10, 15, 35, 40, 45, 47]);
+
+function isOperatorObject(v: unknown): v is Doc {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || typeClass(v) !== 20) return false;
+  const keys = Object.keys(v);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$'));
+}
+
+function indexable(v: unknown): boolean {
+  return INDEXABLE.has(typeClass(v)) && !(typeof v === 'number' && Number.isNaN(v));
+}
+
+function boundsForCondition(cond: unknown): FieldBounds | undefined {
+  if (!isOperatorObject(cond)) return indexable(cond) ? { kind: 'points', values: [cond] } : undefined;
+  if ('$eq' in cond && indexable(cond.$eq)) return { kind: 'points', values: [cond.$eq] };
+  if (Array.isArray(cond.$in) && cond.$in.length > 0 && cond.$in.every(indexable)) {
+    return { kind: 'points', values: cond.$in };
+  }
+  let range: { kind: 'range'; cls: number; lo?: Bound; hi?: Bound } | undefined;
+  const setSide = (op: string, side: 'lo' | 'hi', incl: boolean): void => {
+    if (!(op in cond)) return;
+    const v = cond[op];
+    if (!indexable(v)) return;
+    if (!range) range = { kind: 'range', cls: typeClass(v) };
+    if (range.cls !== typeClass(v)) return;
+    const cur = range[side];
+    const tighter =
+      !cur ||
+      (side === 'lo'
+        ? compareBson(v, cur.v) > 0 || (compareBson(v, cur.v) === 0 && !incl)
+        : compareBson(v, cur.v) < 0 || (compareBson(v, cur.v) === 0 && !incl));
+    if (tighter) range[side] = { v, incl };
+  };
+  setSide('$gt', 'lo', false);
+  setSide('$gte', 'lo', true);
+  setSide('$lt', 'hi', false);
+  setSide('$lte', 'hi', true);
+  return range;
+}
+
+/** Per top-level field bounds implied by a filter (conditions under $and included). */
+export function extractBounds(filter: Doc, out = new Map<string, FieldBounds>()): Map<string, FieldBounds> {
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === '$and' && Array.isArray(v)) {
+      for (const sub of v) if (typeof sub === 'object' && sub !== null) extractBounds(sub as Doc, out);
+      continue;
+    }
+    if (k.startsWith('$')) continue;
+    const b = boundsForCondition(v);
+    if (!b) continue;
+    const prev = out.get(k);
+    if (!prev || (prev.kind === 'range' && b.kind === 'points')) out.set(k, b);
+  }
+  return out;
+}
+
+/** Entries of an index whose leading key lies in the bounds, in index order (or reversed). */
+function* scanLeading(index: Index, bounds: FieldBounds | undefined, reverse: boolean): Generator<IndexEntry> {
+  if (bounds?.kind === 'points') {
+    const values = [...bounds.values].sort(compareBson);
+    const ascending = (index.dirs[0] === 1) !== reverse;
+    if (!ascending) values.reverse();
+    let last: unknown;
+    let first = true;
+    for (const v of values) {
+      if (!first && compareBson(v, last) === 0) continue;
+      first = false;
+      last = v;
+      yield* scanLeading(
+        index,
+        { kind: 'range', cls: typeClass(v), lo: { v, incl: true }, hi: { v, incl: true } },
+        reverse,
+      );
+    }
+    return;
+  }
+  const cls = bounds?.cls;
+  const lo = bounds?.lo;
+  const hi = bounds?.hi && !index.multikey ? bounds.hi : index.multikey && lo ? undefined : bounds?.hi;
+  const belowLo = (e: IndexEntry): boolean => {
+    if (cls === undefined) return false;
+    const c0 = typeClass(e.key[0]);
+    if (c0 !== cls) return c0 < cls;
+    if (!lo) return false;
+    const c = compareBson(e.key[0], lo.v);
+    return c < 0 || (c === 0 && !lo.incl);
+  };
+  const aboveHi = (e: IndexEntry): boolean => {
+    if (cls === undefined) return false;
+    const c0 = typeClass(e.key[0]);
+    if (c0 !== cls) return c0 > cls;
+    if (!hi) return false;
+    const c = compareBson(e.key[0], hi.v);
+    return c > 0 || (c === 0 && !hi.incl);
+  };
+  const list = index.entries;
+  const asc = index.dirs[0] === 1;
+  // In index order the entries "before" the range form a prefix, the ones "after" a suffix.
+  const before = asc ? belowLo : aboveHi;
+  const after = asc ? aboveHi : belowLo;
+  if (!reverse) {
+    for (const e of list.forward(list.seek((e) => !before(e)))) {
+      if (after(e)) return;
+      yield e;
+    }
+  } else {
+    for (const e of list.backward(list.seek((e) => after(e)))) {
+      if (before(e)) return;
+      yield e;
+    }
+  }
+}
+
+function boundsScore(b: FieldBounds | undefined, index: Index): number {
+  if (!b) return 0;
+  if (b.kind === 'points') return index.unique && index.fields.length === 1 ? 5 : 4;
+  return b.lo && b.hi ? 3 : b.lo || b.hi ? 2 : 0;
+}
+
+/** Options of a read. */
+export interface ReadOptions {
+  sort?: Doc | undefined;
+  skip?: number | undefined;
+  limit?: number | undefined;
+}
+
+/** How a read was answered (for tests and the benchmark). */
+export interface PlanInfo {
+  stage: 'IXSCAN' | 'COLLSCAN' | 'EOF';
+  index?: string;
+  sortedByIndex?: boolean;
+  examined: number;
+}
+
+/** Compiles a filter with mingo, turning its errors into BadValue like mongod. */
+export function compileFilter(filter: unknown): Query {
+  if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
+    throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
+  }
+  try {
+    return new Query((filter ?? {}) as Doc, {});
+  } catch (err) {
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
+}
+
+function sortIndex(coll: Collection, sort: Doc): { index: Index; reverse: boolean } | undefined {
+  const spec = Object.entries(sort);
+  if (spec.length === 0) return undefined;
+  for (const index of coll.indexes.values()) {
+    if (!index.complete || spec.length > index.fields.length) continue;
+    let sign = 0;
+    let ok = true;
+    for (let i = 0; i < spec.length; i++) {
+      const [field, dir] = spec[i] as [string, unknown];
+      if (index.fields[i] !== field || (dir !== 1 && dir !== -1)) {
+        ok = false;
+        break;
+      }
+      const s = (dir as number) * (index.dirs[i] as number);
+      if (sign === 0) sign = s;
+      else if (s !== sign) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return { index, reverse: sign < 0 };
+  }
+  return undefined;
+}
+
+/**
+ * Runs a filter against a collection in a view and returns the matching documents after sort,
+ * skip and limit (stored objects: callers must not mutate them).
+ */
+export function runQuery(
+  engine: Engine,
+  coll: Collection | undefined,
+  view: ReadView,
+  filter: Doc,
+  options: ReadOptions = {},
+  plan?: PlanInfo,
+): Doc[] {
+  const query = compileFilter(filter);
+  const info: PlanInfo = plan ?? { stage: 'COLLSCAN', examined: 0 };
+  if (!coll) {
+    info.stage = 'EOF';
+    return [];
+  }
+  const skip = Math.max(0, options.skip ?? 0);
+  const limit = options.limit && options.limit > 0 ? options.limit : undefined;
+  const want = limit === undefined ? Number.POSITIVE_INFINITY : skip + limit;
+  const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+  const own = view.txn?.writes.get(coll);
+  const bounds = extractBounds(filter);
+  const out: Doc[] = [];
+
+  // 1. An index that yields documents already in sort order (only if nothing of ours is buffered).
+  if (sort && !own?.size) {
+    const bySort = sortIndex(coll, sort);
+    const leading = bySort && bounds.get(bySort.index.fields[0] as string);
+    const bestPoints = [...coll.indexes.values()].some(
+      (ix) => !ix.partial && bounds.get(ix.fields[0] as string)?.kind === 'points',
+    );
+    if (bySort && (leading || !bestPoints)) {
+      info.stage = 'IXSCAN';
+      info.index = bySort.index.name;
+      info.sortedByIndex = true;
+      for (const e of scanLeading(bySort.index, leading, bySort.reverse)) {
+        const doc = engine.visible(coll, e.id, view);
+        info.examined++;
+        if (!doc) continue;
+        if (engine.isMultiVersion(coll, e.id)) {
+          // Old versions leave entries behind: only the one matching the visible version counts.
+          const k = bySort.index.keysOf(doc)[0];
+          if (!k || keyString(k) !== keyString(e.key)) continue;
+        }
+        if (!query.test(doc)) continue;
+        out.push(doc);
+        if (out.length >= want) break;
+      }
+      return out.slice(skip);
+    }
+  }
+
+  // 2. Candidates from the most selective usable index, else every document.
+  let best: Index | undefined;
+  let bestScore = 0;
+  for (const index of coll.indexes.values()) {
+    if (index.partial) continue;
+    const score = boundsScore(bounds.get(index.fields[0] as string), index);
+    if (score > bestScore) {
+      best = index;
+      bestScore = score;
+    }
+  }
+  const stopEarly = !sort;
+  const consider = (_id: string, doc: Doc | null): boolean => {
+    info.examined++;
+    if (doc && query.test(doc)) {
+      out.push(doc);
+      if (stopEarly && out.length >= want) return true;
+    }
+    return false;
+  };
+  let done = false;
+  if (best) {
+    info.stage = 'IXSCAN';
+    info.index = best.name;
+    const seen = best.multikey || engine.activeTxns.size > 0 ? new Set<string>() : undefined;
+    const leading = bounds.get(best.fields[0] as string);
+    // Point lookups on _id go straight to the document map (same result, no tree walk).
+    const entries: Iterable<{ id: string }> =
+      best.name === '_id_' && leading?.kind === 'points'
+        ? [...new Set(leading.values.map(keyString))].map((id) => ({ id }))
+        : scanLeading(best, leading, false);
+    for (const e of entries) {
+      if (seen) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+      }
+      if (own?.has(e.id)) continue;
+      if (consider(e.id, engine.visible(coll, e.id, view))) {
+        done = true;
+        break;
+      }
+    }
+  } else {
+    info.stage = 'COLLSCAN';
+    for (const id of coll.docs.keys()) {
+      if (own?.has(id)) continue;
+      if (consider(id, engine.visible(coll, id, view))) {
+        done = true;
+        break;
+      }
+    }
+  }
+  if (!done && own) {
+    for (const [id, doc] of own) if (consider(id, doc)) break;
+  }
+  if (sort) {
+    let cursor = find(out, {}).sort(sort as never);
+    if (skip) cursor = cursor.skip(skip);
+    if (limit !== undefined) cursor = cursor.limit(limit);
+    return cursor.all() as Doc[];
+  }
+  return out.slice(skip, limit === undefined ? undefined : skip + limit);
+}

@@ -1,0 +1,113 @@
+/**
+ * The TCP side: accepts connections, frames messages, runs them one at a time per connection
+ * (as drivers expect) and writes replies. A peer that breaks the protocol is disconnected with
+ * one log line; other connections are unaffected.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import type { ServerState } from './commands/types.ts';
+import { dispatch } from './dispatch.ts';
+import { encodeMsgReply, encodeOpReply, messageLength, OP_QUERY, ProtocolError, parseMessage } from './wire.ts';
+
+/** A listening wire server over shared state. */
+export class WireServer {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private nextConnectionId = 1;
+  private readonly state: ServerState;
+
+  constructor(state: ServerState) {
+    this.state = state;
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting, drops every connection and resolves once the listener is closed. */
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    return closed;
+  }
+
+  private accept(socket: Socket): void {
+    const connectionId = this.nextConnectionId++;
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    let pending: Buffer = Buffer.alloc(0);
+    let busy = false;
+    let closed = false;
+
+    const drop = (reason: string): void => {
+      if (closed) return;
+      closed = true;
+      this.state.log(`closing connection ${connectionId} from ${peer}: ${reason}`);
+      socket.destroy();
+    };
+
+    const pump = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      try {
+        while (!closed) {
+          const len = messageLength(pending);
+          if (len === undefined || pending.length < len) break;
+          const msg = pending.subarray(0, len);
+          pending = pending.subarray(len);
+          const request = parseMessage(msg);
+          const reply = await dispatch(this.state, request.command, {
+            connectionId,
+            legacyDb: request.opCode === OP_QUERY ? (request.fullCollectionName ?? '').split('.')[0] : undefined,
+          });
+          if (closed || request.moreToCome) continue;
+          let bytes: Buffer;
+          try {
+            bytes =
+              request.opCode === OP_QUERY
+                ? encodeOpReply(request.requestId, reply)
+                : encodeMsgReply(request.requestId, reply);
+          } catch (err) {
+            const errmsg = `could not encode reply: ${err instanceof Error ? err.message : String(err)}`;
+            bytes = encodeMsgReply(request.requestId, { ok: 0, errmsg, code: 10334, codeName: 'BSONObjectTooLarge' });
+          }
+          socket.write(bytes);
+        }
+      } catch (err) {
+        drop(
+          err instanceof ProtocolError
+            ? err.message
+            : `internal error: ${err instanceof Error ? err.stack : String(err)}`,
+        );
+      } finally {
+        busy = false;
+      }
+      // Data may have arrived while the last command was awaited.
+      if (!closed && pending.length > 0) {
+        const len = pending.length >= 4 ? pending.readInt32LE(0) : undefined;
+        if (len !== undefined && (len < 16 || pending.length >= len)) void pump();
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      void pump();
+    });
+    socket.on('error', () => {
+      closed = true;
+    });
+    socket.on('close', () => {
+      closed = true;
+      this.sockets.delete(socket);
+    });
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The storage engine: catalog of databases/collections, multi-version documents (MVCC), index
+ * maintenance, document/unique-key write locks held by open transactions, and atomic commits.
+ *
+ * Every committed change gets a timestamp from a global clock. A transaction reads the versions
+ * committed at or before its snapshot timestamp, overlaid with its own uncommitted writes. Old
+ * versions are pruned as soon as no open transaction can see them, so without transactions each
+ * document has exactly one version and no extra cost.
+ */
+import { type Binary, UUID } from 'bson';
+import { formatKeyValue, keyString } from './bson-order.ts';
+import { MongoCommandError, writeConflict } from './errors.ts';
+import { type Doc, Index, type IndexSpec } from './indexes.ts';
+import type { Journal, JournalRecord } from './journal.ts';
+
+export type { Doc } from './indexes.ts';
+
+interface Version {
+  ts: number;
+  doc: Doc | null;
+}
+
+/** A collection: documents by `_id` key (each a chain of versions) and its indexes. */
+export class Collection {
+  readonly db: string;
+  readonly name: string;
+  readonly options: Doc;
+  readonly uuid: Binary;
+  /** Prefix of this collection's lock keys (unique per incarnation, so a re-created collection starts clean). */
+  readonly lockPrefix: string;
+  readonly docs = new Map<string, Version[]>();
+  readonly indexes = new Map<string, Index>();
+
+  constructor(db: string, name: string, options: Doc) {
+    this.db = db;
+    this.name = name;
+    this.options = options;
+    this.uuid = new UUID();
+    this.lockPrefix = this.uuid.toString('hex');
+    this.indexes.set('_id_', new Index({ v: 2, key: { _id: 1 }, name: '_id_' }));
+  }
+
+  get ns(): string {
+    return `${this.db}.${this.name}`;
+  }
+}
+
+/** Thrown by a non-transactional write that must wait for a transaction holding a lock. */
+export class LockWait {
+  readonly until: Promise<void>;
+  constructor(until: Promise<void>) {
+    this.until = until;
+  }
+}
+
+/** An open multi-document transaction. */
+export class Transaction {
+  readonly snapshot: number;
+  readonly txnNumber: number;
+  readonly startedAt = Date.now();
+  readonly writes = new Map<Collection, Map<string, Doc | null>>();
+  readonly locks: string[] = [];
+  state: 'active' | 'committed' | 'aborted' = 'active';
+  abortReason = '';
+  readonly done: Promise<void>;
+  resolveDone: () => void = () => {};
+
+  constructor(snapshot: number, txnNumber: number) {
+    this.snapshot = snapshot;
+    this.txnNumber = txnNumber;
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+}
+
+/** What a read sees: the latest committed state, or a transaction's snapshot plus its own writes. */
+export interface ReadView {
+  snapshot: number;
+  txn?: Transaction | undefined;
+}
+
+/** The view of plain (non-transactional) operations. */
+export const LATEST: ReadView = { snapshot: Number.POSITIVE_INFINITY };
+
+interface PendingWrite {
+  coll: Collection;
+  id: string;
+  doc: Doc | null;
+}
+
+/** Validates a database name like mongod. */
+export function checkDbName(db: string): void {
+  if (!db || db.length >= 64 || /[/\\. "$\0]/.test(db)) {
+    throw new MongoCommandError(73, `Invalid database name: '${db}'`);
+  }
+}
+
+/** Validates a collection name like mongod. */
+export function checkCollectionName(db: string, name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new MongoCommandError(73, `collection name has invalid type ${typeof name}`);
+  if (name === '' || name.includes('$') || name.includes('\0') || name.startsWith('.') || name.startsWith('system.')) {
+    throw new MongoCommandError(73, `Invalid collection name: ${db}.${name}`);
+  }
+}
+
+/** The storage engine shared by all connections of one server. */
+export class Engine {
+  clock = 0;
+  readonly dbs = new Map<string, Map<string, Collection>>();
+  readonly locks = new Map<string, Transaction>();
+  readonly activeTxns = new Set<Transaction>();
+  private pruneQueue = new Map<Collection, Set<string>>();
+  journal: Journal | undefined;
+
+  // ---- catalog -------------------------------------------------------------------------------
+
+  getCollection(db: string, name: string): Collection | undefined {
+    return this.dbs.get(db)?.get(name);
+  }
+
+  /** Returns the collection, creating it (and journaling that) if needed. */
+  ensureCollection(db: string, name: string, options: Doc = {}): Collection {
+    const existing = this.getCollection(db, name);
+    if (existing) return existing;
+    checkDbName(db);
+    checkCollectionName(db, name);
+    let colls = this.dbs.get(db);
+    if (!colls) {
+      colls = new Map();
+      this.dbs.set(db, colls);
+    }
+    const coll = new Collection(db, name, options);
+    colls.set(name, coll);
+    this.log({ op: 'createCollection', db, name, options });
+    return coll;
+  }
+
+  dropCollection(db: string, name: string): boolean {
+    const colls = this.dbs.get(db);
+    const coll = colls?.get(name);
+    if (!colls || !coll) return false;
+    colls.delete(name);
+    if (colls.size === 0) this.dbs.delete(db);
+    this.pruneQueue.delete(coll);
+    this.log({ op: 'dropCollection', db, name });
+    return true;
+  }
+
+  dropDatabase(db: string): void {
+    for (const name of [...(this.dbs.get(db)?.keys() ?? [])]) this.dropCollection(db, name);
+    this.dbs.delete(db);
+  }
+
+  /** Adds an index and indexes existing documents; fails (and leaves nothing) on duplicate keys. */
+  addIndex(coll: Collection, spec: IndexSpec): void {
+    const index = new Index(spec);
+    for (const [id, chain] of coll.docs) {
+      for (const v of chain) if (v.doc) index.add(id, v.doc);
+    }
+    if (index.unique) {
+      // Check the latest state for duplicates, as mongod does when building the index.
+      const owner = new Map<string, string>();
+      for (const [id, chain] of coll.docs) {
+        const doc = chain[chain.length - 1]?.doc;
+        if (!doc) continue;
+        for (const key of index.keysOf(doc)) {
+          const ks = keyString(key);
+          if (owner.has(ks) && owner.get(ks) !== id) throw this.duplicateKeyError(coll, index, key);
+          owner.set(ks, id);
+        }
+      }
+    }
+    coll.indexes.set(spec.name, index);
+    this.log({ op: 'createIndex', db: coll.db, name: coll.name, spec });
+  }
+
+  dropIndex(coll: Collection, name: string): void {
+    coll.indexes.delete(name);
+    this.log({ op: 'dropIndex', db: coll.db, name: coll.name, index: name });
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** The version of a document a view sees, or null. */
+  visible(coll: Collection, id: string, view: ReadView): Doc | null {
+    if (view.txn) {
+      const own = view.txn.writes.get(coll)?.get(id);
+      if (own !== undefined) return own;
+    }
+    const chain = coll.docs.get(id);
+    if (!chain) return null;
+    if (view.snapshot === Number.POSITIVE_INFINITY) return (chain[chain.length - 1] as Version).doc;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const v = chain[i] as Version;
+      if (v.ts <= view.snapshot) return v.doc;
+    }
+    return null;
+  }
+
+  /** Whether a document currently has more than one retained version. */
+  isMultiVersion(coll: Collection, id: string): boolean {
+    return (coll.docs.get(id)?.length ?? 0) > 1;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  duplicateKeyError(coll: Collection, index: Index, key: unknown[]): MongoCommandError {
+    const keyValue = index.keyDoc(key);
+    const shown = Object.entries(keyValue)
+      .map(([f, v]) => `${f}: ${formatKeyValue(v)}`)
+      .join(', ');
+    return new MongoCommandError(
+      11000,
+      `E11000 duplicate key error collection: ${coll.ns} index: ${index.name} dup key: { ${shown} }`,
+      { keyPattern: { ...index.spec.key }, keyValue },
+    );
+  }
+
+  private takeLockOrFail(lockKey: string, txn: Transaction | undefined): void {
+    const holder = this.locks.get(lockKey);
+    if (holder && holder !== txn) {
+      if (txn) throw writeConflict();
+      throw new LockWait(holder.done);
+    }
+  }
+
+  private docLockKey(coll: Collection, id: string): string {
+    return `${coll.lockPrefix}\0${id}`;
+  }
+
+  private keyLockKey(coll: Collection, index: Index, key: unknown[]): string {
+    return `${coll.lockPrefix}\0${index.name}\0${keyString(key)}`;
+  }
+
+  /**
+   * Checks that `doc` (about to become the version of document `id`) keeps every unique index
+   * unique in the writer's view, and that no concurrent writer holds or has committed the key.
+   */
+  private checkUnique(coll: Collection, id: string, doc: Doc, view: ReadView): string[] {
+    const keyLocks: string[] = [];
+    const txn = view.txn;
+    const own = txn?.writes.get(coll);
+    for (const index of coll.indexes.values()) {
+      if (!index.unique || index.name === '_id_') continue;
+      for (const key of index.keysOf(doc)) {
+        const ks = keyString(key);
+        const lockKey = this.keyLockKey(coll, index, key);
+        this.takeLockOrFail(lockKey, txn);
+        keyLocks.push(lockKey);
+        const producesKey = (d: Doc | null): boolean => !!d && index.keysOf(d).some((k) => keyString(k) === ks);
+        for (const otherId of index.idsWithKey(key)) {
+          if (otherId === id) continue;
+          if (own?.has(otherId)) continue; // judged below from the transaction's own version
+          if (producesKey(this.visible(coll, otherId, view))) throw this.duplicateKeyError(coll, index, key);
+          if (txn) {
+            const chain = coll.docs.get(otherId);
+            const last = chain?.[chain.length - 1];
+            if (last && last.ts > txn.snapshot && producesKey(last.doc)) throw writeConflict();
+          }
+        }
+        if (own) {
+          for (const [otherId, d] of own) {
+            if (otherId !== id && producesKey(d)) throw this.duplicateKeyError(coll, index, key);
+          }
+        }
+      }
+    }
+    return keyLocks;
+  }
+
+  /** Checks the document lock and, in a transaction, that nobody committed it after the snapshot. */
+  private checkDocWritable(coll: Collection, id: string, view: ReadView): string {
+    const lockKey = this.docLockKey(coll, id);
+    this.takeLockOrFail(lockKey, view.txn);
+    if (view.txn) {
+      const chain = coll.docs.get(id);
+      const last = chain?.[chain.length - 1];
+      if (last && last.ts > view.txn.snapshot) throw writeConflict();
+    }
+    return lockKey;
+  }
+
+  /**
+   * Writes one document version (null = delete) in the given view: in a transaction it is
+   * buffered under locks; otherwise it commits at once. Throws DuplicateKey, WriteConflict or LockWait.
+   */
+  writeDoc(coll: Collection, id: string, doc: Doc | null, view: ReadView, mode: 'insert' | 'replace' | 'delete'): void {
+    const docLock = this.checkDocWritable(coll, id, view);
+    if (mode === 'insert' && this.visible(coll, id, view)) {
+      throw this.duplicateKeyError(coll, coll.indexes.get('_id_') as Index, [(doc as Doc)._id]);
+    }
+    const keyLocks = doc ? this.checkUnique(coll, id, doc, view) : [];
+    if (doc) {
+      // Surface "cannot index parallel arrays" before anything is written.
+      for (const index of coll.indexes.values()) index.keysOf(doc);
+    }
+    const txn = view.txn;
+    if (txn) {
+      let own = txn.writes.get(coll);
+      if (!own) {
+        own = new Map();
+        txn.writes.set(coll, own);
+      }
+      own.set(id, doc);
+      for (const lockKey of [docLock, ...keyLocks]) {
+        if (!this.locks.has(lockKey)) {
+          this.locks.set(lockKey, txn);
+          txn.locks.push(lockKey);
+        }
+      }
+      return;
+    }
+    this.commit([{ coll, id, doc }]);
+  }
+
+  /** Makes writes visible atomically under one new timestamp. */
+  private commit(writes: PendingWrite[]): void {
+    if (writes.length === 0) return;
+    const ts = ++this.clock;
+    const keepHistory = this.activeTxns.size > 0;
+    const record: JournalRecord[] = [];
+    for (const { coll, id, doc } of writes) {
+      if (this.getCollection(coll.db, coll.name) !== coll) continue; // dropped meanwhile
+      const chain = coll.docs.get(id);
+      const prev = chain ? (chain[chain.length - 1] as Version).doc : null;
+      if (!keepHistory) {
+        if (prev) for (const index of coll.indexes.values()) index.remove(id, prev, [doc]);
+        if (doc) {
+          for (const index of coll.indexes.values()) index.add(id, doc);
+          coll.docs.set(id, [{ ts, doc }]);
+        } else coll.docs.delete(id);
+      } else {
+        if (doc) for (const index of coll.indexes.values()) index.add(id, doc);
+        if (chain) chain.push({ ts, doc });
+        else coll.docs.set(id, [{ ts, doc }]);
+        let queued = this.pruneQueue.get(coll);
+        if (!queued) {
+          queued = new Set();
+          this.pruneQueue.set(coll, queued);
+        }
+        queued.add(id);
+      }
+      if (this.journal) {
+        record.push(
+          doc
+            ? { op: 'put', db: coll.db, name: coll.name, doc }
+            : { op: 'delete', db: coll.db, name: coll.name, id: prev?._id ?? null },
+        );
+      }
+    }
+    if (this.journal && record.length > 0) this.journal.append({ op: 'batch', ops: record });
+  }
+
+  /** Drops versions no open transaction can see any more (and their index keys). */
+  private prune(): void {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const t of this.activeTxns) oldest = Math.min(oldest, t.snapshot);
+    for (const [coll, ids] of this.pruneQueue) {
+      for (const id of ids) {
+        const chain = coll.docs.get(id);
+        if (!chain) {
+          ids.delete(id);
+          continue;
+        }
+        let keepFrom = 0;
+        for (let i = chain.length - 1; i >= 0; i--) {
+          if ((chain[i] as Version).ts <= oldest) {
+            keepFrom = i;
+            break;
+          }
+        }
+        if (keepFrom > 0) {
+          const dropped = chain.splice(0, keepFrom);
+          const retained = chain.map((v) => v.doc);
+          for (const v of dropped) {
+            if (v.doc) for (const index of coll.indexes.values()) index.remove(id, v.doc, retained);
+          }
+        }
+        if (chain.length === 1) {
+          ids.delete(id);
+          if ((chain[0] as Version).doc === null) coll.docs.delete(id);
+        }
+      }
+      if (ids.size === 0) this.pruneQueue.delete(coll);
+    }
+  }
+
+  // ---- transactions --------------------------------------------------------------------------
+
+  beginTransaction(txnNumber: number): Transaction {
+    const txn = new Transaction(this.clock, txnNumber);
+    this.activeTxns.add(txn);
+    return txn;
+  }
+
+  commitTransaction(txn: Transaction): void {
+    if (txn.state !== 'active') return;
+    const writes: PendingWrite[] = [];
+    for (const [coll, docs] of txn.writes) for (const [id, doc] of docs) writes.push({ coll, id, doc });
+    this.activeTxns.delete(txn); // its snapshot no longer needs protecting
+    this.commit(writes);
+    this.endTransaction(txn, 'committed');
+  }
+
+  abortTransaction(txn: Transaction, reason: string): void {
+    if (txn.state !== 'active') return;
+    txn.abortReason = reason;
+    this.endTransaction(txn, 'aborted');
+  }
+
+  private endTransaction(txn: Transaction, state: 'committed' | 'aborted'): void {
+    txn.state = state;
+    this.activeTxns.delete(txn);
+    for (const lockKey of txn.locks) if (this.locks.get(lockKey) === txn) this.locks.delete(lockKey);
+    txn.locks.length = 0;
+    if (state === 'aborted') txn.writes.clear();
+    txn.resolveDone();
+    this.prune();
+  }
+
+  // ---- persistence ---------------------------------------------------------------------------
+
+  private log(record: JournalRecord): void {
+    this.journal?.append(record);
+  }
+
+  /** Applies a journal record while loading (journaling disabled). */
+  replay(record: JournalRecord): void {
+    switch (record.op) {
+      case 'createCollection':
+        this.ensureCollection(record.db, record.name, record.options);
+        break;
+      case 'dropCollection':
+        this.dropCollection(record.db, record.name);
+        break;
+      case 'createIndex': {
+        const coll = this.ensureCollection(record.db, record.name);
+        if (!coll.indexes.has(record.spec.name)) this.addIndex(coll, record.spec);
+        break;
+      }
+      case 'dropIndex': {
+        const coll = this.getCollection(record.db, record.name);
+        if (coll) this.dropIndex(coll, record.index);
+        break;
+      }
+      case 'put': {
+        const coll = this.ensureCollection(record.db, record.name);
+        this.commit([{ coll, id: keyString(record.doc._id), doc: record.doc }]);
+        break;
+      }
+      case 'delete': {
+        const coll = this.getCollection(record.db, record.name);
+        if (coll) this.commit([{ coll, id: keyString(record.id), doc: null }]);
+        break;
+      }
+      case 'batch':
+        for (const op of record.ops) this.replay(op);
+        break;
+    }
+  }
+
+  /** The whole latest committed state as journal records (for compaction). */
+  *snapshotRecords(): Generator<JournalRecord> {
+    for (const [db, colls] of this.dbs) {
+      for (const [name, coll] of colls) {
+        yield { op: 'createCollection', db, name, options: coll.options };
+        for (const index of coll.indexes.values()) {
+          if (index.name !== '_id_') yield { op: 'createIndex', db, name, spec: index.spec };
+        }
+        for (const chain of coll.docs.values()) {
+          const doc = chain[chain.length - 1]?.doc;
+          if (doc) yield { op: 'put', db, name, doc };
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Applying update documents: operator updates and pipelines through mingo, replacements by hand,
+ * plus the parts mingo lacks — `$setOnInsert`, building the upsert seed document from the query,
+ * type checks that mongod makes ($inc on a non-number) and the immutable `_id`.
+ */
+
+import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
+import { keyString } from './bson-order.ts';
+import { cloneDoc, withIdFirst } from './commands/common.ts';
+import { MongoCommandError } from './errors.ts';
+import type { Doc } from './storage.ts';
+
+const OPERATORS = new Set([
+  '$set',
+  '$unset',
+  '$inc',
+  '$mul',
+  '$min',
+  '$max',
+  '$rename',
+  '$push',
+  '$pull',
+  '$pullAll',
+  '$addToSet',
+  '$pop',
+  '$currentDate',
+  '$bit',
+  '$setOnInsert',
+]);
+
+function isPlainObject(v: unknown): v is Doc {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+/** Kind of update document: operators, a replacement, or an aggregation pipeline. */
+export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline' {
+  if (Array.isArray(u)) return 'pipeline';
+  if (!isPlainObject(u)) throw new MongoCommandError(14, "BSON field 'u' is the wrong type, expected type 'object'");
+  const keys = Object.keys(u);
+  if (keys.length > 0 && keys[0]?.startsWith('$')) {
+    for (const k of keys) {
+      if (!OPERATORS.has(k)) {
+        throw new MongoCommandError(
+          9,
+          `Unknown modifier: ${k}. Expected a valid update modifier or pipeline-style update specified as an array`,
+        );
+      }
+      const arg = u[k];
+      if (!isPlainObject(arg))
+        throw new MongoCommandError(
+          9,
+          `Modifiers operate on fields but we found type ${Array.isArray(arg) ? 'array' : typeof arg} instead. For example: {$mod: {<field>: ...}} not {${k}: ${String(arg)}}`,
+        );
+      if (Object.keys(arg).length === 0 && k !== '$setOnInsert') {
+        throw new MongoCommandError(
+          9,
+          `'${k}' is empty. You must specify a field like so: {${k}: {<field_name>: ...}}`,
+        );
+      }
+    }
+    return 'operators';
+  }
+  for (const k of keys) {
+    if (k.startsWith('$'))
+      throw new MongoCommandError(
+        52,
+        `The dollar ($) prefixed field '${k}' in '${k}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`,
+      );
+  }
+  return 'replacement';
+}
+
+function getPath(doc: Doc, path: string): unknown {
+  let v: unknown = doc;
+  for (const p of path.split('.')) {
+    if (!isPlainObject(v)) return undefined;
+    v = v[p];
+  }
+  return v;
+}
+
+/** mongod refuses arithmetic on non-numbers; mingo silently skips it. */
+function checkArithmetic(doc: Doc, u: Doc): void {
+  for (const op of ['$inc', '$mul'] as const) {
+    const spec = u[op];
+    if (!isPlainObject(spec)) continue;
+    for (const [path, by] of Object.entries(spec)) {
+      if (typeof by !== 'number') {
+        throw new MongoCommandError(
+          14,
+          `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(by)}}`,
+        );
+      }
+      if (path.includes('$')) continue;
+      const current = getPath(doc, path);
+      if (current !== undefined && typeof current !== 'number') {
+        throw new MongoCommandError(
+          14,
+          `Cannot apply ${op} to a value of non-numeric type. {_id: ${String(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${Array.isArray(current) ? 'array' : current === null ? 'null' : typeof current}`,
+        );
+      }
+    }
+  }
+}
+
+function setPath(doc: Doc, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur: Doc = doc;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i] as string;
+    if (!isPlainObject(cur[p])) cur[p] = {};
+    cur = cur[p] as Doc;
+  }
+  cur[parts[parts.length - 1] as string] = value;
+}
+
+/** The document an upsert starts from: the query's equality conditions (mongod's "query seed"). */
+export function upsertSeed(query: Doc, kind: 'operators' | 'replacement' | 'pipeline'): Doc {
+  const seed: Doc = {};
+  const visit = (q: Doc): void => {
+    for (const [k, v] of Object.entries(q)) {
+      if (k === '$and' && Array.isArray(v)) {
+        for (const sub of v) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (k.startsWith('$')) continue;
+      if (isPlainObject(v) && Object.keys(v).some((x) => x.startsWith('$'))) {
+        if ('$eq' in v) setPath(seed, k, v.$eq);
+        continue;
+      }
+      setPath(seed, k, v);
+    }
+  };
+  visit(query);
+  if (kind !== 'operators') return '_id' in seed ? { _id: seed._id } : {};
+  return seed;
+}
+
+/**
+ * Returns the new version of `doc` after update `u` (a fresh object; `doc` is untouched).
+ * For upserts pass the seed as `doc` and `isInsert` so $setOnInsert applies.
+ */
+export function applyUpdate(
+  doc: Doc,
+  u: unknown,
+  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean },
+): Doc {
+  const kind = updateKind(u);
+  const oldId = doc._id;
+  let next: Doc;
+  try {
+    if (kind === 'replacement') {
+      const repl = u as Doc;
+      next = cloneDoc({ ...(oldId === undefined ? {} : { _id: oldId }), ...repl });
+      if (oldId !== undefined && repl._id !== undefined && keyString(repl._id) !== keyString(oldId))
+        throw immutableId(oldId);
+    } else if (kind === 'pipeline') {
+      const arr = [cloneDoc(doc)];
+      mingoUpdateOne(arr, {}, u as never);
+      next = arr[0] as Doc;
+    } else {
+      const { $setOnInsert, ...given } = u as Doc;
+      // Copy each operator's spec: guardId may edit it, and the command is reused for every matched doc.
+      const rest: Doc = {};
+      for (const [op, spec] of Object.entries(given)) rest[op] = isPlainObject(spec) ? { ...spec } : spec;
+      if (opts.isInsert && isPlainObject($setOnInsert)) {
+        rest.$set = { ...(isPlainObject(rest.$set) ? rest.$set : {}), ...$setOnInsert };
+      }
+      next = cloneDoc(doc);
+      guardId(rest, oldId);
+      checkArithmetic(next, rest);
+      if (Object.keys(rest).length > 0) {
+        const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
+        mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);
+      }
+    }
+  } catch (err) {
+    if (err instanceof MongoCommandError) throw err;
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
+  if (oldId !== undefined && (next._id === undefined || keyString(next._id) !== keyString(oldId)))
+    throw immutableId(oldId);
+  return withIdFirst(next);
+}
+
+/** mongod refuses operators on `_id` (setting it to its current value is a no-op); mingo would try. */
+function guardId(ops: Doc, oldId: unknown): void {
+  for (const [op, spec] of Object.entries(ops)) {
+    if (!isPlainObject(spec)) continue;
+    for (const path of Object.keys(spec)) {
+      if (path !== '_id' && !path.startsWith('_id.')) continue;
+      if (op === '$set' && path === '_id' && oldId !== undefined && keyString(spec[path]) === keyString(oldId)) {
+        delete spec[path];
+        if (Object.keys(spec).length === 0) delete ops[op];
+        continue;
+      }
+      if (oldId === undefined && op === '$set') continue; // upsert seed without _id: $set may provide it
+      throw immutableId(oldId);
+    }
+  }
+}
+
+function immutableId(_id: unknown): MongoCommandError {
+  return new MongoCommandError(66, `Performing an update on the path '_id' would modify the immutable field '_id'`);
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
+import { type OfflineApi, startOffline } from '../support/offline.ts';
+
+let offline: OfflineApi;
+
+beforeAll(async () => {
+  offline = await startOffline({ MONGODB_URI: testMongoUri(), MONGODB_DATABASE: uniqueDbName('e2e') });
+}, 150_000);
+
+afterAll(async () => {
+  await offline?.stop();
+});
+
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${offline.baseUrl}${path}`, {
+    method,
+    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const isJson = /json/.test(response.headers.get('content-type') ?? '');
+  return { status: response.status, headers: response.headers, body: isJson && text ? JSON.parse(text) : text };
+}
+
+describe('over HTTP through serverless-offline', () => {
+  it('runs the assignment: three services, then three orders at one datetime (one 201, two 409)', async () => {
+    for (const [id, name] of [
+      ['123', 'Inspection'],
+      ['789', 'Testing'],
+      ['456', 'Analysis'],
+    ]) {
+      const created = await call('POST', '/services', { id, name });
+      expect(created.status).toBe(201);
+      expect(created.headers.get('location')).toBe(`/services/${id}`);
+    }
+    const datetime = '2022-11-01T11:11:11.111Z';
+    const first = await call('POST', '/orders', { id: 223, datetime, totalfee: 100, services: [{ id: '123' }] });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ id: '223', datetime, totalfee: 100, services: [{ id: '123' }] });
+    for (const id of [224, 225]) {
+      const refused = await call('POST', '/orders', { id, datetime, totalfee: 100, services: [{ id: '789' }] });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.body).toMatchObject({ status: 409, conflictingOrderId: '223' });
+    }
+    const listed = await call('GET', '/orders?limit=10');
+    expect(listed.status).toBe(200);
+    expect(listed.body).toMatchObject({ items: [{ id: '223' }], next: null });
+  });
+
+  it('serves every CRUD route with the documented statuses and headers', async () => {
+    expect((await call('GET', '/services/123')).body).toMatchObject({ id: '123', name: 'Inspection' });
+    const renamed = await call('PUT', '/services/456', { name: 'Deep analysis' });
+    expect(renamed.status).toBe(200);
+    expect(renamed.headers.get('cache-control')).toBe('no-store');
+    expect(renamed.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await call('GET', '/services?limit=2')).body).toMatchObject({ items: [{ id: '123' }, { id: '456' }] });
+
+    const moved = await call('PUT', '/orders/223', {
+      datetime: '2022-11-01T13:00:00+02:00',
+      totalfee: 120.5,
+      services: [{ id: '123' }, { id: '456' }],
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ id: '223', datetime: '2022-11-01T11:00:00.000Z', totalfee: 120.5 });
+    expect((await call('GET', '/orders/223')).body).toEqual(moved.body);
+    expect((await call('DELETE', '/services/456')).status).toBe(409);
+    expect((await call('DELETE', '/orders/223')).status).toBe(204);
+    expect((await call('GET', '/orders/223')).status).toBe(404);
+    expect((await call('DELETE', '/services/456')).status).toBe(204);
+  });
+
+  it('answers 20 simultaneous creates inside one window with one 201 and nineteen 409s', async () => {
+    const start = Date.parse('2033-03-03T09:00:00Z');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call('POST', '/orders', {
+          datetime: new Date(start + i * 7 * 60_000).toISOString(),
+          totalfee: 1,
+          services: [{ id: '123' }],
+        }),
+      ),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(19);
+  });
+
+  it('answers errors as problem+json: malformed JSON 400, wrong type 415, too large 413, unknown route 404', async () => {
+    const malformed = await call('POST', '/orders', '{"datetime":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.headers.get('content-type')).toBe('application/problem+json');
+
+    const wrongType = await call('POST', '/services', 'name=x', { 'content-type': 'text/plain' });
+    expect(wrongType.status).toBe(415);
+
+    const tooLarge = await call('POST', '/services', { name: 'x', pad: 'y'.repeat(70_000) });
+    expect(tooLarge.status).toBe(413);
+
+    for (const [method, path] of [
+      ['GET', '/nothing-here'],
+      ['PATCH', '/orders/1'],
+      ['POST', '/orders/1/items'],
+    ] as const) {
+      const unknown = await call(method, path);
+      expect(unknown.status, `${method} ${path}`).toBe(404);
+      expect(unknown.headers.get('content-type')).toBe('application/problem+json');
+    }
+
+    const badId = await call('GET', '/orders/%24where');
+    expect(badId.status).toBe(400);
+  });
+});
