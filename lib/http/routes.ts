@@ -1,0 +1,183 @@
+/**
+ * The API's routes in one table: the OpenAPI document is generated from it, each handler
+ * takes its required scope from it, and a test checks serverless.yml declares the same
+ * routes. Schemas are named, not imported, so Lambda bundles never pull in TypeBox.
+ */
+
+/** A scope a bearer token must carry for a route. */
+export type Scope = 'orders:read' | 'orders:write' | 'services:read' | 'services:write';
+
+/** Names of the schemas in lib/schemas that routes refer to. */
+export type SchemaName =
+  | 'ServiceInput'
+  | 'Service'
+  | 'ServicePage'
+  | 'ServiceListQuery'
+  | 'OrderInput'
+  | 'Order'
+  | 'OrderPage'
+  | 'OrderListQuery'
+  | 'IdPathParameters';
+
+/** One route: its Lambda, HTTP shape, scope and schemas. */
+export interface RouteDefinition {
+  /** The function's key in serverless.yml. */
+  functionName: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: 'Services' | 'Orders';
+  scope: Scope;
+  successStatus: 200 | 201 | 204;
+  pathParameters?: SchemaName;
+  query?: SchemaName;
+  body?: SchemaName;
+  response?: SchemaName;
+  /** Error statuses this route can answer besides the ones every route can (400, 401, 403, 500, 503). */
+  errorStatuses: number[];
+}
+
+const resourceErrors = [404];
+const bodyErrors = [413, 415];
+
+/** Every API route. */
+export const routes: readonly RouteDefinition[] = [
+  {
+    functionName: 'createService',
+    method: 'POST',
+    path: '/services',
+    operationId: 'createService',
+    summary: 'Create a service record',
+    tag: 'Services',
+    scope: 'services:write',
+    successStatus: 201,
+    body: 'ServiceInput',
+    response: 'Service',
+    errorStatuses: [409, 422, ...bodyErrors],
+  },
+  {
+    functionName: 'listServices',
+    method: 'GET',
+    path: '/services',
+    operationId: 'listServices',
+    summary: 'List service records in id order',
+    tag: 'Services',
+    scope: 'services:read',
+    successStatus: 200,
+    query: 'ServiceListQuery',
+    response: 'ServicePage',
+    errorStatuses: [],
+  },
+  {
+    functionName: 'getService',
+    method: 'GET',
+    path: '/services/{id}',
+    operationId: 'getService',
+    summary: 'Get one service record',
+    tag: 'Services',
+    scope: 'services:read',
+    successStatus: 200,
+    pathParameters: 'IdPathParameters',
+    response: 'Service',
+    errorStatuses: resourceErrors,
+  },
+  {
+    functionName: 'updateService',
+    method: 'PUT',
+    path: '/services/{id}',
+    operationId: 'replaceService',
+    summary: 'Replace a service record',
+    tag: 'Services',
+    scope: 'services:write',
+    successStatus: 200,
+    pathParameters: 'IdPathParameters',
+    body: 'ServiceInput',
+    response: 'Service',
+    errorStatuses: [...resourceErrors, 412, ...bodyErrors],
+  },
+  {
+    functionName: 'deleteService',
+    method: 'DELETE',
+    path: '/services/{id}',
+    operationId: 'deleteService',
+    summary: 'Delete a service record no order references',
+    tag: 'Services',
+    scope: 'services:write',
+    successStatus: 204,
+    pathParameters: 'IdPathParameters',
+    errorStatuses: [...resourceErrors, 409, 412],
+  },
+  {
+    functionName: 'createOrder',
+    method: 'POST',
+    path: '/orders',
+    operationId: 'createOrder',
+    summary: 'Create an order at least 3 hours from every other order',
+    tag: 'Orders',
+    scope: 'orders:write',
+    successStatus: 201,
+    body: 'OrderInput',
+    response: 'Order',
+    errorStatuses: [409, 422, ...bodyErrors],
+  },
+  {
+    functionName: 'listOrders',
+    method: 'GET',
+    path: '/orders',
+    operationId: 'listOrders',
+    summary: 'List orders in datetime order, optionally within [from, to)',
+    tag: 'Orders',
+    scope: 'orders:read',
+    successStatus: 200,
+    query: 'OrderListQuery',
+    response: 'OrderPage',
+    errorStatuses: [],
+  },
+  {
+    functionName: 'getOrder',
+    method: 'GET',
+    path: '/orders/{id}',
+    operationId: 'getOrder',
+    summary: 'Get one order',
+    tag: 'Orders',
+    scope: 'orders:read',
+    successStatus: 200,
+    pathParameters: 'IdPathParameters',
+    response: 'Order',
+    errorStatuses: resourceErrors,
+  },
+  {
+    functionName: 'updateOrder',
+    method: 'PUT',
+    path: '/orders/{id}',
+    operationId: 'replaceOrder',
+    summary: 'Replace (or move) an order under the same 3-hour rule',
+    tag: 'Orders',
+    scope: 'orders:write',
+    successStatus: 200,
+    pathParameters: 'IdPathParameters',
+    body: 'OrderInput',
+    response: 'Order',
+    errorStatuses: [...resourceErrors, 409, 412, 422, ...bodyErrors],
+  },
+  {
+    functionName: 'deleteOrder',
+    method: 'DELETE',
+    path: '/orders/{id}',
+    operationId: 'deleteOrder',
+    summary: 'Delete an order',
+    tag: 'Orders',
+    scope: 'orders:write',
+    successStatus: 204,
+    pathParameters: 'IdPathParameters',
+    errorStatuses: [...resourceErrors, 412],
+  },
+];
+
+/** The route a function serves; throws for an unknown function name (a wiring bug). */
+export function routeFor(functionName: string): RouteDefinition {
+  const route = routes.find((candidate) => candidate.functionName === functionName);
+  if (!route) throw new Error(`No route is defined for function ${functionName}`);
+  return route;
+}
