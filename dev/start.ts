@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { DEV_ISSUER_KEY_PATH, loadOrCreateIssuerKeys, localAuthEnvironment, signToken } from './auth/devIssuer.ts';
 import { startEmbeddedMongo } from './mongo/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -24,6 +25,12 @@ async function main(): Promise<void> {
     console.log(`Embedded MongoDB: ${uri} (data in .data/mongo)`);
   }
 
+  // Tokens come from the local development issuer (npm run token); AUTH=off turns checks off.
+  const authOff = process.env.AUTH === 'off' || process.env.AUTH_MODE === 'off';
+  const issuer = await loadOrCreateIssuerKeys(DEV_ISSUER_KEY_PATH);
+  const authEnvironment: Record<string, string> = authOff ? { AUTH_MODE: 'off' } : localAuthEnvironment(issuer);
+  const exampleToken = authOff ? undefined : await signToken(issuer, { expiresInSeconds: 12 * 3600 });
+
   const offline = spawn(
     process.execPath,
     [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'dev'],
@@ -31,6 +38,7 @@ async function main(): Promise<void> {
       cwd: root,
       env: {
         ...process.env,
+        ...authEnvironment,
         MONGODB_URI: uri,
         PORT: String(port),
         SLS_TELEMETRY_DISABLED: '1',
@@ -45,11 +53,13 @@ async function main(): Promise<void> {
     target.write(text);
     if (text.includes('Server ready')) {
       const base = `http://localhost:${port}`;
-      console.log(`\nOrder Management API: ${base}`);
+      const auth = exampleToken ? ` -H 'authorization: Bearer ${exampleToken}'` : '';
+      console.log(`\nOrder Management API: ${base}  (docs: ${base}/docs)`);
+      console.log(authOff ? 'Auth is OFF (AUTH=off).' : 'A token with every scope, valid 12 h (more: npm run token):');
       console.log(
-        `Try: curl -s -X POST ${base}/services -H 'content-type: application/json' -d '{"id":"123","name":"Inspection"}'`,
+        `curl -s -X POST ${base}/services${auth} -H 'content-type: application/json' -d '{"id":"123","name":"Inspection"}'`,
       );
-      console.log(`     curl -s ${base}/services\n`);
+      console.log(`curl -s ${base}/services${auth}\n`);
     }
   };
   offline.stdout.on('data', relay(process.stdout));

@@ -10,6 +10,32 @@ export interface AppConfig {
   mongodbDatabase: string;
   /** Minimum distance between two orders, in minutes. */
   orderWindowMinutes: number;
+  /**
+   * How bearer tokens are checked. `gateway` (the default): API Gateway's JWT authorizer
+   * verified the token and the handler reads its claims. `local`: the handler verifies the
+   * token itself against AUTH_LOCAL_JWK (serverless-offline, tests). `off`: no checks, only
+   * allowed outside a deployed Lambda.
+   */
+  authMode: 'gateway' | 'local' | 'off';
+  /** Expected `iss` and `aud` of tokens. */
+  jwtIssuer: string;
+  jwtAudience: string;
+  /** Public JWK (JSON) of the local development issuer, for `local` mode. */
+  localJwk: string | undefined;
+}
+
+const AUTH_MODES = ['gateway', 'local', 'off'] as const;
+
+function readAuthMode(env: NodeJS.ProcessEnv): AppConfig['authMode'] {
+  const mode = env.AUTH_MODE || (env.AUTH === 'off' ? 'off' : 'gateway');
+  if (!(AUTH_MODES as readonly string[]).includes(mode)) {
+    throw new Error(`AUTH_MODE must be one of ${AUTH_MODES.join(', ')}, got '${mode}'`);
+  }
+  // Turning checks off is for a developer's machine; a deployed function refuses to start so.
+  if (mode === 'off' && env.AWS_LAMBDA_FUNCTION_NAME && env.IS_OFFLINE !== 'true') {
+    throw new Error('AUTH_MODE=off is refused in a deployed Lambda');
+  }
+  return mode as AppConfig['authMode'];
 }
 
 /**
@@ -27,6 +53,10 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     mongodbUriParameter: env.MONGODB_URI_PARAMETER || undefined,
     mongodbDatabase: env.MONGODB_DATABASE || 'orders',
     orderWindowMinutes,
+    authMode: readAuthMode(env),
+    jwtIssuer: env.JWT_ISSUER || 'https://dev-issuer.order-management-api.local',
+    jwtAudience: env.JWT_AUDIENCE || 'order-management-api',
+    localJwk: env.AUTH_LOCAL_JWK || undefined,
   };
 }
 

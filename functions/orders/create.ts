@@ -4,6 +4,6 @@ import { created } from '#lib/http/responses';
 import { validateOrderInput } from '#lib/schemas/validators';
 
 /** POST /orders */
-export const handler = httpHandler({ body: validateOrderInput }, async ({ body }) =>
+export const handler = httpHandler('createOrder', { body: validateOrderInput }, async ({ body }) =>
   created(await createOrder(body), '/orders'),
 );

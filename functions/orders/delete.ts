@@ -3,8 +3,8 @@ import { httpHandler } from '#lib/http/httpHandler';
 import { noContent } from '#lib/http/responses';
 import { validateIdPath } from '#lib/schemas/validators';
 
-/** DELETE /orders/{id} */
-export const handler = httpHandler({ path: validateIdPath }, async ({ path }) => {
-  await deleteOrder(path.id);
+/** DELETE /orders/{id} (honours If-Match) */
+export const handler = httpHandler('deleteOrder', { path: validateIdPath }, async ({ path, precondition }) => {
+  await deleteOrder(path.id, precondition);
   return noContent();
 });

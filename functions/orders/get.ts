@@ -1,7 +1,9 @@
 import { getOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
-import { ok } from '#lib/http/responses';
+import { okVersioned } from '#lib/http/responses';
 import { validateIdPath } from '#lib/schemas/validators';
 
 /** GET /orders/{id} */
-export const handler = httpHandler({ path: validateIdPath }, async ({ path }) => ok(await getOrder(path.id)));
+export const handler = httpHandler('getOrder', { path: validateIdPath }, async ({ path }) =>
+  okVersioned(await getOrder(path.id)),
+);

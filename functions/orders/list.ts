@@ -4,4 +4,6 @@ import { ok } from '#lib/http/responses';
 import { validateOrderListQuery } from '#lib/schemas/validators';
 
 /** GET /orders */
-export const handler = httpHandler({ query: validateOrderListQuery }, async ({ query }) => ok(await listOrders(query)));
+export const handler = httpHandler('listOrders', { query: validateOrderListQuery }, async ({ query }) =>
+  ok(await listOrders(query)),
+);

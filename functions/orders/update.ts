@@ -1,9 +1,11 @@
 import { replaceOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
-import { ok } from '#lib/http/responses';
+import { okVersioned } from '#lib/http/responses';
 import { validateIdPath, validateOrderInput } from '#lib/schemas/validators';
 
-/** PUT /orders/{id} */
-export const handler = httpHandler({ path: validateIdPath, body: validateOrderInput }, async ({ path, body }) =>
-  ok(await replaceOrder(path.id, body)),
+/** PUT /orders/{id} (honours If-Match) */
+export const handler = httpHandler(
+  'updateOrder',
+  { path: validateIdPath, body: validateOrderInput },
+  async ({ path, body, precondition }) => okVersioned(await replaceOrder(path.id, body, precondition)),
 );

@@ -4,6 +4,6 @@ import { created } from '#lib/http/responses';
 import { validateServiceInput } from '#lib/schemas/validators';
 
 /** POST /services */
-export const handler = httpHandler({ body: validateServiceInput }, async ({ body }) =>
+export const handler = httpHandler('createService', { body: validateServiceInput }, async ({ body }) =>
   created(await createService(body), '/services'),
 );

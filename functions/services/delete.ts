@@ -3,8 +3,8 @@ import { httpHandler } from '#lib/http/httpHandler';
 import { noContent } from '#lib/http/responses';
 import { validateIdPath } from '#lib/schemas/validators';
 
-/** DELETE /services/{id} */
-export const handler = httpHandler({ path: validateIdPath }, async ({ path }) => {
-  await deleteService(path.id);
+/** DELETE /services/{id} (honours If-Match) */
+export const handler = httpHandler('deleteService', { path: validateIdPath }, async ({ path, precondition }) => {
+  await deleteService(path.id, precondition);
   return noContent();
 });

@@ -1,7 +1,9 @@
 import { getService } from '#lib/app/serviceRecords';
 import { httpHandler } from '#lib/http/httpHandler';
-import { ok } from '#lib/http/responses';
+import { okVersioned } from '#lib/http/responses';
 import { validateIdPath } from '#lib/schemas/validators';
 
 /** GET /services/{id} */
-export const handler = httpHandler({ path: validateIdPath }, async ({ path }) => ok(await getService(path.id)));
+export const handler = httpHandler('getService', { path: validateIdPath }, async ({ path }) =>
+  okVersioned(await getService(path.id)),
+);

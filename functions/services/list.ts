@@ -4,6 +4,6 @@ import { ok } from '#lib/http/responses';
 import { validateServiceListQuery } from '#lib/schemas/validators';
 
 /** GET /services */
-export const handler = httpHandler({ query: validateServiceListQuery }, async ({ query }) =>
+export const handler = httpHandler('listServices', { query: validateServiceListQuery }, async ({ query }) =>
   ok(await listServices(query)),
 );

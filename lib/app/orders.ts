@@ -5,12 +5,17 @@ import { InvalidInputError } from '#lib/domain/errors';
 import { generateId, normalizeId } from '#lib/domain/ids';
 import { windowMs } from '#lib/domain/orderWindow';
 import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
+import type { VersionPrecondition } from '#lib/domain/versions';
 import type { Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
 import { orderRepresentation } from './representations.ts';
-import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page } from './shared.ts';
+import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page, type Versioned } from './shared.ts';
 
 function currentWindow(): number {
   return windowMs(config().orderWindowMinutes);
+}
+
+function versioned(document: ordersRepository.OrderDocument): Versioned<Order> {
+  return { resource: orderRepresentation(document), version: document.version };
 }
 
 function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
@@ -23,25 +28,29 @@ function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
 }
 
 /** POST /orders: stores a new order unless it sits within the window of another. */
-export async function createOrder(input: OrderInput): Promise<Order> {
+export async function createOrder(input: OrderInput): Promise<Versioned<Order>> {
   const id = input.id === undefined ? generateId() : normalizeId(input.id);
-  return orderRepresentation(await ordersRepository.insertOrder(toDraft(id, input), currentWindow(), new Date()));
+  return versioned(await ordersRepository.insertOrder(toDraft(id, input), currentWindow(), new Date()));
 }
 
 /** GET /orders/{id}. */
-export async function getOrder(id: string): Promise<Order> {
-  return orderRepresentation(await ordersRepository.findOrder(id));
+export async function getOrder(id: string): Promise<Versioned<Order>> {
+  return versioned(await ordersRepository.findOrder(id));
 }
 
 /** PUT /orders/{id}: replaces the whole order under the same rule; the id comes from the path. */
-export async function replaceOrder(id: string, input: OrderInput): Promise<Order> {
+export async function replaceOrder(
+  id: string,
+  input: OrderInput,
+  precondition?: VersionPrecondition,
+): Promise<Versioned<Order>> {
   assertBodyIdMatchesPath(input.id, id);
-  return orderRepresentation(await ordersRepository.replaceOrder(toDraft(id, input), currentWindow(), new Date()));
+  return versioned(await ordersRepository.replaceOrder(toDraft(id, input), currentWindow(), new Date(), precondition));
 }
 
 /** DELETE /orders/{id}. */
-export async function deleteOrder(id: string): Promise<void> {
-  await ordersRepository.deleteOrder(id);
+export async function deleteOrder(id: string, precondition?: VersionPrecondition): Promise<void> {
+  await ordersRepository.deleteOrder(id, precondition);
 }
 
 /** GET /orders: one page in datetime order, optionally within [from, to). */

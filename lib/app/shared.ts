@@ -1,6 +1,8 @@
 import { InvalidInputError } from '#lib/domain/errors';
 import { type ClientChosenId, normalizeId } from '#lib/domain/ids';
 
+export type { Versioned } from '#lib/domain/versions';
+
 /** Items per page when the client does not say. */
 export const DEFAULT_PAGE_SIZE = 20;
 

@@ -1,10 +1,14 @@
 import type { Db } from 'mongodb';
 
+/** How long an Idempotency-Key is remembered, in seconds (the TTL index's expireAfterSeconds). */
+export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+
 /** Collection names, in one place. */
 export const collections = {
   orders: 'orders',
   services: 'services',
   windowLocks: 'order_window_locks',
+  idempotencyKeys: 'idempotency_keys',
 } as const;
 
 /**
@@ -19,5 +23,9 @@ export async function ensureIndexes(db: Db): Promise<void> {
       // Deleting a service asks whether any order still references it.
       { key: { 'services.id': 1 }, name: 'services_id' },
     ]),
+    // MongoDB's TTL monitor removes keys a day after their first use.
+    db
+      .collection(collections.idempotencyKeys)
+      .createIndexes([{ key: { createdAt: 1 }, name: 'created_ttl', expireAfterSeconds: IDEMPOTENCY_TTL_SECONDS }]),
   ]);
 }

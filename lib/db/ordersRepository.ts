@@ -2,9 +2,11 @@ import type { AnyBulkWriteOperation, ClientSession, Db, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
 import { assertOutsideWindow, conflictRange, windowLockKeys } from '#lib/domain/orderWindow';
 import type { PagePosition } from '#lib/domain/pageCursor';
+import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
+import { idAtVersion } from './preconditions.ts';
 import { touchReferencedServices } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -84,14 +86,22 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
 
 /**
  * Replaces an existing order (PUT) under the same rule; the order never conflicts with itself.
- * Throws NotFoundError, OrderWindowConflictError or UnknownServicesError.
+ * Throws NotFoundError, PreconditionFailedError, OrderWindowConflictError or UnknownServicesError.
  */
-export async function replaceOrder(draft: OrderDraft, window: number, now: Date): Promise<OrderDocument> {
+export async function replaceOrder(
+  draft: OrderDraft,
+  window: number,
+  now: Date,
+  precondition?: VersionPrecondition,
+): Promise<OrderDocument> {
   const { client, db } = await connection();
   const orders = db.collection<OrderDocument>(collections.orders);
   return inTransaction(client, async (session) => {
     const existing = await orders.findOne({ _id: draft.id }, { session, projection: { createdAt: 1, version: 1 } });
     if (!existing) throw new NotFoundError('order', draft.id);
+    if (!satisfiesPrecondition(precondition, existing.version)) {
+      throw new PreconditionFailedError('order', draft.id, existing.version);
+    }
     await claimWindow(db, draft, window, session);
     await touchReferencedServices(serviceIds(draft), session);
     const replacement: OrderDocument = {
@@ -114,11 +124,18 @@ export async function findOrder(id: string): Promise<OrderDocument> {
   return found;
 }
 
-/** Deletes an order; NotFoundError when it does not exist. Freeing a slot needs no lock. */
-export async function deleteOrder(id: string): Promise<void> {
+/**
+ * Deletes an order; NotFoundError when it does not exist, PreconditionFailedError when
+ * If-Match names another version. Freeing a slot needs no window lock.
+ */
+export async function deleteOrder(id: string, precondition?: VersionPrecondition): Promise<void> {
   const { db } = await connection();
-  const { deletedCount } = await db.collection<OrderDocument>(collections.orders).deleteOne({ _id: id });
-  if (deletedCount === 0) throw new NotFoundError('order', id);
+  const orders = db.collection<OrderDocument>(collections.orders);
+  const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
+  if (deletedCount === 1) return;
+  const current = await orders.findOne({ _id: id }, { projection: { version: 1 } });
+  if (!current) throw new NotFoundError('order', id);
+  throw new PreconditionFailedError('order', id, current.version);
 }
 
 /** Filter and position of one page of orders. */

@@ -1,8 +1,10 @@
 import type { ClientSession, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError, ServiceInUseError, UnknownServicesError } from '#lib/domain/errors';
+import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
+import { idAtVersion } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
 /** A service record as stored. */
@@ -52,15 +54,26 @@ export async function listServices(limit: number, afterId: string | undefined): 
     .toArray();
 }
 
-/** Replaces a service's name; NotFoundError when it does not exist. */
-export async function replaceService(id: string, name: string, now: Date): Promise<ServiceDocument> {
-  const updated = await (await servicesCollection()).findOneAndUpdate(
-    { _id: id },
+/**
+ * Replaces a service's name. NotFoundError when it does not exist; PreconditionFailedError
+ * when `precondition` (If-Match) names a version it no longer has.
+ */
+export async function replaceService(
+  id: string,
+  name: string,
+  now: Date,
+  precondition?: VersionPrecondition,
+): Promise<ServiceDocument> {
+  const services = await servicesCollection();
+  const updated = await services.findOneAndUpdate(
+    idAtVersion(id, precondition),
     { $set: { name, updatedAt: now }, $inc: { version: 1 } },
     { returnDocument: 'after', projection: PUBLIC_FIELDS },
   );
-  if (!updated) throw new NotFoundError('service', id);
-  return updated;
+  if (updated) return updated;
+  const current = await services.findOne({ _id: id }, { projection: { version: 1 } });
+  if (!current) throw new NotFoundError('service', id);
+  throw new PreconditionFailedError('service', id, current.version);
 }
 
 /**
@@ -69,9 +82,16 @@ export async function replaceService(id: string, name: string, now: Date): Promi
  * the same document every order write referencing it bumps, so a concurrent order that
  * adds a reference and this delete cannot both commit.
  */
-export async function deleteService(id: string): Promise<void> {
+export async function deleteService(id: string, precondition?: VersionPrecondition): Promise<void> {
   const { client, db } = await connection();
   await inTransaction(client, async (session) => {
+    const current = await db
+      .collection<ServiceDocument>(collections.services)
+      .findOne({ _id: id }, { session, projection: { version: 1 } });
+    if (!current) throw new NotFoundError('service', id);
+    if (!satisfiesPrecondition(precondition, current.version)) {
+      throw new PreconditionFailedError('service', id, current.version);
+    }
     const referencing = await db
       .collection<{ _id: string }>(collections.orders)
       .findOne({ 'services.id': id }, { session, projection: { _id: 1 } });

@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from '#lib/db/errors';
+import { isDatabaseUnavailable } from '#lib/db/unavailable';
 import {
   DuplicateIdError,
   InvalidInputError,
@@ -7,6 +7,7 @@ import {
   UnknownServicesError,
 } from '#lib/domain/errors';
 import { OrderWindowConflictError } from '#lib/domain/orderWindow';
+import { PreconditionFailedError } from '#lib/domain/versions';
 import { HttpProblem, validationProblem } from './problems.ts';
 
 /** Seconds a client should wait before retrying when the database is unreachable. */
@@ -40,6 +41,9 @@ export function problemFor(error: unknown): HttpProblem | undefined {
       title: 'Referenced services do not exist',
       extra: { missingServiceIds: error.missingServiceIds },
     });
+  }
+  if (error instanceof PreconditionFailedError) {
+    return new HttpProblem(412, error.message, { type: '/problems/precondition-failed', title: 'Precondition Failed' });
   }
   if (error instanceof InvalidInputError) {
     return validationProblem([{ in: error.where, pointer: error.pointer, detail: error.message }]);

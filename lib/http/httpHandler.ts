@@ -1,15 +1,23 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { VersionPrecondition } from '#lib/domain/versions';
+import { parseIfMatch } from './etag.ts';
+import { authorize } from './middleware/authorize.ts';
+import { idempotency } from './middleware/idempotency.ts';
 import { jsonBody } from './middleware/jsonBody.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
+import { logRequest } from './requestLog.ts';
 import type { HttpResult } from './responses.ts';
+import { routeFor } from './routes.ts';
 
 /** The validated parts of a request, typed by the validators that checked them. */
 export interface ValidatedRequest<B, P, Q> {
   body: B;
   path: P;
   query: Q;
+  /** The If-Match header as versions, for PUT and DELETE; undefined when absent. */
+  precondition: VersionPrecondition | undefined;
   event: APIGatewayProxyEventV2;
 }
 
@@ -20,23 +28,37 @@ export type ApiHandler = (
 ) => Promise<APIGatewayProxyStructuredResultV2>;
 
 /**
- * Wraps a route's logic in the shared middleware: problem+json errors, JSON body parsing
- * (only when a body validator is given) and request validation. `run` receives the
- * validated input and returns the response.
+ * Wraps a route's logic in the shared middleware, in this order: problem+json errors, bearer
+ * token and scope (from the route table), JSON body parsing (only with a body validator),
+ * request validation, and Idempotency-Key for creates. `run` receives the validated input and
+ * returns the response; every response is logged once.
+ * `functionName` is the route table's key (the function's name in serverless.yml); `null` for
+ * the public catch-all, which needs no token.
  */
 export function httpHandler<B = undefined, P = undefined, Q = undefined>(
+  functionName: string | null,
   validators: RequestValidators<B, P, Q>,
   run: (request: ValidatedRequest<B, P, Q>) => Promise<HttpResult>,
 ): ApiHandler {
+  const route = functionName === null ? undefined : routeFor(functionName);
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(problemErrors());
+  if (route) handler.use(authorize(route.scope));
   if (validators.body) handler.use(jsonBody());
   handler.use(validateRequest(validators));
-  return handler.handler((event) =>
+  if (route?.method === 'POST') handler.use(idempotency(route.operationId));
+  const wrapped = handler.handler((event) =>
     run({
       body: event.body as B,
       path: event.pathParameters as P,
       query: event.queryStringParameters as Q,
+      precondition: parseIfMatch(event.headers?.['if-match']),
       event,
     }),
-  ) as ApiHandler;
+  );
+  return async (event, context) => {
+    const startedAt = performance.now();
+    const result = (await wrapped(event, context)) as APIGatewayProxyStructuredResultV2;
+    logRequest(event, result, startedAt);
+    return result;
+  };
 }

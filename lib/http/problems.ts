@@ -3,7 +3,7 @@ import { COMMON_HEADERS, type HttpResult } from './responses.ts';
 
 /** One field a request got wrong, for the `errors` list of a 400. */
 export interface FieldProblem {
-  in: 'body' | 'query' | 'path';
+  in: 'body' | 'query' | 'path' | 'header';
   pointer: string;
   detail: string;
 }
@@ -11,7 +11,10 @@ export interface FieldProblem {
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',

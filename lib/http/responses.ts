@@ -1,4 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Versioned } from '#lib/domain/versions';
+import { etagFor } from './etag.ts';
 
 /** What every handler returns: a structured API Gateway v2 result. */
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
@@ -14,9 +16,17 @@ export function ok(body: unknown): HttpResult {
   return json(200, body);
 }
 
-/** 201 with a JSON body and the new resource's address. */
-export function created(body: { id: string }, collectionPath: string): HttpResult {
-  return json(201, body, { location: `${collectionPath}/${encodeURIComponent(body.id)}` });
+/** 200 with a resource and its ETag. */
+export function okVersioned(result: Versioned<unknown>): HttpResult {
+  return json(200, result.resource, { etag: etagFor(result.version) });
+}
+
+/** 201 with the new resource, its address and its ETag. */
+export function created(result: Versioned<{ id: string }>, collectionPath: string): HttpResult {
+  return json(201, result.resource, {
+    location: `${collectionPath}/${encodeURIComponent(result.resource.id)}`,
+    etag: etagFor(result.version),
+  });
 }
 
 /** 204 without a body. */

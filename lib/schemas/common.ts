@@ -36,7 +36,7 @@ export const ProblemDetails = Type.Object({
   errors: Type.Optional(
     Type.Array(
       Type.Object({
-        in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path')]),
+        in: Type.Union([Type.Literal('body'), Type.Literal('query'), Type.Literal('path'), Type.Literal('header')]),
         pointer: Type.String(),
         detail: Type.String(),
       }),

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bearer } from '../support/auth.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { type OfflineApi, startOffline } from '../support/offline.ts';
 
@@ -15,7 +16,11 @@ afterAll(async () => {
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${offline.baseUrl}${path}`, {
     method,
-    headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: await bearer(),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -110,5 +115,11 @@ describe('over HTTP through serverless-offline', () => {
 
     const badId = await call('GET', '/orders/%24where');
     expect(badId.status).toBe(400);
+
+    const anonymous = await call('GET', '/orders', undefined, { authorization: '' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('content-type')).toBe('application/problem+json');
+    const readOnly = await call('POST', '/services', { name: 'x' }, { authorization: await bearer({ scopes: ['services:read'] }) });
+    expect(readOnly.status).toBe(403);
   });
 });

@@ -3,13 +3,15 @@ import { startEmbeddedMongo } from '#dev/mongo/index';
 import { resetConfig } from '#lib/config';
 import { closeConnection } from '#lib/db/client';
 import { api } from '../support/api.ts';
+import { testAuthEnvironment } from '../support/auth.ts';
 import { freePort } from '../support/offline.ts';
 
 afterAll(async () => {
   await closeConnection();
 });
 
-function useDatabase(uri: string): void {
+async function useDatabase(uri: string): Promise<void> {
+  Object.assign(process.env, await testAuthEnvironment());
   process.env.MONGODB_URI = uri;
   process.env.MONGODB_DATABASE = 'outage';
   resetConfig();
@@ -17,7 +19,7 @@ function useDatabase(uri: string): void {
 
 describe('when the database cannot be reached', () => {
   it('answers 503 problem+json with Retry-After within a few seconds, hiding the address', async () => {
-    useDatabase(`mongodb://127.0.0.1:${await freePort()}/?directConnection=true`);
+    await useDatabase(`mongodb://127.0.0.1:${await freePort()}/?directConnection=true`);
     await closeConnection();
     const started = Date.now();
     const response = await api.getOrder('any');
@@ -35,7 +37,7 @@ describe('when the database cannot be reached', () => {
     const port = await freePort();
     let mongo = await startEmbeddedMongo({ port });
     try {
-      useDatabase(mongo.uri);
+      await useDatabase(mongo.uri);
       await closeConnection();
       expect((await api.createService({ id: 'before-outage', name: 'x' })).status).toBe(201);
 

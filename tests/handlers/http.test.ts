@@ -1,8 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { httpHandler } from '#lib/http/httpHandler';
+import { logger } from '#lib/http/requestLog';
 import { handler as notFound } from '../../functions/notFound.ts';
 import { api, handlers, useApiDatabase } from '../support/api.ts';
-import { invoke } from '../support/apiEvents.ts';
+import { apiGatewayEvent, invoke, lambdaContext } from '../support/apiEvents.ts';
+import { bearer } from '../support/auth.ts';
 
 useApiDatabase('handlers_http');
 
@@ -63,8 +65,8 @@ describe('request bodies', () => {
       method: 'POST',
       route: '/services',
       body: Buffer.from(JSON.stringify({ id: 'b64', name: 'Encoded' })).toString('base64'),
+      headers: { authorization: await bearer() },
     };
-    const { apiGatewayEvent, lambdaContext } = await import('../support/apiEvents.ts');
     const raw = apiGatewayEvent(event);
     raw.isBase64Encoded = true;
     const result = await handlers.createService(raw, lambdaContext());
@@ -93,8 +95,8 @@ describe('unknown routes', () => {
 
 describe('unexpected errors', () => {
   it('answer 500 with a correlation id and no internals, and log the stack', async () => {
-    const log = vi.spyOn(console, 'error').mockImplementation(() => {});
-    const failing = httpHandler({}, async () => {
+    const log = vi.spyOn(logger, 'error');
+    const failing = httpHandler(null, {}, async () => {
       throw new Error('secret internal detail mongodb://user:pass@host');
     });
     const response = await invoke(failing, { method: 'GET', route: '/boom' });
@@ -105,7 +107,10 @@ describe('unexpected errors', () => {
     expect(response.rawBody).not.toContain('secret');
     expect(response.rawBody).not.toContain('mongodb://');
     expect(log).toHaveBeenCalledOnce();
-    expect(String(log.mock.calls[0]?.[0])).toContain(body.correlationId);
+    const [message, details] = log.mock.calls[0] ?? [];
+    expect(message).toBe('unhandled error');
+    expect(details).toMatchObject({ correlationId: body.correlationId, error: expect.any(Error) });
+    expect((details as { error: Error }).error.stack).toContain('http.test.ts');
     log.mockRestore();
   });
 });

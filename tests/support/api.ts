@@ -12,6 +12,7 @@ import { handler as getService } from '../../functions/services/get.ts';
 import { handler as listServices } from '../../functions/services/list.ts';
 import { handler as updateService } from '../../functions/services/update.ts';
 import { invoke, type TestResponse } from './apiEvents.ts';
+import { testAuthEnvironment } from './auth.ts';
 import { testMongoUri, uniqueDbName } from './mongo.ts';
 
 /** Every route's handler, as the tests call them. */
@@ -37,7 +38,7 @@ export function useApiDatabase(prefix: string, env: Record<string, string> = {})
   beforeAll(async () => {
     process.env.MONGODB_URI = testMongoUri();
     process.env.MONGODB_DATABASE = state.dbName;
-    for (const [name, value] of Object.entries(env)) process.env[name] = value;
+    for (const [name, value] of Object.entries({ ...(await testAuthEnvironment()), ...env })) process.env[name] = value;
     resetConfig();
     await closeConnection();
   });

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { TokenOptions } from '#dev/auth/devIssuer';
 import type { ApiHandler } from '#lib/http/httpHandler';
+import { bearer } from './auth.ts';
 
 /** A request as a test describes it. */
 export interface TestRequest {
@@ -12,6 +14,11 @@ export interface TestRequest {
   /** An object is sent as JSON; a string is sent as is. */
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * The bearer token to send: by default a valid one with every scope; options shape it
+   * (scopes, expiry…); `false` sends none. An explicit `authorization` header wins.
+   */
+  auth?: false | TokenOptions;
 }
 
 /** What a handler answered, with the body parsed when it is JSON. */
@@ -100,7 +107,11 @@ export function lambdaContext(): Context {
 
 /** Invokes a handler with a request and returns its answer. */
 export async function invoke(handler: ApiHandler, request: TestRequest): Promise<TestResponse> {
-  const result = await handler(apiGatewayEvent(request), lambdaContext());
+  const hasAuthorization = Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === 'authorization');
+  const requestHeaders: Record<string, string> = { ...request.headers };
+  if (request.auth !== false && !hasAuthorization) requestHeaders.authorization = await bearer(request.auth);
+  const event = apiGatewayEvent({ ...request, headers: requestHeaders });
+  const result = await handler(event, lambdaContext());
   const headers = Object.fromEntries(
     Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
   );

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { testAuthEnvironment } from './auth.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,7 +25,8 @@ export interface OfflineApi {
 /**
  * Starts `serverless offline` (the same command `npm start` runs) with the given environment
  * and resolves once it reports "Server ready". The build goes to its own folder so it never
- * collides with a developer's `npm start`.
+ * collides with a developer's `npm start`. Tokens are checked against the test issuer
+ * (tests/support/auth.ts) unless `env` says otherwise.
  */
 export async function startOffline(env: Record<string, string>, timeoutMs = 120_000): Promise<OfflineApi> {
   const port = await freePort();
@@ -38,6 +40,7 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...(await testAuthEnvironment()),
         ...env,
         PORT: String(port),
         OFFLINE_LAMBDA_PORT: String(lambdaPort),

@@ -2,6 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { problemFor } from '../errorMapping.ts';
 import { problemResponse } from '../problems.ts';
+import { logger } from '../requestLog.ts';
 
 /**
  * Turns every error into an `application/problem+json` response. Known errors keep their
@@ -18,16 +19,11 @@ export function problemErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
       }
       const correlationId = request.event.requestContext?.requestId ?? request.context.awsRequestId ?? 'unknown';
       const error = request.error;
-      console.error(
-        JSON.stringify({
-          level: 'ERROR',
-          message: 'unhandled error',
-          correlationId,
-          route: request.event.routeKey,
-          error:
-            error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
-        }),
-      );
+      logger.error('unhandled error', {
+        correlationId,
+        route: request.event.routeKey,
+        error: error instanceof Error ? error : String(error),
+      });
       request.response = problemResponse({
         type: 'about:blank',
         title: 'Internal Server Error',

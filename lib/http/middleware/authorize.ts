@@ -1,0 +1,87 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { config } from '#lib/config';
+import { HttpProblem } from '../problems.ts';
+import type { Scope } from '../routes.ts';
+
+interface GatewayJwtContext {
+  authorizer?: { jwt?: { claims?: Record<string, unknown>; scopes?: string[] | null } };
+}
+
+function unauthorized(detail: string, error?: 'invalid_token'): HttpProblem {
+  return new HttpProblem(401, detail, {
+    type: '/problems/unauthorized',
+    title: 'Unauthorized',
+    headers: { 'www-authenticate': error ? `Bearer error="${error}"` : 'Bearer' },
+  });
+}
+
+function forbidden(scope: Scope): HttpProblem {
+  return new HttpProblem(403, `This route needs a token with the scope '${scope}'`, {
+    type: '/problems/insufficient-scope',
+    title: 'Forbidden',
+    headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
+  });
+}
+
+/** Scopes from a token's claims: the space-separated `scope` claim or the `scp` array. */
+export function scopesOf(claims: Record<string, unknown>): string[] {
+  if (typeof claims.scope === 'string') return claims.scope.split(' ').filter(Boolean);
+  if (Array.isArray(claims.scp)) return claims.scp.filter((s): s is string => typeof s === 'string');
+  return [];
+}
+
+let localKey: ReturnType<typeof import('jose').importJWK> | undefined;
+
+/**
+ * Verifies a bearer token against the local development issuer's public key. jose is loaded
+ * only here: a deployed function (gateway mode) never imports it.
+ */
+async function verifyLocally(authorization: string | undefined): Promise<string[]> {
+  const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
+  if (!authorization) throw unauthorized('A bearer token is required');
+  if (!match?.[1]) throw unauthorized('The Authorization header is not a bearer token', 'invalid_token');
+  const settings = config();
+  if (!settings.localJwk) throw new Error('AUTH_MODE=local needs AUTH_LOCAL_JWK');
+  const { importJWK, jwtVerify } = await import('jose');
+  localKey ??= importJWK(JSON.parse(settings.localJwk), 'ES256');
+  try {
+    const { payload } = await jwtVerify(match[1], await localKey, {
+      issuer: settings.jwtIssuer,
+      audience: settings.jwtAudience,
+      algorithms: ['ES256'],
+    });
+    return scopesOf(payload);
+  } catch {
+    // Expired, wrong issuer or audience, bad signature: the client learns only that it is invalid.
+    throw unauthorized('The bearer token is invalid or expired', 'invalid_token');
+  }
+}
+
+/**
+ * Requires a bearer token carrying `scope`: 401 without a valid token, 403 without the scope.
+ * In AWS, API Gateway's JWT authorizer has verified the token and passes its scopes in the
+ * request context; locally the token is verified here. See AppConfig.authMode.
+ */
+export function authorize(scope: Scope): MiddlewareObj<APIGatewayProxyEventV2> {
+  return {
+    before: async (request) => {
+      const settings = config();
+      if (settings.authMode === 'off') return;
+      let scopes: string[];
+      if (settings.authMode === 'gateway') {
+        const jwt = (request.event.requestContext as GatewayJwtContext).authorizer?.jwt;
+        if (!jwt?.claims) throw unauthorized('A bearer token is required');
+        scopes = jwt.scopes ?? scopesOf(jwt.claims);
+      } else {
+        scopes = await verifyLocally(request.event.headers?.authorization);
+      }
+      if (!scopes.includes(scope)) throw forbidden(scope);
+    },
+  };
+}
+
+/** Forgets the cached local key (tests rotate it). */
+export function resetLocalKey(): void {
+  localKey = undefined;
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  claimKey,
+  completeKey,
+  findKey,
+  type IdempotencyRecord,
+  releaseKey,
+  type StoredResponse,
+} from '#lib/db/idempotencyRepository';
+import { problemFor } from '../errorMapping.ts';
+import { HttpProblem, problemResponse } from '../problems.ts';
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const WAIT_FOR_FIRST_MS = 5_000;
+const POLL_MS = 50;
+
+/** JSON with object keys sorted, so bodies that differ only in key order or spacing hash alike. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function storable(response: APIGatewayProxyStructuredResultV2): StoredResponse {
+  return {
+    statusCode: response.statusCode ?? 200,
+    headers: Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name, String(value)])),
+    ...(response.body !== undefined && { body: response.body }),
+  };
+}
+
+function replay(stored: StoredResponse): APIGatewayProxyStructuredResultV2 {
+  return { ...stored, headers: { ...stored.headers, 'idempotent-replayed': 'true' } };
+}
+
+interface IdempotencyState {
+  recordId?: string;
+}
+
+/**
+ * Honours an `Idempotency-Key` header on a create: the first request with a key runs and its
+ * response (success or client error) is kept for 24 hours; a retry with the same key and body
+ * gets that response again and creates nothing; the same key with another body is 422.
+ * A retry arriving while the first is still running waits for it. Runs after validation, so
+ * only valid, authorised requests claim keys.
+ */
+export function idempotency(
+  operation: string,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  const state = new WeakMap<object, IdempotencyState>();
+  return {
+    before: async (request) => {
+      const key = request.event.headers?.['idempotency-key'];
+      if (key === undefined) return;
+      if (!KEY_PATTERN.test(key)) {
+        throw new HttpProblem(400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
+          type: '/problems/validation-error',
+          title: 'Invalid request',
+          extra: { errors: [{ in: 'header', pointer: '/idempotency-key', detail: 'is not a valid key' }] },
+        });
+      }
+      const recordId = `${operation}:${key}`;
+      const requestHash = createHash('sha256').update(canonicalJson(request.event.body)).digest('base64url');
+      let existing: IdempotencyRecord | null | undefined = await claimKey(recordId, requestHash, new Date());
+      if (!existing) {
+        state.set(request, { recordId });
+        return;
+      }
+      if (existing.requestHash !== requestHash) {
+        throw new HttpProblem(422, 'This Idempotency-Key was already used with a different body', {
+          type: '/problems/idempotency-key-reused',
+          title: 'Idempotency-Key reused',
+        });
+      }
+      const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+      while (!existing?.response && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        existing = await findKey(recordId);
+      }
+      if (existing?.response) return replay(existing.response);
+      throw new HttpProblem(409, 'A request with this Idempotency-Key is still being processed; retry shortly', {
+        type: '/problems/idempotency-key-in-progress',
+        title: 'Request in progress',
+        headers: { 'retry-after': '1' },
+      });
+    },
+    after: async (request) => {
+      const recordId = state.get(request)?.recordId;
+      const response = request.response;
+      if (!recordId || !response) return;
+      await completeKey(recordId, storable(response));
+    },
+    onError: async (request) => {
+      const recordId = state.get(request)?.recordId;
+      if (!recordId) return;
+      const known = problemFor(request.error);
+      // A client error is the answer to this request and is replayed like a success;
+      // anything on our side (5xx) is forgotten so that the client's retry can succeed.
+      if (known && known.problem.status < 500) {
+        await completeKey(recordId, storable(problemResponse(known.problem, known.headers)));
+      } else {
+        await releaseKey(recordId).catch(() => {});
+      }
+    },
+  };
+}

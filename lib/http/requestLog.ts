@@ -1,0 +1,24 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+
+/**
+ * The service's structured JSON logger (AWS Lambda Powertools). Only request metadata is
+ * logged: never bodies, headers, tokens or connection strings.
+ */
+export const logger = new Logger({ serviceName: 'order-management-api' });
+
+/** One line per request: request id, route, status and duration. */
+export function logRequest(
+  event: APIGatewayProxyEventV2,
+  result: APIGatewayProxyStructuredResultV2,
+  startedAt: number,
+): void {
+  logger.info('request', {
+    requestId: event.requestContext?.requestId,
+    route: event.routeKey,
+    method: event.requestContext?.http?.method,
+    path: event.rawPath,
+    status: result.statusCode,
+    durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+  });
+}
