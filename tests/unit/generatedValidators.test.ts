@@ -20,7 +20,8 @@ describe('precompiled validators', () => {
     for (const { file } of validatorModules) {
       const source = readFileSync(new URL(`../../lib/schemas/generated/${file}`, import.meta.url), 'utf8');
       expect(source).not.toMatch(/^import /m);
-      expect(source).not.toMatch(/\brequire\(/);
+      // ajv keeps a require(...) only as a string (its code property), never as a call.
+      expect(source).not.toMatch(/[^'"\w]require\(/);
     }
   });
 });
