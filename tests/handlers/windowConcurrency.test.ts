@@ -65,6 +65,39 @@ describe('the rule under concurrency', () => {
     expect(inWindow.map((o) => o._id)).toEqual([winner.id]);
   });
 
+  it('never leaves an order pointing at a service deleted concurrently', async () => {
+    for (let round = 0; round < 10; round++) {
+      const serviceId = `svc-race-${round}`;
+      expect((await api.createService({ id: serviceId, name: 'Racy' })).status).toBe(201);
+      const start = Date.parse('2037-01-01T00:00:00Z') + round * 100 * HOUR;
+      const [deleted, ...creates] = await Promise.all([
+        api.deleteService(serviceId),
+        ...Array.from({ length: 4 }, (_, i) =>
+          api.createOrder({
+            datetime: new Date(start + i * 4 * HOUR).toISOString(),
+            totalfee: 1,
+            services: [{ id: serviceId }],
+          }),
+        ),
+      ]);
+      const serviceExists = (await api.getService(serviceId)).status === 200;
+      const referencing = await reader
+        .db(database.dbName)
+        .collection('orders')
+        .countDocuments({ 'services.id': serviceId });
+      if (deleted?.status === 204) {
+        expect(serviceExists).toBe(false);
+        expect(referencing).toBe(0);
+        for (const create of creates) expect([201, 422]).toContain(create.status);
+      } else {
+        expect(deleted?.status).toBe(409);
+        expect(serviceExists).toBe(true);
+        expect(referencing).toBeGreaterThan(0);
+      }
+      expect(referencing).toBe(creates.filter((c) => c.status === 201).length);
+    }
+  });
+
   it('keeps every stored pair 3 hours apart through storms of creates, moves and deletes', async () => {
     const day = Date.parse('2036-03-01T00:00:00Z');
     const instant = fc
