@@ -30,10 +30,10 @@ export const validatorModules: ValidatorModule[] = [
     options: { ...shared, coerceTypes: false },
     schemas: { validateServiceInput: ServiceInput, validateOrderInput: OrderInput },
   },
-  // Path and query values are strings on the wire: coerce them to the schema's types.
+  // Path and query values are strings on the wire and their schemas say so: no coercion.
   {
     file: 'parameterValidators.js',
-    options: { ...shared, coerceTypes: true, useDefaults: true },
+    options: { ...shared, coerceTypes: false },
     schemas: {
       validateIdPath: IdPathParameters,
       validateServiceListQuery: ServiceListQuery,

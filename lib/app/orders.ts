@@ -3,12 +3,13 @@ import * as ordersRepository from '#lib/db/ordersRepository';
 import { parseDateTime } from '#lib/domain/datetime';
 import { InvalidInputError } from '#lib/domain/errors';
 import { generateId, normalizeId } from '#lib/domain/ids';
+import { assertDistinctServices } from '#lib/domain/orderServices';
 import { windowMs } from '#lib/domain/orderWindow';
 import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
 import type { VersionPrecondition } from '#lib/domain/versions';
 import type { Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
 import { orderRepresentation } from './representations.ts';
-import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page, type Versioned } from './shared.ts';
+import { assertBodyIdMatchesPath, type Page, pageSize, type Versioned } from './shared.ts';
 
 function currentWindow(): number {
   return windowMs(config().orderWindowMinutes);
@@ -19,6 +20,7 @@ function versioned(document: ordersRepository.OrderDocument): Versioned<Order> {
 }
 
 function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
+  assertDistinctServices(input.services);
   return {
     id,
     datetime: parseDateTime(input.datetime, '/datetime', 'body'),
@@ -55,7 +57,7 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
 
 /** GET /orders: one page in datetime order, optionally within [from, to). */
 export async function listOrders(query: OrderListQuery): Promise<Page<Order>> {
-  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const limit = pageSize(query.limit);
   const after = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
   if (query.cursor !== undefined && after?.at === undefined) {
     throw new InvalidInputError('/cursor', 'query', 'cursor is not one this list returned');

@@ -5,7 +5,7 @@ import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
 import type { VersionPrecondition } from '#lib/domain/versions';
 import type { Service, ServiceInput, ServiceListQuery } from '#lib/schemas/service';
 import { serviceRepresentation } from './representations.ts';
-import { assertBodyIdMatchesPath, DEFAULT_PAGE_SIZE, type Page, type Versioned } from './shared.ts';
+import { assertBodyIdMatchesPath, type Page, pageSize, type Versioned } from './shared.ts';
 
 function versioned(document: servicesRepository.ServiceDocument): Versioned<Service> {
   return { resource: serviceRepresentation(document), version: document.version };
@@ -39,7 +39,7 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
 
 /** GET /services: one page in id order. */
 export async function listServices(query: ServiceListQuery): Promise<Page<Service>> {
-  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const limit = pageSize(query.limit);
   const after = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
   if (query.cursor !== undefined && (after === undefined || after.at !== undefined)) {
     throw new InvalidInputError('/cursor', 'query', 'cursor is not one this list returned');

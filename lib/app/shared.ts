@@ -6,6 +6,11 @@ export type { Versioned } from '#lib/domain/versions';
 /** Items per page when the client does not say. */
 export const DEFAULT_PAGE_SIZE = 20;
 
+/** The page size a schema-valid `limit` (a decimal string from 1 to 100) asks for. */
+export function pageSize(limit: string | undefined): number {
+  return limit === undefined ? DEFAULT_PAGE_SIZE : Number(limit);
+}
+
 /** One page of a list and the token for the next, null on the last page. */
 export interface Page<T> {
   items: T[];

@@ -48,13 +48,20 @@ export class HttpProblem extends Error {
   }
 }
 
-/** A 400 listing each invalid field. */
+/** At most this many field errors are listed, so a huge invalid body cannot make a huge answer. */
+export const MAX_LISTED_ERRORS = 20;
+
+/** A 400 listing each invalid field (the first MAX_LISTED_ERRORS of them). */
 export function validationProblem(errors: FieldProblem[]): HttpProblem {
-  const detail = errors.map((error) => `${error.in} ${error.pointer || '/'}: ${error.detail}`).join('; ');
+  const listed = errors.slice(0, MAX_LISTED_ERRORS);
+  const more = errors.length - listed.length;
+  const detail =
+    listed.map((error) => `${error.in} ${error.pointer || '/'}: ${error.detail}`).join('; ') +
+    (more > 0 ? `; and ${more} more` : '');
   return new HttpProblem(400, detail || 'The request is not valid', {
     type: '/problems/validation-error',
     title: 'Invalid request',
-    extra: { errors },
+    extra: { errors: listed },
   });
 }
 

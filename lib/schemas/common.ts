@@ -22,7 +22,15 @@ export type IdPathParameters = Static<typeof IdPathParameters>;
 
 /** Page size and continuation shared by the list routes. */
 export const PageQueryProperties = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  // A decimal string from 1 to 100, not an integer with ajv's type coercion: coercion lets
+  // "Infinity", "1e400" and "0x10" through as numbers and then skips the range checks.
+  limit: Type.Optional(
+    Type.String({
+      pattern: '^(?:[1-9][0-9]?|100)$',
+      description: 'Page size, 1 to 100 (default 20)',
+      examples: ['20'],
+    }),
+  ),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' })),
 };
 

@@ -11,7 +11,14 @@ export const OrderInput = Type.Object(
     datetime: DateTimeString,
     // multipleOf 0.01 is checked with a precision tolerance (see validator build) so 0.07 passes.
     totalfee: Type.Number({ minimum: 0, multipleOf: 0.01, maximum: 1e13, examples: [100] }),
-    services: Type.Array(ServiceReference, { minItems: 1, maxItems: 50, uniqueItems: true }),
+    // Distinctness is checked in lib/domain/orderServices.ts, not with uniqueItems: ajv's
+    // uniqueItems deep-compares every pair, even of invalid items, which deeply nested
+    // input turns into a stack overflow.
+    services: Type.Array(ServiceReference, {
+      minItems: 1,
+      maxItems: 50,
+      description: '1 to 50 references to existing services, each id at most once',
+    }),
   },
   { additionalProperties: false },
 );

@@ -110,6 +110,30 @@ describe('POST /orders', () => {
     expect(again.body).toMatchObject({ type: '/problems/duplicate-id' });
   });
 
+  it('answers 400 pointing at a service listed twice', async () => {
+    const response = await api.createOrder({
+      datetime: iso(freeSlot()),
+      totalfee: 5,
+      services: [{ id: '123' }, { id: '123' }],
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      errors: [{ in: 'body', pointer: '/services/1', detail: expect.stringContaining('123') }],
+    });
+  });
+
+  it('answers 400, not a crash, for a body nested thousands of levels deep', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const response = await api.createOrder(
+      `{"datetime":"2040-01-01T00:00:00Z","totalfee":1,"services":[${deep},${deep}]}`,
+    );
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      type: '/problems/malformed-json',
+      detail: expect.stringContaining('nested'),
+    });
+  });
+
   it('answers 400 for totalFee instead of totalfee', async () => {
     const response = await api.createOrder({ datetime: iso(freeSlot()), totalFee: 5, services: [{ id: '123' }] });
     expect(response.status).toBe(400);

@@ -143,12 +143,17 @@ describe('GET /services', () => {
     expect(body).toHaveProperty('next');
   });
 
-  it.each([[{ limit: '0' }], [{ limit: 'ten' }], [{ limit: '101' }], [{ cursor: 'garbage!' }], [{ cursor: 'Zm9v' }]])(
-    'answers 400 for %j',
-    async (query) => {
-      const response = await api.listServices(query);
-      expect(response.status).toBe(400);
-      expect(response.headers['content-type']).toBe('application/problem+json');
-    },
-  );
+  it.each([
+    [{ limit: '0' }],
+    [{ limit: 'ten' }],
+    [{ limit: '101' }],
+    [{ limit: 'Infinity' }],
+    [{ limit: '-1e400' }],
+    [{ cursor: 'garbage!' }],
+    [{ cursor: 'Zm9v' }],
+  ])('answers 400 for %j', async (query) => {
+    const response = await api.listServices(query);
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toBe('application/problem+json');
+  });
 });

@@ -8,6 +8,24 @@ export const MAX_BODY_BYTES = 64 * 1024;
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
+/** Deepest nesting accepted; valid bodies need 3 levels, so this only stops abuse. */
+export const MAX_NESTING_DEPTH = 32;
+
+/**
+ * True when a parsed JSON value nests arrays or objects deeper than `limit`. Iterative, so a
+ * 60,000-level body cannot overflow the stack here or reach code that recurses.
+ */
+export function nestingDepthExceeds(value: unknown, limit: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop() as [unknown, number];
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function malformedJson(detail: string): HttpProblem {
   return new HttpProblem(400, detail, { type: '/problems/malformed-json', title: 'Malformed JSON' });
 }
@@ -37,6 +55,9 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
         await parser.before?.(request as never);
       } catch {
         throw malformedJson('The body is not valid JSON');
+      }
+      if (nestingDepthExceeds(request.event.body, MAX_NESTING_DEPTH)) {
+        throw malformedJson(`The body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
       }
     },
   };
