@@ -17,7 +17,8 @@ export type SchemaName =
   | 'Order'
   | 'OrderPage'
   | 'OrderListQuery'
-  | 'IdPathParameters';
+  | 'IdPathParameters'
+  | 'DocsAssetPathParameters';
 
 /** One route: its Lambda, HTTP shape, scope and schemas. */
 export interface RouteDefinition {
@@ -172,6 +173,74 @@ export const routes: readonly RouteDefinition[] = [
     successStatus: 204,
     pathParameters: 'IdPathParameters',
     errorStatuses: [...resourceErrors, 412],
+  },
+];
+
+/**
+ * A route anyone may call without a token: the API's own description and its reference page.
+ * Kept apart from `routes` so code that reads a route's scope never meets one without it.
+ */
+export interface PublicRouteDefinition {
+  /** The function's key in serverless.yml. */
+  functionName: string;
+  method: 'GET';
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: 'Documentation';
+  /** No bearer token is required: OpenAPI `security: []`. */
+  security: false;
+  successStatus: 200;
+  /** Media types the success response may have (a route serving files has several). */
+  contentTypes: readonly string[];
+  /** The success response's `cache-control`: files that only change with a deployment may be cached. */
+  cacheControl: string;
+  pathParameters?: SchemaName;
+  /** Error statuses besides 500. */
+  errorStatuses: number[];
+}
+
+/** The public documentation routes, served by functions/docs. */
+export const publicRoutes: readonly PublicRouteDefinition[] = [
+  {
+    functionName: 'openApiDocument',
+    method: 'GET',
+    path: '/openapi.json',
+    operationId: 'getOpenApiDocument',
+    summary: 'This OpenAPI document',
+    tag: 'Documentation',
+    security: false,
+    successStatus: 200,
+    contentTypes: ['application/json'],
+    cacheControl: 'no-store',
+    errorStatuses: [],
+  },
+  {
+    functionName: 'apiDocs',
+    method: 'GET',
+    path: '/docs',
+    operationId: 'getApiDocsPage',
+    summary: 'A browsable reference of this API (Swagger UI)',
+    tag: 'Documentation',
+    security: false,
+    successStatus: 200,
+    contentTypes: ['text/html'],
+    cacheControl: 'no-store',
+    errorStatuses: [],
+  },
+  {
+    functionName: 'apiDocs',
+    method: 'GET',
+    path: '/docs/{asset}',
+    operationId: 'getApiDocsAsset',
+    summary: 'A script or style sheet of the reference page, bundled with the API (no CDN)',
+    tag: 'Documentation',
+    security: false,
+    successStatus: 200,
+    contentTypes: ['text/javascript', 'text/css'],
+    cacheControl: 'public, max-age=3600',
+    pathParameters: 'DocsAssetPathParameters',
+    errorStatuses: [404],
   },
 ];
 

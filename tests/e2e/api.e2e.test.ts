@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
+import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { type OfflineApi, startOffline } from '../support/offline.ts';
 
@@ -25,7 +26,14 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   });
   const text = await response.text();
   const isJson = /json/.test(response.headers.get('content-type') ?? '');
-  return { status: response.status, headers: response.headers, body: isJson && text ? JSON.parse(text) : text };
+  const received = {
+    status: response.status,
+    headers: response.headers,
+    body: isJson && text ? JSON.parse(text) : text,
+  };
+  // Contract check: the response must be one openapi.json allows (throws ContractViolation).
+  assertResponseMatchesContract({ method, path }, received);
+  return received;
 }
 
 describe('over HTTP through serverless-offline', () => {
@@ -119,7 +127,12 @@ describe('over HTTP through serverless-offline', () => {
     const anonymous = await call('GET', '/orders', undefined, { authorization: '' });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('content-type')).toBe('application/problem+json');
-    const readOnly = await call('POST', '/services', { name: 'x' }, { authorization: await bearer({ scopes: ['services:read'] }) });
+    const readOnly = await call(
+      'POST',
+      '/services',
+      { name: 'x' },
+      { authorization: await bearer({ scopes: ['services:read'] }) },
+    );
     expect(readOnly.status).toBe(403);
   });
 });

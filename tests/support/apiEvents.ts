@@ -3,6 +3,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { TokenOptions } from '#dev/auth/devIssuer';
 import type { ApiHandler } from '#lib/http/httpHandler';
 import { bearer } from './auth.ts';
+import { assertResponseMatchesContract } from './contract.ts';
 
 /** A request as a test describes it. */
 export interface TestRequest {
@@ -117,10 +118,13 @@ export async function invoke(handler: ApiHandler, request: TestRequest): Promise
   );
   const rawBody = result.body;
   const isJson = /json/.test(headers['content-type'] ?? '');
-  return {
+  const response: TestResponse = {
     status: result.statusCode ?? 200,
     headers,
     body: isJson && rawBody ? JSON.parse(rawBody) : rawBody,
     rawBody,
   };
+  // Contract check: the response must be one openapi.json allows (throws ContractViolation).
+  assertResponseMatchesContract({ method: request.method, path: request.route, routeKey: event.routeKey }, response);
+  return response;
 }

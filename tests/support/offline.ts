@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { testAuthEnvironment } from './auth.ts';
@@ -31,6 +32,8 @@ export interface OfflineApi {
 export async function startOffline(env: Record<string, string>, timeoutMs = 120_000): Promise<OfflineApi> {
   const port = await freePort();
   const lambdaPort = await freePort();
+  // Each instance builds in its own folder: test files start several at once.
+  const workFolder = `.esbuild/offline-${process.pid}-${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
     [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'test'],
@@ -40,6 +43,7 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ESBUILD_WORK_FOLDER: workFolder,
         ...(await testAuthEnvironment()),
         ...env,
         PORT: String(port),
@@ -70,11 +74,13 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
     });
   });
   const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(-child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-    if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid, 'SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      if (child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+    }
+    await rm(`${root}${workFolder}`, { recursive: true, force: true });
   };
   try {
     await ready;
