@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
+/**
+ * Characters an id may use: safe in URLs, logs and MongoDB keys (no `$`, no `.`). Defined here,
+ * not in lib/schemas, so runtime code can use it without bundling the schema builder.
+ */
+export const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+
 /** An id as a client may send it on create: a string id or a non-negative integer. */
 export type ClientChosenId = string | number;
 

@@ -1,4 +1,4 @@
-import { ID_PATTERN } from '#lib/schemas/common';
+import { ID_PATTERN } from './ids.ts';
 
 const idPattern = new RegExp(ID_PATTERN);
 

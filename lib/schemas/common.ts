@@ -1,7 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-
-/** Characters an id may use: safe in URLs, logs and MongoDB keys (no `$`, no `.`). */
-export const ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
+import { ID_PATTERN } from '#lib/domain/ids';
 
 /** A resource id as it appears in paths and responses. */
 export const ResourceId = Type.String({
