@@ -1,9 +1,13 @@
 import { createOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
+import { idempotency } from '#lib/http/middleware/idempotency';
 import { created } from '#lib/http/responses';
 import { validateOrderInput } from '#lib/schemas/validators';
 
-/** POST /orders */
-export const handler = httpHandler('createOrder', { body: validateOrderInput }, async ({ body }) =>
-  created(await createOrder(body), '/orders'),
+/** POST /orders (honours Idempotency-Key) */
+export const handler = httpHandler(
+  'createOrder',
+  { body: validateOrderInput },
+  async ({ body }) => created(await createOrder(body), '/orders'),
+  [idempotency('createOrder')],
 );

@@ -1,9 +1,8 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { VersionPrecondition } from '#lib/domain/versions';
 import { parseIfMatch } from './etag.ts';
 import { authorize } from './middleware/authorize.ts';
-import { idempotency } from './middleware/idempotency.ts';
 import { jsonBody } from './middleware/jsonBody.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
@@ -30,8 +29,9 @@ export type ApiHandler = (
 /**
  * Wraps a route's logic in the shared middleware, in this order: problem+json errors, bearer
  * token and scope (from the route table), JSON body parsing (only with a body validator),
- * request validation, and Idempotency-Key for creates. `run` receives the validated input and
- * returns the response; every response is logged once.
+ * request validation, then `extra` (the creates pass `idempotency()`: taking it as an argument
+ * keeps the idempotency store, and so the driver, out of bundles that do not need it).
+ * `run` receives the validated input and returns the response; every response is logged once.
  * `functionName` is the route table's key (the function's name in serverless.yml); `null` for
  * the public catch-all, which needs no token.
  */
@@ -39,13 +39,14 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   functionName: string | null,
   validators: RequestValidators<B, P, Q>,
   run: (request: ValidatedRequest<B, P, Q>) => Promise<HttpResult>,
+  extra: MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] = [],
 ): ApiHandler {
   const route = functionName === null ? undefined : routeFor(functionName);
   const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(problemErrors());
   if (route) handler.use(authorize(route.scope));
   if (validators.body) handler.use(jsonBody());
   handler.use(validateRequest(validators));
-  if (route?.method === 'POST') handler.use(idempotency(route.operationId));
+  for (const middleware of extra) handler.use(middleware);
   const wrapped = handler.handler((event) =>
     run({
       body: event.body as B,
