@@ -1,0 +1,30 @@
+/**
+ * Diagnostic "what if" bundles (getOrder, notFound), each with one suggested fix applied by replacing a
+ * module at bundle time (the sources stay untouched). They show what a fix would save; they
+ * are not targets and never replace the measured functions.
+ */
+import type { Stub } from './build.ts';
+
+/** The request log written with JSON.stringify and one write instead of Powertools Logger. */
+export const plainJsonLogger: Stub = {
+  filter: /^@aws-lambda-powertools\/logger$/,
+  contents: `
+const service = process.env.POWERTOOLS_SERVICE_NAME || 'service_undefined';
+function write(level, message, attributes) {
+  process.stdout.write(JSON.stringify({ level, message, timestamp: new Date().toISOString(), service, ...attributes }) + '\\n');
+}
+export class Logger {
+  info(message, attributes) { write('INFO', message, attributes); }
+  error(message, attributes) { write('ERROR', message, attributes); }
+  warn(message, attributes) { write('WARN', message, attributes); }
+}`,
+};
+
+/**
+ * lib/http/httpHandler.ts imports the Idempotency-Key middleware (and with it the repository,
+ * the client and the whole driver) for every function, though only POST routes use it.
+ */
+export const withoutIdempotencyMiddleware: Stub = {
+  filter: /middleware\/idempotency(\.ts)?$/,
+  contents: `export function idempotency() { throw new Error('not available in this what-if bundle'); }`,
+};

@@ -1,0 +1,26 @@
+// Spawned once per cold-start sample: `node coldStartLoader.mjs <bundle.mjs> <exportName>`.
+// Plain JavaScript (no tsx) so that nothing but Node itself runs before the import.
+// Prints one JSON line: the import time of the bundle until its handler export is in hand (wall
+// and CPU time of this process, the latter barely affected by other processes competing for the
+// cores), and the time since the process started (performance.now() counts from process start).
+import { pathToFileURL } from 'node:url';
+
+const [bundle, exportName = 'handler'] = process.argv.slice(2);
+const cpuBefore = process.cpuUsage();
+const startedAt = performance.now();
+const module = await import(pathToFileURL(bundle).href);
+const handler = module[exportName];
+const readyAt = performance.now();
+const cpu = process.cpuUsage(cpuBefore);
+if (typeof handler !== 'function') {
+  console.error(`${bundle} has no function export '${exportName}'`);
+  process.exit(3);
+}
+process.stdout.write(
+  `${JSON.stringify({
+    importMs: readyAt - startedAt,
+    importCpuMs: (cpu.user + cpu.system) / 1000,
+    readySinceProcessStartMs: readyAt,
+    rssBytes: process.memoryUsage.rss(),
+  })}\n`,
+);
