@@ -2,7 +2,7 @@ import { createOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { idempotency } from '#lib/http/middleware/idempotency';
 import { created } from '#lib/http/responses';
-import { validateOrderInput } from '#lib/schemas/validators';
+import { validateOrderInput } from '#lib/schemas/bodyValidators';
 
 /** POST /orders (honours Idempotency-Key) */
 export const handler = httpHandler(

@@ -1,7 +1,7 @@
 import { deleteOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { noContent } from '#lib/http/responses';
-import { validateIdPath } from '#lib/schemas/validators';
+import { validateIdPath } from '#lib/schemas/parameterValidators';
 
 /** DELETE /orders/{id} (honours If-Match) */
 export const handler = httpHandler('deleteOrder', { path: validateIdPath }, async ({ path, precondition }) => {

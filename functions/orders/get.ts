@@ -1,7 +1,7 @@
 import { getOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { okVersioned } from '#lib/http/responses';
-import { validateIdPath } from '#lib/schemas/validators';
+import { validateIdPath } from '#lib/schemas/parameterValidators';
 
 /** GET /orders/{id} */
 export const handler = httpHandler('getOrder', { path: validateIdPath }, async ({ path }) =>

@@ -1,7 +1,8 @@
 import { replaceOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { okVersioned } from '#lib/http/responses';
-import { validateIdPath, validateOrderInput } from '#lib/schemas/validators';
+import { validateOrderInput } from '#lib/schemas/bodyValidators';
+import { validateIdPath } from '#lib/schemas/parameterValidators';
 
 /** PUT /orders/{id} (honours If-Match) */
 export const handler = httpHandler(

@@ -2,7 +2,7 @@ import { createService } from '#lib/app/serviceRecords';
 import { httpHandler } from '#lib/http/httpHandler';
 import { idempotency } from '#lib/http/middleware/idempotency';
 import { created } from '#lib/http/responses';
-import { validateServiceInput } from '#lib/schemas/validators';
+import { validateServiceInput } from '#lib/schemas/bodyValidators';
 
 /** POST /services (honours Idempotency-Key) */
 export const handler = httpHandler(

@@ -1,7 +1,7 @@
 import { deleteService } from '#lib/app/serviceRecords';
 import { httpHandler } from '#lib/http/httpHandler';
 import { noContent } from '#lib/http/responses';
-import { validateIdPath } from '#lib/schemas/validators';
+import { validateIdPath } from '#lib/schemas/parameterValidators';
 
 /** DELETE /services/{id} (honours If-Match) */
 export const handler = httpHandler('deleteService', { path: validateIdPath }, async ({ path, precondition }) => {

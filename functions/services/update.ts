@@ -1,7 +1,8 @@
 import { replaceService } from '#lib/app/serviceRecords';
 import { httpHandler } from '#lib/http/httpHandler';
 import { okVersioned } from '#lib/http/responses';
-import { validateIdPath, validateServiceInput } from '#lib/schemas/validators';
+import { validateServiceInput } from '#lib/schemas/bodyValidators';
+import { validateIdPath } from '#lib/schemas/parameterValidators';
 
 /** PUT /services/{id} (honours If-Match) */
 export const handler = httpHandler(

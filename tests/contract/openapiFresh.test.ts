@@ -4,7 +4,7 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { publicRoutes, routes } from '#lib/http/routes';
 import { buildOpenApiDocument, type JsonObject } from '#lib/openapi/document';
-import { validateOrderInput, validateServiceInput } from '#lib/schemas/validators';
+import { validateOrderInput, validateServiceInput } from '#lib/schemas/bodyValidators';
 
 const committed = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')) as JsonObject;
 

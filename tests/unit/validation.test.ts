@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fieldProblems } from '#lib/http/middleware/validateRequest';
-import {
-  validateIdPath,
-  validateOrderInput,
-  validateOrderListQuery,
-  validateServiceInput,
-} from '#lib/schemas/validators';
+import { validateOrderInput, validateServiceInput } from '#lib/schemas/bodyValidators';
+import { validateIdPath, validateOrderListQuery } from '#lib/schemas/parameterValidators';
 
 const order = { datetime: '2022-11-24T12:00:00Z', totalfee: 100, services: [{ id: '123' }] };
 
