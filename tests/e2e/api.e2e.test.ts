@@ -100,6 +100,19 @@ describe('over HTTP through serverless-offline', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
   });
 
+  it('allows CORS from the configured origins only', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${offline.baseUrl}/orders`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+      });
+    const allowed = await preflight('http://localhost:5173');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    expect(allowed.headers.get('access-control-expose-headers')).toContain('ETag');
+    const other = await preflight('https://elsewhere.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('answers errors as problem+json: malformed JSON 400, wrong type 415, too large 413, unknown route 404', async () => {
     const malformed = await call('POST', '/orders', '{"datetime":');
     expect(malformed.status).toBe(400);
