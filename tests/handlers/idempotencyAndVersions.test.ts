@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { api, collectAllIds, handlers, useApiDatabase } from '../support/api.ts';
 import { invoke } from '../support/apiEvents.ts';
+import { connectTestClient } from '../support/mongo.ts';
 
-useApiDatabase('handlers_idem');
+const database = useApiDatabase('handlers_idem');
 
 const createService = (body: unknown, key?: string) =>
   invoke(handlers.createService, {
@@ -74,6 +75,31 @@ describe('Idempotency-Key on creates', () => {
     expect(ids.size).toBe(1);
     const listed = await collectAllIds(api.listOrders, { from: '2052-06-01T00:00:00Z', to: '2052-06-02T00:00:00Z' });
     expect(listed).toEqual([...ids]);
+  });
+
+  it('lets a retry take over a key whose first request died without answering', async () => {
+    const body = { id: 'svc-after-crash', name: 'Retried' };
+    // What a request that claimed the key and then timed out leaves behind: a claim, no response.
+    const { createHash } = await import('node:crypto');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify({ id: body.id, name: body.name }))
+      .digest('base64url');
+    const client = await connectTestClient();
+    const keys = client.db(database.dbName).collection('idempotency_keys');
+    const longAgo = new Date(Date.now() - 60 * 60_000);
+    await keys.insertOne({
+      _id: 'createService:key-crashed' as never,
+      requestHash,
+      createdAt: longAgo,
+      leaseExpiresAt: longAgo,
+    });
+    const retry = await createService(body, 'key-crashed');
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBeUndefined();
+    const again = await createService(body, 'key-crashed');
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(retry.body);
+    await client.close();
   });
 
   it('answers 400 for a key that is not visible ASCII', async () => {

@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  claimKey,
-  completeKey,
-  findKey,
-  type IdempotencyRecord,
-  releaseKey,
-  type StoredResponse,
-} from '#lib/db/idempotencyRepository';
+import { claimKey, completeKey, releaseKey, type StoredResponse } from '#lib/db/idempotencyRepository';
 import { problemFor } from '../errorMapping.ts';
 import { HttpProblem, problemResponse } from '../problems.ts';
 
@@ -66,7 +59,14 @@ export function idempotency(
       }
       const recordId = `${operation}:${key}`;
       const requestHash = createHash('sha256').update(canonicalJson(request.event.body)).digest('base64url');
-      let existing: IdempotencyRecord | null | undefined = await claimKey(recordId, requestHash, new Date());
+      const deadline = Date.now() + WAIT_FOR_FIRST_MS;
+      let existing = await claimKey(recordId, requestHash, new Date());
+      // Wait for the first request's answer; claiming again each time takes the key over if
+      // the first one gave it up (a 5xx) or died without answering (its lease ran out).
+      while (existing && !existing.response && existing.requestHash === requestHash && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        existing = await claimKey(recordId, requestHash, new Date());
+      }
       if (!existing) {
         state.set(request, { recordId });
         return;
@@ -77,12 +77,7 @@ export function idempotency(
           title: 'Idempotency-Key reused',
         });
       }
-      const deadline = Date.now() + WAIT_FOR_FIRST_MS;
-      while (!existing?.response && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        existing = await findKey(recordId);
-      }
-      if (existing?.response) return replay(existing.response);
+      if (existing.response) return replay(existing.response);
       throw new HttpProblem(409, 'A request with this Idempotency-Key is still being processed; retry shortly', {
         type: '/problems/idempotency-key-in-progress',
         title: 'Request in progress',
