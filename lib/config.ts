@@ -31,6 +31,13 @@ function readAuthMode(env: NodeJS.ProcessEnv): AppConfig['authMode'] {
   if (!(AUTH_MODES as readonly string[]).includes(mode)) {
     throw new Error(`AUTH_MODE must be one of ${AUTH_MODES.join(', ')}, got '${mode}'`);
   }
+  // serverless-offline fills the authorizer context from tokens it never verifies, so
+  // trusting that context there would accept forged tokens: locally the handler verifies.
+  if (mode === 'gateway' && env.IS_OFFLINE === 'true') {
+    throw new Error(
+      'AUTH_MODE=gateway cannot run under serverless-offline: use AUTH_MODE=local (npm start) or AUTH=off',
+    );
+  }
   // Turning checks off is for a developer's machine; a deployed function refuses to start so.
   if (mode === 'off' && env.AWS_LAMBDA_FUNCTION_NAME && env.IS_OFFLINE !== 'true') {
     throw new Error('AUTH_MODE=off is refused in a deployed Lambda');

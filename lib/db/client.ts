@@ -6,7 +6,10 @@ import { ensureIndexes } from './indexes.ts';
 /**
  * Sized for Lambda: one container serves one request at a time, so a few sockets suffice;
  * short selection and connect timeouts turn an unreachable database into a 503 within
- * seconds instead of a hang until API Gateway's 30-second limit.
+ * seconds instead of a hang until API Gateway's 30-second limit. `timeoutMS` bounds every
+ * operation, including withTransaction's retries (120 s by default), below the function's
+ * 10-second timeout, so a contended or slow database answers 503 rather than a killed Lambda
+ * that leaves its transaction holding locks.
  */
 const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
   maxPoolSize: 5,
@@ -14,7 +17,7 @@ const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
   maxIdleTimeMS: 60_000,
   serverSelectionTimeoutMS: 3_000,
   connectTimeoutMS: 3_000,
-  socketTimeoutMS: 10_000,
+  timeoutMS: 8_000,
   retryWrites: true,
   retryReads: true,
   appName: 'order-management-api',

@@ -9,16 +9,35 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
 ]);
 
 /**
+ * Server error codes that mean "not now", not "not ever": a write conflict the driver gave up
+ * retrying, an election or step-down in progress, a shutdown, an exceeded time limit.
+ */
+const TRANSIENT_SERVER_CODES = new Set([
+  112, // WriteConflict
+  10107, // NotWritablePrimary
+  13435, // NotPrimaryNoSecondaryOk
+  13436, // NotPrimaryOrSecondary
+  189, // PrimarySteppedDown
+  11602, // InterruptedDueToReplStateChange
+  11600, // InterruptedAtShutdown
+  91, // ShutdownInProgress
+  50, // MaxTimeMSExpired
+  262, // ExceededTimeLimit
+]);
+
+const TRANSIENT_LABELS = ['TransientTransactionError', 'RetryableWriteError', 'UnknownTransactionCommitResult'];
+
+/**
  * True when an error means the database could not be reached or is too busy right now,
  * so the client should retry later (503) rather than a bug in the request (4xx) or in us (500).
- * Checks names and labels instead of driver classes so the HTTP layer can use it without
- * pulling the driver into bundles that never talk to MongoDB (the catch-all route, docs).
+ * Checks names, codes and labels instead of driver classes so the HTTP layer can use it
+ * without pulling the driver into bundles that never talk to MongoDB (the catch-all, docs).
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (UNAVAILABLE_ERROR_NAMES.has(error.name)) return true;
-  // A transaction that kept losing write conflicts until the driver gave up retrying.
-  const { code, errorLabels } = error as { code?: unknown; errorLabels?: unknown };
   if (!error.name.startsWith('Mongo')) return false;
-  return code === 112 || (Array.isArray(errorLabels) && errorLabels.includes('TransientTransactionError'));
+  const { code, errorLabels } = error as { code?: unknown; errorLabels?: unknown };
+  if (typeof code === 'number' && TRANSIENT_SERVER_CODES.has(code)) return true;
+  return Array.isArray(errorLabels) && TRANSIENT_LABELS.some((label) => errorLabels.includes(label));
 }

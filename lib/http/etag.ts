@@ -26,8 +26,8 @@ export function parseIfMatch(header: string | undefined): VersionPrecondition | 
         extra: { errors: [{ in: 'header', pointer: '/if-match', detail: 'is not a list of entity tags' }] },
       });
     }
-    const version = Number(match[2]);
-    if (!match[1] && /^\d{1,15}$/.test(match[2] ?? '')) versions.push(version);
+    // Strong comparison is character by character: only our canonical form ("7", not "07") matches.
+    if (!match[1] && /^(?:0|[1-9]\d{0,14})$/.test(match[2] ?? '')) versions.push(Number(match[2]));
   }
   return versions;
 }

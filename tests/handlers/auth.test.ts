@@ -4,7 +4,7 @@ import { logger } from '#lib/http/requestLog';
 import { routes } from '#lib/http/routes';
 import { handlers, useApiDatabase } from '../support/api.ts';
 import { invoke } from '../support/apiEvents.ts';
-import { bearer } from '../support/auth.ts';
+import { bearer, testIssuer } from '../support/auth.ts';
 
 useApiDatabase('handlers_auth');
 
@@ -76,6 +76,24 @@ describe('bearer tokens and scopes', () => {
       expect(response.status).toBe(401);
     },
   );
+
+  it('answers 401 for a token that never expires', async () => {
+    const { importJWK, SignJWT } = await import('jose');
+    const { privateJwk } = await testIssuer();
+    const { DEV_AUDIENCE, DEV_ISSUER } = await import('#dev/auth/devIssuer');
+    const forever = await new SignJWT({ scope: 'orders:read' })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setSubject('someone')
+      .sign(await importJWK(privateJwk, 'ES256'));
+    const response = await invoke(handlers.listOrders, {
+      method: 'GET',
+      route: '/orders',
+      headers: { authorization: `Bearer ${forever}` },
+    });
+    expect(response.status).toBe(401);
+  });
 
   it('answers 401 for a token signed by another key', async () => {
     const { createIssuerKeys, signToken } = await import('#dev/auth/devIssuer');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEV_ISSUER } from '#dev/auth/devIssuer';
 import { api, collectAllIds, handlers, useApiDatabase } from '../support/api.ts';
 import { invoke } from '../support/apiEvents.ts';
 import { connectTestClient } from '../support/mongo.ts';
@@ -81,6 +82,7 @@ describe('Idempotency-Key on creates', () => {
     const body = { id: 'svc-after-crash', name: 'Retried' };
     // What a request that claimed the key and then timed out leaves behind: a claim, no response.
     const { createHash } = await import('node:crypto');
+    const caller = createHash('sha256').update(`${DEV_ISSUER} developer`).digest('base64url').slice(0, 22);
     const requestHash = createHash('sha256')
       .update(JSON.stringify({ id: body.id, name: body.name }))
       .digest('base64url');
@@ -88,7 +90,7 @@ describe('Idempotency-Key on creates', () => {
     const keys = client.db(database.dbName).collection('idempotency_keys');
     const longAgo = new Date(Date.now() - 60 * 60_000);
     await keys.insertOne({
-      _id: 'createService:key-crashed' as never,
+      _id: `createService:${caller}:key-crashed` as never,
       requestHash,
       createdAt: longAgo,
       leaseExpiresAt: longAgo,
@@ -100,6 +102,23 @@ describe('Idempotency-Key on creates', () => {
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toEqual(retry.body);
     await client.close();
+  });
+
+  it('keeps keys per caller: two callers with the same key and body each create their own', async () => {
+    const as = (subject: string) =>
+      invoke(handlers.createService, {
+        method: 'POST',
+        route: '/services',
+        body: { name: 'Same body' },
+        headers: { 'idempotency-key': 'key-common' },
+        auth: { subject },
+      });
+    const alice = await as('alice');
+    const bob = await as('bob');
+    expect([alice.status, bob.status]).toEqual([201, 201]);
+    expect((bob.body as { id: string }).id).not.toBe((alice.body as { id: string }).id);
+    expect(bob.headers['idempotent-replayed']).toBeUndefined();
+    expect((await as('alice')).headers['idempotent-replayed']).toBe('true');
   });
 
   it('answers 400 for a key that is not visible ASCII', async () => {

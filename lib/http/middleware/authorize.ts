@@ -37,7 +37,7 @@ let localKey: ReturnType<typeof import('jose').importJWK> | undefined;
  * Verifies a bearer token against the local development issuer's public key. jose is loaded
  * only here: a deployed function (gateway mode) never imports it.
  */
-async function verifyLocally(authorization: string | undefined): Promise<string[]> {
+async function verifyLocally(authorization: string | undefined): Promise<Record<string, unknown>> {
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
   if (!authorization) throw unauthorized('A bearer token is required');
   if (!match?.[1]) throw unauthorized('The Authorization header is not a bearer token', 'invalid_token');
@@ -50,8 +50,9 @@ async function verifyLocally(authorization: string | undefined): Promise<string[
       issuer: settings.jwtIssuer,
       audience: settings.jwtAudience,
       algorithms: ['ES256'],
+      requiredClaims: ['exp'],
     });
-    return scopesOf(payload);
+    return payload;
   } catch {
     // Expired, wrong issuer or audience, bad signature: the client learns only that it is invalid.
     throw unauthorized('The bearer token is invalid or expired', 'invalid_token');
@@ -68,17 +69,31 @@ export function authorize(scope: Scope): MiddlewareObj<APIGatewayProxyEventV2> {
     before: async (request) => {
       const settings = config();
       if (settings.authMode === 'off') return;
+      let claims: Record<string, unknown>;
       let scopes: string[];
       if (settings.authMode === 'gateway') {
         const jwt = (request.event.requestContext as GatewayJwtContext).authorizer?.jwt;
         if (!jwt?.claims) throw unauthorized('A bearer token is required');
+        claims = jwt.claims;
         scopes = jwt.scopes ?? scopesOf(jwt.claims);
       } else {
-        scopes = await verifyLocally(request.event.headers?.authorization);
+        claims = await verifyLocally(request.event.headers?.authorization);
+        scopes = scopesOf(claims);
       }
       if (!scopes.includes(scope)) throw forbidden(scope);
+      callers.set(request.event, `${String(claims.iss ?? '')} ${String(claims.sub ?? '')}`);
     },
   };
+}
+
+const callers = new WeakMap<APIGatewayProxyEventV2, string>();
+
+/**
+ * Who made an authorised request: the token's issuer and subject (`anonymous` with auth off).
+ * Idempotency keys are scoped by it, so two callers choosing the same key never collide.
+ */
+export function callerOf(event: APIGatewayProxyEventV2): string {
+  return callers.get(event) ?? 'anonymous';
 }
 
 /** Forgets the cached local key (tests rotate it). */

@@ -4,6 +4,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { claimKey, completeKey, releaseKey, type StoredResponse } from '#lib/db/idempotencyRepository';
 import { problemFor } from '../errorMapping.ts';
 import { HttpProblem, problemResponse } from '../problems.ts';
+import { logger } from '../requestLog.ts';
+import { callerOf } from './authorize.ts';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 const WAIT_FOR_FIRST_MS = 5_000;
@@ -25,6 +27,15 @@ function storable(response: APIGatewayProxyStructuredResultV2): StoredResponse {
     headers: Object.fromEntries(Object.entries(response.headers ?? {}).map(([name, value]) => [name, String(value)])),
     ...(response.body !== undefined && { body: response.body }),
   };
+}
+
+/** Stores a request's answer, or logs why not: failing here must not change the answer. */
+async function storeAnswer(recordId: string, response: StoredResponse): Promise<void> {
+  try {
+    await completeKey(recordId, response);
+  } catch (error) {
+    logger.warn('could not store the answer for an idempotency key', { error });
+  }
 }
 
 function replay(stored: StoredResponse): APIGatewayProxyStructuredResultV2 {
@@ -57,7 +68,9 @@ export function idempotency(
           extra: { errors: [{ in: 'header', pointer: '/idempotency-key', detail: 'is not a valid key' }] },
         });
       }
-      const recordId = `${operation}:${key}`;
+      // Keys are per caller and per operation: one client's key never answers for another.
+      const caller = createHash('sha256').update(callerOf(request.event)).digest('base64url').slice(0, 22);
+      const recordId = `${operation}:${caller}:${key}`;
       const requestHash = createHash('sha256').update(canonicalJson(request.event.body)).digest('base64url');
       const deadline = Date.now() + WAIT_FOR_FIRST_MS;
       let existing = await claimKey(recordId, requestHash, new Date());
@@ -88,7 +101,10 @@ export function idempotency(
       const recordId = state.get(request)?.recordId;
       const response = request.response;
       if (!recordId || !response) return;
-      await completeKey(recordId, storable(response));
+      // The create has committed: its answer goes to the client even if storing it fails.
+      // The key is then never released (a retry must not create again); its lease runs out.
+      state.delete(request);
+      await storeAnswer(recordId, storable(response));
     },
     onError: async (request) => {
       const recordId = state.get(request)?.recordId;
@@ -97,9 +113,11 @@ export function idempotency(
       // A client error is the answer to this request and is replayed like a success;
       // anything on our side (5xx) is forgotten so that the client's retry can succeed.
       if (known && known.problem.status < 500) {
-        await completeKey(recordId, storable(problemResponse(known.problem, known.headers)));
+        await storeAnswer(recordId, storable(problemResponse(known.problem, known.headers)));
       } else {
-        await releaseKey(recordId).catch(() => {});
+        await releaseKey(recordId).catch((error: unknown) =>
+          logger.warn('could not release idempotency key', { error }),
+        );
       }
     },
   };

@@ -1,0 +1,32 @@
+import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '#lib/db/unavailable';
+
+function serverError(code: number, labels: string[] = []): MongoServerError {
+  const error = new MongoServerError({ ok: 0, code, errmsg: `code ${code}` });
+  for (const label of labels) error.addErrorLabel(label);
+  return error;
+}
+
+describe('which database errors are a 503', () => {
+  it.each([
+    ['server selection', new MongoServerSelectionError('no primary', { type: 'Unknown' } as never)],
+    ['a network error', new MongoNetworkError('reset')],
+    ['a write conflict', serverError(112, ['TransientTransactionError'])],
+    ['a step-down', serverError(189)],
+    ['not primary', serverError(10107)],
+    ['an unknown commit result', serverError(64, ['UnknownTransactionCommitResult'])],
+    ['a time limit', serverError(50)],
+  ])('%s is', (_label, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it.each([
+    ['a duplicate key', serverError(11000)],
+    ['a bad value', serverError(2)],
+    ['a plain Error', new Error('bug')],
+    ['a string', 'nope'],
+  ])('%s is not', (_label, error) => {
+    expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
