@@ -6,10 +6,9 @@ import { ensureIndexes } from './indexes.ts';
 /**
  * Sized for Lambda: one container serves one request at a time, so a few sockets suffice;
  * short selection and connect timeouts turn an unreachable database into a 503 within
- * seconds instead of a hang until API Gateway's 30-second limit. `timeoutMS` bounds every
- * operation, including withTransaction's retries (120 s by default), below the function's
- * 10-second timeout, so a contended or slow database answers 503 rather than a killed Lambda
- * that leaves its transaction holding locks.
+ * seconds instead of a hang until API Gateway's 30-second limit; a stalled socket errors
+ * (503) before the function's 10-second timeout. Transaction retries have their own budget
+ * (see transactions.ts).
  */
 const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
   maxPoolSize: 5,
@@ -17,7 +16,7 @@ const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
   maxIdleTimeMS: 60_000,
   serverSelectionTimeoutMS: 3_000,
   connectTimeoutMS: 3_000,
-  timeoutMS: 8_000,
+  socketTimeoutMS: 8_000,
   retryWrites: true,
   retryReads: true,
   appName: 'order-management-api',

@@ -6,13 +6,41 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
 };
 
 /**
- * Runs `work` in a snapshot transaction. The driver retries the whole callback on a
- * TransientTransactionError (a write conflict), so `work` must be safe to run again.
+ * How long a transaction may keep retrying write conflicts. The driver's own limit is 120 s
+ * (its `timeoutMS`, which would lower it, is a deprecated no-op in driver 7), far past the
+ * function's 10 s timeout: a killed Lambda would answer nothing and leave its transaction
+ * holding locks until the server's 60 s lifetime limit.
  */
-export async function inTransaction<T>(client: MongoClient, work: (session: ClientSession) => Promise<T>): Promise<T> {
+export const TRANSACTION_BUDGET_MS = 7_000;
+
+/** Raised when a transaction is still losing write conflicts at the end of its budget (a 503). */
+export class TransactionBudgetExceededError extends Error {
+  constructor(readonly attempts: number) {
+    super(`The transaction still conflicted after ${attempts} attempts`);
+    this.name = 'TransactionBudgetExceededError';
+  }
+}
+
+/**
+ * Runs `work` in a snapshot transaction. The driver retries the whole callback on a
+ * TransientTransactionError (a write conflict), so `work` must be safe to run again; no new
+ * attempt starts once `budgetMs` has passed.
+ */
+export async function inTransaction<T>(
+  client: MongoClient,
+  work: (session: ClientSession) => Promise<T>,
+  budgetMs: number = TRANSACTION_BUDGET_MS,
+): Promise<T> {
+  const deadline = performance.now() + budgetMs;
+  let attempts = 0;
   const session = client.startSession();
   try {
-    return await session.withTransaction(work, TRANSACTION_OPTIONS);
+    return await session.withTransaction(async (activeSession) => {
+      // Not a MongoError, so withTransaction aborts and rethrows it instead of retrying.
+      if (attempts > 0 && performance.now() > deadline) throw new TransactionBudgetExceededError(attempts);
+      attempts += 1;
+      return work(activeSession);
+    }, TRANSACTION_OPTIONS);
   } finally {
     await session.endSession();
   }

@@ -6,6 +6,8 @@ const UNAVAILABLE_ERROR_NAMES = new Set([
   'MongoNotConnectedError',
   'MongoPoolClearedError',
   'MongoOperationTimeoutError',
+  // Ours (lib/db/transactions.ts): write conflicts outlasted the transaction budget.
+  'TransactionBudgetExceededError',
 ]);
 
 /**

@@ -1,5 +1,6 @@
 import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { TransactionBudgetExceededError } from '#lib/db/transactions';
 import { isDatabaseUnavailable } from '#lib/db/unavailable';
 
 function serverError(code: number, labels: string[] = []): MongoServerError {
@@ -28,5 +29,11 @@ describe('which database errors are a 503', () => {
     ['a string', 'nope'],
   ])('%s is not', (_label, error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe('the transaction budget', () => {
+  it('is a 503 when write conflicts outlast it', () => {
+    expect(isDatabaseUnavailable(new TransactionBudgetExceededError(3))).toBe(true);
   });
 });
