@@ -28,7 +28,7 @@ import {
   repoRoot,
   serverlessPackage,
 } from './lib/build.ts';
-import { type Check, renderMarkdown } from './lib/report.ts';
+import { type Check, renderMarkdown, type ScaleResults } from './lib/report.ts';
 import { machine, median, round, type Summary } from './lib/stats.ts';
 import { plainJsonLogger, withoutIdempotencyMiddleware } from './lib/whatIfs.ts';
 import { type ColdResult, measureColdStarts } from './phases/coldStart.ts';
@@ -79,16 +79,7 @@ interface WarmResults {
     create: Record<string, Summary>;
     roundTrips: Record<string, number>;
   };
-  scale: {
-    small: Record<string, Summary>;
-    large: Record<string, Summary>;
-    smallAgain: Record<string, Summary>;
-    countLarge: number;
-    countSmallAgain: number;
-    loadMs: number;
-    deleteMs: number;
-    indexes: string[];
-  };
+  scale: ScaleResults;
 }
 
 interface MemoryReading {

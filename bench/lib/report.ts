@@ -2,6 +2,18 @@
 import type { Summary } from './stats.ts';
 
 /** One target of the issue: a ratio and its limit. */
+/** What the scale phase (bench/phases/warmChild.ts) reports. */
+export interface ScaleResults {
+  small: Record<string, Summary>;
+  large: Record<string, Summary>;
+  smallAgain: Record<string, Summary>;
+  countLarge: number;
+  countSmallAgain: number;
+  loadMs: number;
+  deleteMs: number;
+  indexes: string[];
+}
+
 export interface Check {
   section: 'cold' | 'warm' | 'scale' | 'memory';
   target: string;
@@ -220,16 +232,7 @@ export function renderMarkdown(report: Record<string, unknown>): string {
     );
   }
 
-  const scale = report.scale as
-    | {
-        small: Record<string, Summary>;
-        large: Record<string, Summary>;
-        smallAgain: Record<string, Summary>;
-        countLarge: number;
-        countSmallAgain: number;
-        loadMs: number;
-      }
-    | undefined;
+  const scale = report.scale as ScaleResults | undefined;
   if (scale) {
     const names = Object.keys(scale.small);
     lines.push(

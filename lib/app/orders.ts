@@ -5,11 +5,11 @@ import { InvalidInputError } from '#lib/domain/errors';
 import { generateId, normalizeId } from '#lib/domain/ids';
 import { assertDistinctServices, assertWholeCents } from '#lib/domain/orderServices';
 import { windowMs } from '#lib/domain/orderWindow';
-import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
-import type { VersionPrecondition } from '#lib/domain/versions';
+import { decodePageCursor } from '#lib/domain/pageCursor';
+import type { Versioned, VersionPrecondition } from '#lib/domain/versions';
 import type { Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
 import { orderRepresentation } from './representations.ts';
-import { assertBodyIdMatchesPath, type Page, pageSize, type Versioned } from './shared.ts';
+import { assertBodyIdMatchesPath, type Page, pageSize, toPage } from './shared.ts';
 
 function currentWindow(): number {
   return windowMs(config().orderWindowMinutes);
@@ -71,10 +71,5 @@ export async function listOrders(query: OrderListQuery): Promise<Page<Order>> {
     ...(to && { to }),
     ...(after?.at !== undefined && { after: { id: after.id, at: after.at } }),
   });
-  const items = documents.slice(0, limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(orderRepresentation),
-    next: documents.length > limit && last ? encodePageCursor({ id: last._id, at: last.datetime.getTime() }) : null,
-  };
+  return toPage(documents, limit, orderRepresentation, (last) => ({ id: last._id, at: last.datetime.getTime() }));
 }

@@ -1,11 +1,11 @@
 import * as servicesRepository from '#lib/db/servicesRepository';
 import { InvalidInputError } from '#lib/domain/errors';
 import { generateId, normalizeId } from '#lib/domain/ids';
-import { decodePageCursor, encodePageCursor } from '#lib/domain/pageCursor';
-import type { VersionPrecondition } from '#lib/domain/versions';
+import { decodePageCursor } from '#lib/domain/pageCursor';
+import type { Versioned, VersionPrecondition } from '#lib/domain/versions';
 import type { Service, ServiceInput, ServiceListQuery } from '#lib/schemas/service';
 import { serviceRepresentation } from './representations.ts';
-import { assertBodyIdMatchesPath, type Page, pageSize, type Versioned } from './shared.ts';
+import { assertBodyIdMatchesPath, type Page, pageSize, toPage } from './shared.ts';
 
 function versioned(document: servicesRepository.ServiceDocument): Versioned<Service> {
   return { resource: serviceRepresentation(document), version: document.version };
@@ -44,12 +44,6 @@ export async function listServices(query: ServiceListQuery): Promise<Page<Servic
   if (query.cursor !== undefined && (after === undefined || after.at !== undefined)) {
     throw new InvalidInputError('/cursor', 'query', 'cursor is not one this list returned');
   }
-  // One extra item tells whether another page exists without a count query.
   const documents = await servicesRepository.listServices(limit + 1, after?.id);
-  const items = documents.slice(0, limit);
-  const last = items.at(-1);
-  return {
-    items: items.map(serviceRepresentation),
-    next: documents.length > limit && last ? encodePageCursor({ id: last._id }) : null,
-  };
+  return toPage(documents, limit, serviceRepresentation, (last) => ({ id: last._id }));
 }

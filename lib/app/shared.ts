@@ -1,7 +1,6 @@
 import { InvalidInputError } from '#lib/domain/errors';
 import { type ClientChosenId, normalizeId } from '#lib/domain/ids';
-
-export type { Versioned } from '#lib/domain/versions';
+import { encodePageCursor, type PagePosition } from '#lib/domain/pageCursor';
 
 /** Items per page when the client does not say. */
 export const DEFAULT_PAGE_SIZE = 20;
@@ -26,4 +25,22 @@ export function assertBodyIdMatchesPath(bodyId: ClientChosenId | undefined, path
       `id in the body ('${normalizeId(bodyId)}') differs from the path ('${pathId}')`,
     );
   }
+}
+
+/**
+ * A page from documents fetched with one more than `limit`: the extra one only tells that
+ * another page exists (no count query), and `next` points after the last item returned.
+ */
+export function toPage<D, T>(
+  documents: D[],
+  limit: number,
+  represent: (document: D) => T,
+  positionOf: (document: D) => PagePosition,
+): Page<T> {
+  const items = documents.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(represent),
+    next: documents.length > limit && last !== undefined ? encodePageCursor(positionOf(last)) : null,
+  };
 }

@@ -6,7 +6,7 @@ import { PreconditionFailedError, satisfiesPrecondition, type VersionPreconditio
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
-import { idAtVersion } from './preconditions.ts';
+import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { touchReferencedServices } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -133,9 +133,7 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
   const orders = db.collection<OrderDocument>(collections.orders);
   const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
   if (deletedCount === 1) return;
-  const current = await orders.findOne({ _id: id }, { projection: { version: 1 } });
-  if (!current) throw new NotFoundError('order', id);
-  throw new PreconditionFailedError('order', id, current.version);
+  await throwMissingOrStale(orders, 'order', id);
 }
 
 /** Filter and position of one page of orders. */

@@ -4,7 +4,7 @@ import { PreconditionFailedError, satisfiesPrecondition, type VersionPreconditio
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
-import { idAtVersion } from './preconditions.ts';
+import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
 /** A service record as stored. */
@@ -71,9 +71,7 @@ export async function replaceService(
     { returnDocument: 'after', projection: PUBLIC_FIELDS },
   );
   if (updated) return updated;
-  const current = await services.findOne({ _id: id }, { projection: { version: 1 } });
-  if (!current) throw new NotFoundError('service', id);
-  throw new PreconditionFailedError('service', id, current.version);
+  return throwMissingOrStale(services, 'service', id);
 }
 
 /**

@@ -95,8 +95,3 @@ const callers = new WeakMap<APIGatewayProxyEventV2, string>();
 export function callerOf(event: APIGatewayProxyEventV2): string {
   return callers.get(event) ?? 'anonymous';
 }
-
-/** Forgets the cached local key (tests rotate it). */
-export function resetLocalKey(): void {
-  localKey = undefined;
-}
