@@ -53,7 +53,7 @@ function bundleRuntimeHelpers(source: string): string {
     bundle: true,
     format: 'esm',
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     write: false,
     legalComments: 'none',
   });

@@ -1,6 +1,7 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { VersionPrecondition } from '#lib/domain/versions';
+import { answerBeforeDeadline } from './deadline.ts';
 import { parseIfMatch } from './etag.ts';
 import { authorize } from './middleware/authorize.ts';
 import { jsonBody } from './middleware/jsonBody.ts';
@@ -42,7 +43,11 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   extra: MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] = [],
 ): ApiHandler {
   const route = functionName === null ? undefined : routeFor(functionName);
-  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().use(problemErrors());
+  // middy's early timeout (5 ms by default, answered as an error) is off: answerBeforeDeadline
+  // below covers the whole request, middlewares included.
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 }).use(
+    problemErrors(),
+  );
   if (route) handler.use(authorize(route.scope));
   if (validators.body) handler.use(jsonBody());
   handler.use(validateRequest(validators));
@@ -58,7 +63,10 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   );
   return async (event, context) => {
     const startedAt = performance.now();
-    const result = (await wrapped(event, context)) as APIGatewayProxyStructuredResultV2;
+    const result = await answerBeforeDeadline(
+      context,
+      () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
+    );
     logRequest(event, result, startedAt);
     return result;
   };

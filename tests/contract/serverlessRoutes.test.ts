@@ -5,11 +5,12 @@ import { publicRoutes, routes } from '#lib/http/routes';
 
 /**
  * serverless.yml uses CloudFormation tags (!Join, !Ref), so it is parsed the way the framework
- * parses it: with the js-yaml and CloudFormation schema serverless itself depends on.
+ * parses it: with the js-yaml and the CloudFormation schema its configuration reader
+ * (osls, lib/configuration/read.js) uses.
  */
 const requireFromServerless = createRequire(createRequire(import.meta.url).resolve('serverless/package.json'));
 const yaml = requireFromServerless('js-yaml') as { load: (text: string, options: { schema: unknown }) => unknown };
-const cloudFormationSchema = requireFromServerless('@serverless/utils/cloudformation-schema') as unknown;
+const cloudFormationSchema = requireFromServerless('./lib/utils/serverless-utils/cloudformation-schema') as unknown;
 
 interface HttpApiEvent {
   method: string;

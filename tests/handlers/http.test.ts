@@ -27,6 +27,68 @@ describe('request bodies', () => {
     expect(response.status).toBe(400);
   });
 
+  it.each(['/services', '/orders'])(
+    'answers 400 "body is required" when the body is null, as serverless-offline sends it (%s)',
+    async (route) => {
+      const event = apiGatewayEvent({
+        method: 'POST',
+        route,
+        headers: { 'content-type': 'application/json', authorization: await bearer() },
+      });
+      (event as { body: unknown }).body = null;
+      const handler = route === '/services' ? handlers.createService : handlers.createOrder;
+      const result = await handler(event, lambdaContext());
+      expect(result.statusCode).toBe(400);
+      expect(result.headers?.['content-type']).toBe('application/problem+json');
+      expect(JSON.parse(result.body ?? '{}')).toMatchObject({
+        type: '/problems/malformed-json',
+        detail: 'A JSON body is required',
+      });
+    },
+  );
+
+  it.each([[''], [' '], ['\n']])('answers 400 "body is required" for a blank body %j', async (body) => {
+    const response = await invoke(handlers.createService, {
+      method: 'POST',
+      route: '/services',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ type: '/problems/malformed-json', detail: 'A JSON body is required' });
+  });
+
+  it.each([['null'], ['null '], ['false'], ['0'], ['""'], ['"x"'], ['[]'], ['[{"name":"x"}]']])(
+    'answers valid JSON that is not an object (%s) with 400 "must be object", not as malformed JSON',
+    async (body) => {
+      for (const [handler, route] of [
+        [handlers.createService, '/services'],
+        [handlers.createOrder, '/orders'],
+      ] as const) {
+        const response = await invoke(handler, { method: 'POST', route, body });
+        expect(response.status).toBe(400);
+        expect(response.headers['content-type']).toBe('application/problem+json');
+        expect(response.body).toMatchObject({
+          type: '/problems/validation-error',
+          errors: [{ in: 'body', pointer: '', detail: 'must be object' }],
+        });
+      }
+    },
+  );
+
+  it('refuses a __proto__ key as 400, not as a crash or a polluted object', async () => {
+    const response = await invoke(handlers.createService, {
+      method: 'POST',
+      route: '/services',
+      body: '{"name":"x","__proto__":{"admin":true}}',
+    });
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({
+      type: '/problems/malformed-json',
+      detail: expect.stringContaining('forbidden key'),
+    });
+  });
+
   it.each([['text/plain'], ['application/x-www-form-urlencoded'], ['']])(
     'answers 415 for content type %j',
     async (contentType) => {

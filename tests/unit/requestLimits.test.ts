@@ -23,19 +23,23 @@ describe('distinct services', () => {
 
 describe('nesting depth', () => {
   it('allows what valid bodies need', () => {
-    expect(nestingDepthExceeds({ services: [{ id: 'x' }] }, 32)).toBe(false);
+    expect(nestingDepthExceeds(JSON.stringify({ services: [{ id: 'x' }] }), 32)).toBe(false);
   });
 
-  it('catches 100,000 levels without recursion', () => {
-    const deep = JSON.parse(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
-    expect(nestingDepthExceeds(deep, 32)).toBe(true);
+  it('catches 100,000 levels without parsing or recursion', () => {
+    expect(nestingDepthExceeds(`${'['.repeat(100_000)}${']'.repeat(100_000)}`, 32)).toBe(true);
   });
 
   it('counts objects and arrays alike, at exactly the limit', () => {
     let value: unknown = 1;
     for (let i = 0; i < 32; i++) value = i % 2 ? [value] : { v: value };
-    expect(nestingDepthExceeds(value, 32)).toBe(false);
-    expect(nestingDepthExceeds([value], 32)).toBe(true);
+    expect(nestingDepthExceeds(JSON.stringify(value), 32)).toBe(false);
+    expect(nestingDepthExceeds(JSON.stringify([value]), 32)).toBe(true);
+  });
+
+  it('does not count brackets inside strings, escaped quotes included', () => {
+    const text = JSON.stringify({ name: `${'['.repeat(100)}"\\${'{'.repeat(100)}` });
+    expect(nestingDepthExceeds(text, 32)).toBe(false);
   });
 });
 

@@ -12,16 +12,27 @@ const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 export const MAX_NESTING_DEPTH = 32;
 
 /**
- * True when a parsed JSON value nests arrays or objects deeper than `limit`. Iterative, so a
- * 60,000-level body cannot overflow the stack here or reach code that recurses.
+ * True when JSON text nests arrays or objects deeper than `limit`. Reads the text, not the parsed
+ * value, so it runs before the parser: a 100,000-level body would otherwise overflow the stack in
+ * the parser's reviver (middy 7 parses with one) and could not be told apart from malformed JSON.
+ * Brackets inside strings do not count; malformed text is left for the parser to refuse.
  */
-export function nestingDepthExceeds(value: unknown, limit: number): boolean {
-  const pending: [unknown, number][] = [[value, 0]];
-  while (pending.length > 0) {
-    const [current, depth] = pending.pop() as [unknown, number];
-    if (current === null || typeof current !== 'object') continue;
-    if (depth >= limit) return true;
-    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+export function nestingDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c)
+        i++; // backslash: the next character is escaped
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (code === 0x5d || code === 0x7d) {
+      depth--;
+    }
   }
   return false;
 }
@@ -32,13 +43,12 @@ function malformedJson(detail: string): HttpProblem {
 
 /**
  * Requires a JSON body of at most 64 KiB and parses it with middy's parser.
- * Wraps that parser because its answers differ from this API's: it reports malformed JSON
- * as 415 (middy 6) or 422 (middy 7), where this API answers 400, and the content type and
- * size checks come first so each failure gets its own status.
+ * Wraps that parser because its answers differ from this API's: middy 7 reports malformed JSON
+ * as 422, where this API answers 400, and the content type, presence, size and depth checks
+ * come first so each failure gets its own status and detail.
  */
 export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
-  // disableContentTypeCheck exists in middy 6's parser but not in its typings.
-  const parser = httpJsonBodyParser({ disableContentTypeCheck: true } as Parameters<typeof httpJsonBodyParser>[0]);
+  const parser = httpJsonBodyParser({ disableContentTypeCheck: true });
   return {
     before: async (request) => {
       const { headers, body, isBase64Encoded } = request.event;
@@ -46,19 +56,28 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
       if (!JSON_MEDIA_TYPE.test(contentType)) {
         throw new HttpProblem(415, `Send the body as application/json (got '${contentType || 'no content type'}')`);
       }
-      if (body === undefined || body === '') throw malformedJson('A JSON body is required');
+      // API Gateway leaves `body` out when there is none; serverless-offline sends null. A body
+      // of only white space is no JSON value either.
+      if (typeof body !== 'string' || body.trim() === '') throw malformedJson('A JSON body is required');
       const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > MAX_BODY_BYTES) {
         throw new HttpProblem(413, `The body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
       }
-      try {
-        await parser.before?.(request as never);
-      } catch {
-        throw malformedJson('The body is not valid JSON');
-      }
-      if (nestingDepthExceeds(request.event.body, MAX_NESTING_DEPTH)) {
+      const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+      if (nestingDepthExceeds(text, MAX_NESTING_DEPTH)) {
         throw malformedJson(`The body is nested more than ${MAX_NESTING_DEPTH} levels deep`);
       }
+      try {
+        await parser.before?.(request as never);
+      } catch (error) {
+        // middy refuses `__proto__` and `constructor.prototype` keys with a status of its own.
+        const forbiddenKey = (error as { statusCode?: number }).statusCode !== undefined;
+        throw malformedJson(
+          forbiddenKey ? 'The body has a forbidden key (__proto__ or constructor)' : 'The body is not valid JSON',
+        );
+      }
+      // Valid JSON that is not an object (null, "x", 0, []) is left to the body validator,
+      // which answers 400 with "must be object".
     },
   };
 }
