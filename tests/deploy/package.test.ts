@@ -1,0 +1,384 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import AdmZip from 'adm-zip';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicRoutes, routes } from '#lib/http/routes';
+import { apiGatewayEvent } from '../support/apiEvents.ts';
+import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
+
+/**
+ * The deploy dry-run: `serverless package` exactly as `serverless deploy` would package, with no
+ * AWS credentials, then checks on the CloudFormation template and the zips it wrote, and each
+ * packaged handler run by a plain Node process (no tsx, no serverless-offline) with the
+ * environment the template gives the deployed function.
+ */
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+/** What every function is meant to be deployed as. */
+const INTENDED = { runtime: 'nodejs24.x', architectures: ['arm64'], memorySize: 512, timeout: 10 };
+
+/** Imports a bundle may keep: what the Lambda runtime provides, and the driver's optional extras. */
+const RUNTIME_PROVIDED = /^@aws-sdk\//;
+const OPTIONAL_EXTERNALS = new Set([
+  'jose',
+  'kerberos',
+  '@mongodb-js/zstd',
+  'snappy',
+  'socks',
+  'aws4',
+  'mongodb-client-encryption',
+  'gcp-metadata',
+]);
+
+/** String literals of code that must never ship: the embedded MongoDB and the dev token issuer. */
+const DEV_ONLY_SENTINELS = ['Transactions require a txnNumber', 'superseded by a newer transaction', 'dev-issuer.json'];
+
+interface LambdaFunction {
+  Handler: string;
+  Runtime: string;
+  Architectures: string[];
+  MemorySize: number;
+  Timeout: number;
+  Environment: { Variables: Record<string, string> };
+  Code: { S3Key: string };
+}
+
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+
+let packageDir: string;
+let packageOutput: string;
+let resources: Record<string, Resource>;
+
+function lambdaFunctions(): [string, LambdaFunction][] {
+  return Object.entries(resources)
+    .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
+    .map(([logicalId, resource]) => [logicalId, resource.Properties as unknown as LambdaFunction]);
+}
+
+function functionFor(functionName: string): LambdaFunction {
+  const found = lambdaFunctions().find(([, fn]) => fn.Code.S3Key.endsWith(`/${functionName}.zip`));
+  if (!found) throw new Error(`no packaged function ${functionName}`);
+  return found[1];
+}
+
+/** The handler file inside a function's zip, e.g. functions/orders/create.mjs. */
+function handlerFile(fn: LambdaFunction): string {
+  return `${fn.Handler.slice(0, fn.Handler.lastIndexOf('.'))}.mjs`;
+}
+
+/**
+ * The modules a bundle still imports at run time (static and dynamic imports), as esbuild reads
+ * them: a regular expression would also match import-like text inside string literals.
+ */
+async function importsOf(source: string): Promise<string[]> {
+  const result = await build({
+    stdin: { contents: source, loader: 'js', sourcefile: 'handler.mjs' },
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'silent',
+    // Resolve nothing: every import the bundle still makes is listed as it is written.
+    plugins: [
+      {
+        name: 'list-imports',
+        setup: (builder) => builder.onResolve({ filter: /.*/ }, (args) => ({ path: args.path, external: true })),
+      },
+    ],
+  });
+  return Object.values(result.metafile.inputs).flatMap((input) => input.imports.map((entry) => entry.path));
+}
+
+function zipOf(functionName: string): AdmZip {
+  return new AdmZip(join(packageDir, `${functionName}.zip`));
+}
+
+beforeAll(async () => {
+  packageDir = await mkdtemp(join(tmpdir(), 'oms-package-'));
+  const env: NodeJS.ProcessEnv = {};
+  // Only what a CI runner without AWS credentials or project settings would have.
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name];
+  const result = await run(
+    process.execPath,
+    [`${root}node_modules/serverless/bin/serverless.js`, 'package', '--stage', 'dryrun', '--package', packageDir],
+    {
+      cwd: root,
+      env: {
+        ...env,
+        ESBUILD_WORK_FOLDER: `.esbuild/package-${process.pid}`,
+        SLS_TELEMETRY_DISABLED: '1',
+        SLS_NOTIFICATIONS_MODE: 'off',
+      },
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
+  packageOutput = `${result.stdout}${result.stderr}`;
+  const template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
+}, 240_000);
+
+afterAll(async () => {
+  if (packageDir) await rm(packageDir, { recursive: true, force: true });
+  await rm(`${root}.esbuild/package-${process.pid}`, { recursive: true, force: true });
+});
+
+describe('serverless package (deploy dry-run)', () => {
+  it('packages with no warning and no deprecation', () => {
+    expect(packageOutput).toContain('Service packaged');
+    expect(packageOutput).not.toMatch(/warn|deprecat/i);
+  });
+
+  it('deploys every function on nodejs24.x, arm64, 512 MB and 10 s', () => {
+    const functions = lambdaFunctions();
+    const expectedNames = new Set([...routes, ...publicRoutes].map((route) => route.functionName).concat('notFound'));
+    expect(functions).toHaveLength(expectedNames.size);
+    for (const [logicalId, fn] of functions) {
+      expect(
+        {
+          runtime: fn.Runtime,
+          architectures: fn.Architectures,
+          memorySize: fn.MemorySize,
+          timeout: fn.Timeout,
+        },
+        logicalId,
+      ).toEqual(INTENDED);
+    }
+  });
+
+  it('puts exactly its own handler file, and nothing else, into each function zip', () => {
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      const functionName = fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length);
+      const entries = zipOf(functionName)
+        .getEntries()
+        .filter((entry) => !entry.isDirectory)
+        .map((entry) => entry.entryName);
+      expect(entries, logicalId).toEqual([handlerFile(fn)]);
+    }
+  });
+
+  it('bundles no dev dependency and no dev/ code: every import left is Node, the runtime SDK or an optional extra', async () => {
+    const builtins = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      const functionName = fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length);
+      const source = zipOf(functionName).readAsText(handlerFile(fn));
+      for (const specifier of await importsOf(source)) {
+        const packageName = specifier
+          .split('/')
+          .slice(0, specifier.startsWith('@') ? 2 : 1)
+          .join('/');
+        const allowed =
+          builtins.has(specifier) || RUNTIME_PROVIDED.test(specifier) || OPTIONAL_EXTERNALS.has(packageName);
+        expect(allowed, `${logicalId} imports '${specifier}'`).toBe(true);
+      }
+      for (const sentinel of DEV_ONLY_SENTINELS) expect(source, `${logicalId} holds dev code`).not.toContain(sentinel);
+    }
+  });
+
+  it('routes the HTTP API exactly as the route table says, each with the JWT authorizer and its scope', () => {
+    const declared = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+      .map((resource) => ({
+        routeKey: resource.Properties.RouteKey,
+        authorizationType: resource.Properties.AuthorizationType ?? 'NONE',
+        scopes: resource.Properties.AuthorizationScopes ?? [],
+      }));
+    const expected = [
+      ...routes.map((route) => ({
+        routeKey: `${route.method} ${route.path}`,
+        authorizationType: 'JWT',
+        scopes: [route.scope],
+      })),
+      ...publicRoutes.map((route) => ({
+        routeKey: `${route.method} ${route.path}`,
+        authorizationType: 'NONE',
+        scopes: [],
+      })),
+      { routeKey: '$default', authorizationType: 'NONE', scopes: [] },
+    ];
+    const byKey = (a: { routeKey: unknown }, b: { routeKey: unknown }) =>
+      String(a.routeKey).localeCompare(String(b.routeKey));
+    expect(declared.sort(byKey)).toEqual(expected.sort(byKey));
+    const authorizers = Object.values(resources).filter(
+      (resource) => resource.Type === 'AWS::ApiGatewayV2::Authorizer',
+    );
+    expect(authorizers).toHaveLength(1);
+    expect(authorizers[0]?.Properties).toMatchObject({
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+    });
+  });
+
+  it('grants the functions only the SSM parameter read (and KMS through SSM) beyond their logs', () => {
+    const role = resources.IamRoleLambdaExecution?.Properties as {
+      Policies: {
+        PolicyDocument: {
+          Statement: { Effect: string; Action: string[] | string; Resource: unknown; Condition?: unknown }[];
+        };
+      }[];
+    };
+    const statements = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const nonLog = statements.filter(
+      (statement) => ![statement.Action].flat().every((action) => action.startsWith('logs:')),
+    );
+    expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([['ssm:GetParameter'], ['kms:Decrypt']]);
+    expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/dryrun/mongodb-uri');
+    expect(JSON.stringify(nonLog[1]?.Condition)).toContain('kms:ViaService');
+    for (const statement of statements) expect(statement.Effect).toBe('Allow');
+    const otherRoles = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Role');
+    expect(otherRoles).toHaveLength(1);
+  });
+});
+
+describe('each packaged handler in a plain Node process, as deployed', () => {
+  let ssm: Server;
+  let ssmEndpoint: string;
+  const ssmRequests: { target: string; body: { Name?: string; WithDecryption?: boolean } }[] = [];
+  const database = uniqueDbName('dryrun');
+
+  // Stands in for SSM Parameter Store (AWS JSON 1.1 protocol) so the deployed configuration,
+  // which has no MONGODB_URI, reads the connection string the way it does on AWS.
+  beforeAll(async () => {
+    ssm = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      request.on('end', () => {
+        const body = JSON.parse(text || '{}');
+        ssmRequests.push({ target: String(request.headers['x-amz-target']), body });
+        response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(
+          JSON.stringify({ Parameter: { Name: body.Name, Type: 'SecureString', Value: testMongoUri(), Version: 1 } }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => ssm.listen(0, '127.0.0.1', resolve));
+    const address = ssm.address();
+    if (address === null || typeof address === 'string') throw new Error('no SSM stand-in address');
+    ssmEndpoint = `http://127.0.0.1:${address.port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => ssm?.close(resolve));
+  });
+
+  /** An event as API Gateway sends it after its JWT authorizer accepted a token with every scope. */
+  function gatewayEvent(
+    method: string,
+    route: string,
+    options: Parameters<typeof apiGatewayEvent>[0] extends infer R ? Partial<R> : never = {},
+  ): APIGatewayProxyEventV2 {
+    const event = apiGatewayEvent({ method, route, ...options });
+    const scopes = ['orders:read', 'orders:write', 'services:read', 'services:write'];
+    (event.requestContext as unknown as Record<string, unknown>).authorizer = {
+      jwt: { claims: { sub: 'dry-run-client', scope: scopes.join(' ') }, scopes },
+    };
+    return event;
+  }
+
+  /** Runs one packaged function's handler over the events, in a fresh Node process. */
+  async function invokePackaged(
+    functionName: string,
+    events: APIGatewayProxyEventV2[],
+  ): Promise<(APIGatewayProxyStructuredResultV2 & { statusCode: number })[]> {
+    const fn = functionFor(functionName);
+    // The runtime ships AWS SDK v3 outside the zip (/var/runtime/node_modules), where the
+    // bundle's import of @aws-sdk/client-ssm finds it; here a node_modules beside the task
+    // folder holds a link to this project's copy. NODE_PATH would not do: ES modules ignore it.
+    const sandbox = await mkdtemp(join(tmpdir(), `oms-task-${functionName}-`));
+    const taskRoot = join(sandbox, 'task');
+    await mkdir(join(sandbox, 'node_modules'), { recursive: true });
+    await symlink(`${root}node_modules/@aws-sdk`, join(sandbox, 'node_modules', '@aws-sdk'), 'dir');
+    try {
+      zipOf(functionName).extractAllTo(taskRoot, true);
+      const eventsPath = join(taskRoot, 'events.json');
+      await writeFile(eventsPath, JSON.stringify(events));
+      const { stdout } = await run(
+        process.execPath,
+        [fileURLToPath(new URL('./invokePackaged.mjs', import.meta.url)), join(taskRoot, handlerFile(fn)), eventsPath],
+        {
+          cwd: taskRoot,
+          env: {
+            PATH: process.env.PATH,
+            // The template's environment, as the deployed function gets it, in its own database here.
+            ...fn.Environment.Variables,
+            MONGODB_DATABASE: database,
+            // What the Lambda runtime sets.
+            AWS_REGION: 'eu-west-1',
+            AWS_LAMBDA_FUNCTION_NAME: functionName,
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.MemorySize),
+            AWS_LAMBDA_FUNCTION_TIMEOUT: String(fn.Timeout),
+            AWS_ACCESS_KEY_ID: 'AKIDDRYRUN',
+            AWS_SECRET_ACCESS_KEY: 'dry-run-secret',
+            AWS_SESSION_TOKEN: 'dry-run-token',
+            LAMBDA_TASK_ROOT: taskRoot,
+            AWS_ENDPOINT_URL_SSM: ssmEndpoint,
+            POWERTOOLS_LOG_LEVEL: 'SILENT',
+          },
+          timeout: 60_000,
+        },
+      );
+      return JSON.parse(stdout.trim().split('\n').at(-1) ?? '[]');
+    } finally {
+      await rm(sandbox, { recursive: true, force: true });
+    }
+  }
+
+  it('serves the docs: the OpenAPI document and the page, 200 with no token', async () => {
+    const [document] = await invokePackaged('openApiDocument', [
+      apiGatewayEvent({ method: 'GET', route: '/openapi.json' }),
+    ]);
+    expect(document?.statusCode).toBe(200);
+    expect(JSON.parse(String(document?.body))).toMatchObject({ openapi: expect.stringMatching(/^3\.1/) });
+    const [page] = await invokePackaged('apiDocs', [apiGatewayEvent({ method: 'GET', route: '/docs' })]);
+    expect(page?.statusCode).toBe(200);
+    expect(page?.headers?.['content-type']).toMatch(/^text\/html/);
+  });
+
+  it('answers an unknown route 404 problem+json', async () => {
+    const [answer] = await invokePackaged('notFound', [apiGatewayEvent({ method: 'GET', route: '/no/such/thing' })]);
+    expect(answer?.statusCode).toBe(404);
+    expect(answer?.headers?.['content-type']).toBe('application/problem+json');
+  });
+
+  it('creates a service and an order and reads the order back, reading the connection string from SSM', async () => {
+    const [service] = await invokePackaged('createService', [
+      gatewayEvent('POST', '/services', { body: { id: 'dry-1', name: 'Inspection' } }),
+    ]);
+    expect(service?.statusCode, service?.body as string).toBe(201);
+    const datetime = '2031-01-02T03:04:05.000Z';
+    const [created, refused] = await invokePackaged('createOrder', [
+      gatewayEvent('POST', '/orders', {
+        body: { id: 'dry-order', datetime, totalfee: 12.5, services: [{ id: 'dry-1' }] },
+      }),
+      gatewayEvent('POST', '/orders', { body: { datetime, totalfee: 1, services: [{ id: 'dry-1' }] } }),
+    ]);
+    expect(created?.statusCode, created?.body as string).toBe(201);
+    expect(refused?.statusCode).toBe(409);
+    const [read] = await invokePackaged('getOrder', [
+      gatewayEvent('GET', '/orders/{id}', { pathParameters: { id: 'dry-order' } }),
+    ]);
+    expect(read?.statusCode).toBe(200);
+    expect(JSON.parse(String(read?.body))).toMatchObject({ id: 'dry-order', datetime, totalfee: 12.5 });
+    expect(ssmRequests.length).toBeGreaterThanOrEqual(3);
+    for (const request of ssmRequests) {
+      expect(request).toEqual({
+        target: 'AmazonSSM.GetParameter',
+        body: { Name: '/order-management-api/dryrun/mongodb-uri', WithDecryption: true },
+      });
+    }
+  });
+});
