@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { VersionPrecondition } from '#lib/domain/versions';
 import { answerBeforeDeadline } from './deadline.ts';
-import { parseIfMatch } from './etag.ts';
+import { parseIfMatch } from './ifMatch.ts';
 import { authorize } from './middleware/authorize.ts';
 import { jsonBody } from './middleware/jsonBody.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
