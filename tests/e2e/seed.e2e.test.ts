@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { callOverHttp, type OfflineApi, startOffline } from '../support/offline.ts';
+import { SAMPLE_DAY, SAMPLE_DAY_AVAILABILITY } from '../support/samples.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,18 +52,10 @@ describe('npm run seed', () => {
 
   it("answers the sample day's gaps exactly; every start and a 409's nearestAvailable.after can be booked", async () => {
     const call = (method: string, path: string, body?: unknown) => callOverHttp(offline.baseUrl, method, path, body);
-    const day = '/orders/availability?from=2022-11-01T00:00:00Z&to=2022-11-02T00:00:00Z';
+    const day = `/orders/availability?${new URLSearchParams(SAMPLE_DAY)}`;
     const available = await call('GET', day);
     expect(available.status).toBe(200);
-    expect(available.body).toEqual({
-      from: '2022-11-01T00:00:00.000Z',
-      to: '2022-11-02T00:00:00.000Z',
-      windowMinutes: 180,
-      intervals: [
-        { start: '2022-11-01T00:00:00.000Z', end: '2022-11-01T08:11:11.111Z' },
-        { start: '2022-11-01T20:11:11.111Z', end: '2022-11-01T23:59:59.999Z' },
-      ],
-    });
+    expect(available.body).toEqual(SAMPLE_DAY_AVAILABILITY);
     // Routing: the static path wins over /orders/{id} without hiding the orders themselves.
     expect((await call('GET', '/orders/224')).body).toMatchObject({ id: '224' });
     expect((await call('GET', '/orders/availability')).status).toBe(400);

@@ -1,14 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, useApiDatabase } from '../support/api.ts';
+import { SAMPLE_DAY as DAY, SAMPLE_DAY_AVAILABILITY, SAMPLE_ORDERS, SAMPLE_SERVICES } from '../support/samples.ts';
 
 useApiDatabase('handlers_availability');
 
-const DAY = { from: '2022-11-01T00:00:00Z', to: '2022-11-02T00:00:00Z' };
-const SAMPLE_ORDERS = [
-  { id: '223', datetime: '2022-11-01T11:11:11.111Z', totalfee: 100, services: [{ id: '123' }] },
-  { id: '224', datetime: '2022-11-01T14:11:11.111Z', totalfee: 100, services: [{ id: '789' }] },
-  { id: '225', datetime: '2022-11-01T17:11:11.111Z', totalfee: 100, services: [{ id: '456' }] },
-];
 const order = (datetime: string, id?: string) => ({
   ...(id && { id }),
   datetime,
@@ -17,13 +12,7 @@ const order = (datetime: string, id?: string) => ({
 });
 
 beforeAll(async () => {
-  for (const [id, name] of [
-    ['123', 'Inspection'],
-    ['789', 'Testing'],
-    ['456', 'Analysis'],
-  ]) {
-    expect((await api.createService({ id, name })).status).toBe(201);
-  }
+  for (const service of SAMPLE_SERVICES) expect((await api.createService(service)).status).toBe(201);
   for (const sample of SAMPLE_ORDERS) expect((await api.createOrder(sample)).status).toBe(201);
 });
 
@@ -31,15 +20,7 @@ describe('GET /orders/availability', () => {
   it('answers the gaps around the sample orders, ends included, and each start can be booked', async () => {
     const response = await api.orderAvailability(DAY);
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({
-      from: '2022-11-01T00:00:00.000Z',
-      to: '2022-11-02T00:00:00.000Z',
-      windowMinutes: 180,
-      intervals: [
-        { start: '2022-11-01T00:00:00.000Z', end: '2022-11-01T08:11:11.111Z' },
-        { start: '2022-11-01T20:11:11.111Z', end: '2022-11-01T23:59:59.999Z' },
-      ],
-    });
+    expect(response.body).toEqual(SAMPLE_DAY_AVAILABILITY);
     const { intervals } = response.body as { intervals: { start: string; end: string }[] };
     for (const [index, { start, end }] of intervals.entries()) {
       const id = `avail-start-${index}`;
