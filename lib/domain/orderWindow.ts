@@ -160,22 +160,24 @@ export function nearestAvailable(
 ): NearestAvailable {
   const requested = candidate.datetime.getTime();
   const span = nearestSearchSpan(window);
-  const earliest = Math.max(requested - span, EARLIEST_API_DATETIME_MS);
-  const latest = Math.min(requested + span, LATEST_API_DATETIME_MS);
+  // Both searches stay within the datetimes the API can write, even for a request just outside them.
+  const lookBefore = {
+    from: Math.max(requested - span, EARLIEST_API_DATETIME_MS),
+    to: Math.min(requested, LATEST_API_DATETIME_MS + 1),
+  };
+  const lookAfter = {
+    from: Math.max(requested + 1, EARLIEST_API_DATETIME_MS),
+    to: Math.min(requested + span, LATEST_API_DATETIME_MS) + 1,
+  };
   const nearest: NearestAvailable = {};
-  if (earliest < requested) {
-    const before = freeIntervals({ from: new Date(earliest), to: candidate.datetime }, others, window, candidate.id);
-    const last = before.at(-1);
+  if (lookBefore.from < lookBefore.to) {
+    const range = { from: new Date(lookBefore.from), to: new Date(lookBefore.to) };
+    const last = freeIntervals(range, others, window, candidate.id).at(-1);
     if (last) nearest.before = last.end;
   }
-  if (requested < latest) {
-    const after = freeIntervals(
-      { from: new Date(requested + 1), to: new Date(latest + 1) },
-      others,
-      window,
-      candidate.id,
-    );
-    const first = after[0];
+  if (lookAfter.from < lookAfter.to) {
+    const range = { from: new Date(lookAfter.from), to: new Date(lookAfter.to) };
+    const first = freeIntervals(range, others, window, candidate.id)[0];
     if (first) nearest.after = first.start;
   }
   return nearest;

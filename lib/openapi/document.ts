@@ -186,7 +186,8 @@ const operationProblemDescriptions: Record<string, Partial<Record<number, string
   },
   getOrderAvailability: {
     400:
-      'The query is not valid: `from` or `to` missing or not an RFC 3339 date-time, `to` not later than `from`, ' +
+      'The query is not valid: `from` or `to` missing, not an RFC 3339 date-time or outside years 0000 to 9999 ' +
+      'in UTC, `to` not later than `from`, ' +
       'or a range longer than 31 days (or 500 order windows).',
   },
   getApiDocsAsset: { 404: 'The page has no file of this name.' },

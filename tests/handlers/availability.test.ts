@@ -48,6 +48,19 @@ describe('GET /orders/availability', () => {
     }
   });
 
+  it('answers 400 for a bound an offset pushes out of years 0000 to 9999 in UTC', async () => {
+    for (const [pointer, query] of [
+      ['/from', { from: '0000-01-01T00:00:00+01:00', to: '0000-01-02T00:00:00Z' }],
+      ['/to', { from: '9999-12-31T00:00:00Z', to: '9999-12-31T23:00:00-02:00' }],
+    ] as const) {
+      const response = await api.orderAvailability(query);
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ errors: [{ in: 'query', pointer }] });
+    }
+    const lastDay = await api.orderAvailability({ from: '9999-12-31T00:00:00Z', to: '9999-12-31T23:59:59.999Z' });
+    expect(lastDay.body).toMatchObject({ intervals: [{ end: '9999-12-31T23:59:59.998Z' }] });
+  });
+
   it('answers 400 for a missing bound, a bad datetime or an unknown parameter', async () => {
     for (const query of [{}, { from: DAY.from }, { from: 'yesterday', to: DAY.to }, { ...DAY, limit: '10' }] as Record<
       string,

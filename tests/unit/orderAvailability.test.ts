@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LATEST_API_DATETIME_MS } from '#lib/domain/datetime';
+import { EARLIEST_API_DATETIME_MS, LATEST_API_DATETIME_MS } from '#lib/domain/datetime';
 import {
   availabilityMaxSpan,
   findConflict,
@@ -173,6 +173,9 @@ describe('nearest available datetimes around a refused one', () => {
     const blocked = nearestAvailable({ id: 'y', datetime: at(LATEST_API_DATETIME_MS - 10) }, [last], THREE_HOURS);
     expect(blocked.after).toBeUndefined();
     expect(blocked.before).toEqual(at(LATEST_API_DATETIME_MS - THREE_HOURS));
+    // A request just before year 0 (an offset can make one) is answered with year 0 at the earliest.
+    const tooEarly = nearestAvailable({ id: 'z', datetime: at(EARLIEST_API_DATETIME_MS - 60_000) }, [], THREE_HOURS);
+    expect(tooEarly).toEqual({ after: at(EARLIEST_API_DATETIME_MS) });
   });
 
   it('look a week each way at the default window, and at most 56 windows for shorter ones', () => {
