@@ -4,7 +4,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import addFormats from 'ajv-formats';
 import { buildSync } from 'esbuild';
 import { IdPathParameters } from '../lib/schemas/common.ts';
-import { OrderInput, OrderListQuery } from '../lib/schemas/order.ts';
+import { AvailabilityQuery, OrderInput, OrderListQuery } from '../lib/schemas/order.ts';
 import { ServiceInput, ServiceListQuery } from '../lib/schemas/service.ts';
 
 const shared: Options = {
@@ -38,6 +38,7 @@ export const validatorModules: ValidatorModule[] = [
       validateIdPath: IdPathParameters,
       validateServiceListQuery: ServiceListQuery,
       validateOrderListQuery: OrderListQuery,
+      validateAvailabilityQuery: AvailabilityQuery,
     },
   },
 ];

@@ -1,13 +1,13 @@
 import { config } from '#lib/config';
 import * as ordersRepository from '#lib/db/ordersRepository';
-import { parseDateTime } from '#lib/domain/datetime';
+import { EARLIEST_API_DATETIME_MS, LATEST_API_DATETIME_MS, parseDateTime } from '#lib/domain/datetime';
 import { InvalidInputError } from '#lib/domain/errors';
-import { generateId, normalizeId } from '#lib/domain/ids';
+import { assertUsableOrderId, generateId, normalizeId } from '#lib/domain/ids';
 import { assertDistinctServices, assertWholeCents } from '#lib/domain/orderServices';
-import { windowMs } from '#lib/domain/orderWindow';
+import { availabilityMaxSpan, freeIntervals, windowMs } from '#lib/domain/orderWindow';
 import { decodePageCursor } from '#lib/domain/pageCursor';
 import type { Versioned, VersionPrecondition } from '#lib/domain/versions';
-import type { Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
+import type { Availability, AvailabilityQuery, Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
 import { orderRepresentation } from './representations.ts';
 import { assertBodyIdMatchesPath, type Page, pageSize, toPage } from './shared.ts';
 
@@ -32,7 +32,7 @@ function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
 
 /** POST /orders: stores a new order unless it sits within the window of another. */
 export async function createOrder(input: OrderInput): Promise<Versioned<Order>> {
-  const id = input.id === undefined ? generateId() : normalizeId(input.id);
+  const id = input.id === undefined ? generateId() : assertUsableOrderId(normalizeId(input.id));
   return versioned(await ordersRepository.insertOrder(toDraft(id, input), currentWindow(), new Date()));
 }
 
@@ -72,4 +72,44 @@ export async function listOrders(query: OrderListQuery): Promise<Page<Order>> {
     ...(after?.at !== undefined && { after: { id: after.id, at: after.at } }),
   });
   return toPage(documents, limit, orderRepresentation, (last) => ({ id: last._id, at: last.datetime.getTime() }));
+}
+
+/**
+ * A query datetime the answer can repeat in RFC 3339: an offset can carry a valid text past
+ * year 9999 or before year 0 in UTC, which `toISOString` would write as `+010000-…` (400 instead).
+ */
+function answerableDateTime(value: string, pointer: string): Date {
+  const date = parseDateTime(value, pointer, 'query');
+  if (date.getTime() < EARLIEST_API_DATETIME_MS || date.getTime() > LATEST_API_DATETIME_MS) {
+    throw new InvalidInputError(pointer, 'query', 'must be within years 0000 to 9999 in UTC');
+  }
+  return date;
+}
+
+/**
+ * GET /orders/availability: where a new order may be placed within [from, to), from one range
+ * query over the orders that can reach into it (those less than a window from it).
+ */
+export async function orderAvailability(query: AvailabilityQuery): Promise<Availability> {
+  const window = currentWindow();
+  const from = answerableDateTime(query.from, '/from');
+  const to = answerableDateTime(query.to, '/to');
+  if (to <= from) throw new InvalidInputError('/to', 'query', 'must be later than from');
+  const maxSpan = availabilityMaxSpan(window);
+  if (to.getTime() - from.getTime() > maxSpan) {
+    throw new InvalidInputError('/to', 'query', `must be at most ${maxSpan / 60_000} minutes after from`);
+  }
+  const orders = await ordersRepository.scheduledOrdersBetween(
+    new Date(from.getTime() - window),
+    new Date(to.getTime() + window),
+  );
+  return {
+    from: from.toISOString(),
+    to: to.toISOString(),
+    windowMinutes: config().orderWindowMinutes,
+    intervals: freeIntervals({ from, to }, orders, window).map(({ start, end }) => ({
+      start: start.toISOString(),
+      end: end.toISOString(),
+    })),
+  };
 }

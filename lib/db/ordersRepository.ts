@@ -1,6 +1,14 @@
 import type { AnyBulkWriteOperation, ClientSession, Db, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
-import { assertOutsideWindow, conflictRange, windowLockKeys } from '#lib/domain/orderWindow';
+import {
+  conflictRange,
+  findConflict,
+  nearestAvailable,
+  nearestSearchSpan,
+  OrderWindowConflictError,
+  type ScheduledOrder,
+  windowLockKeys,
+} from '#lib/domain/orderWindow';
 import type { PagePosition } from '#lib/domain/pageCursor';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
@@ -53,11 +61,43 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     )
     .limit(1)
     .toArray();
-  assertOutsideWindow(
-    draft,
-    neighbours.map((order) => ({ id: order._id, datetime: order.datetime })),
-    window,
+  const conflict = findConflict(draft, neighbours.map(asScheduled), window);
+  if (!conflict) return;
+  // Same transaction, same snapshot: the suggestion is consistent with the refusal.
+  const span = nearestSearchSpan(window) + window;
+  const around = await scheduledOrdersBetween(
+    new Date(draft.datetime.getTime() - span),
+    new Date(draft.datetime.getTime() + span),
+    session,
   );
+  throw new OrderWindowConflictError(conflict.id, window, nearestAvailable(draft, around, window));
+}
+
+function asScheduled(order: Pick<OrderDocument, '_id' | 'datetime'>): ScheduledOrder {
+  return { id: order._id, datetime: order.datetime };
+}
+
+/** Orders come at least one window apart, so a bounded range holds few: one batch reads them all. */
+const SCHEDULE_BATCH_SIZE = 1_000;
+
+/**
+ * The id and datetime of every order strictly between `after` and `before`: one range query on
+ * the (datetime, _id) index, covered by it. Inside a transaction when `session` is given.
+ */
+export async function scheduledOrdersBetween(
+  after: Date,
+  before: Date,
+  session?: ClientSession,
+): Promise<ScheduledOrder[]> {
+  const { db } = await connection();
+  const orders = await db
+    .collection<OrderDocument>(collections.orders)
+    .find(
+      { datetime: { $gt: after, $lt: before } },
+      { ...(session && { session }), projection: { _id: 1, datetime: 1 }, batchSize: SCHEDULE_BATCH_SIZE },
+    )
+    .toArray();
+  return orders.map(asScheduled);
 }
 
 function serviceIds(draft: OrderDraft): string[] {

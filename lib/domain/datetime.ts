@@ -12,3 +12,11 @@ export function parseDateTime(value: string, pointer: string, where: 'body' | 'q
   }
   return date;
 }
+
+/**
+ * The first and last instants the API can answer as RFC 3339 (`toISOString` writes other years
+ * as `+010000-…` or `-000001-…`, which are not RFC 3339): computed answers are kept inside them.
+ */
+export const EARLIEST_API_DATETIME_MS = Date.parse('0000-01-01T00:00:00.000Z');
+/** See EARLIEST_API_DATETIME_MS. */
+export const LATEST_API_DATETIME_MS = Date.parse('9999-12-31T23:59:59.999Z');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { InvalidInputError } from './errors.ts';
 
 /**
  * Characters an id may use: safe in URLs, logs and MongoDB keys (no `$`, no `.`). Defined here,
@@ -20,4 +21,18 @@ export function normalizeId(id: ClientChosenId): string {
  */
 export function generateId(now: Date = new Date()): string {
   return now.getTime().toString(36).padStart(9, '0') + randomBytes(8).toString('base64url').slice(0, 11);
+}
+
+/**
+ * Order ids that name a route instead: `GET /orders/availability` is a static path, which API
+ * Gateway and serverless-offline prefer to `/orders/{id}`, so an order with that id could never be read.
+ */
+export const RESERVED_ORDER_IDS: readonly string[] = ['availability'];
+
+/** Returns `id`, or refuses (400) an id that `RESERVED_ORDER_IDS` keeps for a route. */
+export function assertUsableOrderId(id: string): string {
+  if (RESERVED_ORDER_IDS.includes(id)) {
+    throw new InvalidInputError('/id', 'body', `'${id}' is reserved: GET /orders/${id} is a route of its own`);
+  }
+  return id;
 }

@@ -23,7 +23,15 @@ export function problemFor(error: unknown): HttpProblem | undefined {
     return new HttpProblem(409, error.message, {
       type: '/problems/order-window-conflict',
       title: 'Order too close to another order',
-      extra: { conflictingOrderId: error.conflictingOrderId },
+      extra: {
+        conflictingOrderId: error.conflictingOrderId,
+        ...(error.nearestAvailable && {
+          nearestAvailable: {
+            ...(error.nearestAvailable.before && { before: error.nearestAvailable.before.toISOString() }),
+            ...(error.nearestAvailable.after && { after: error.nearestAvailable.after.toISOString() }),
+          },
+        }),
+      },
     });
   }
   if (error instanceof NotFoundError) {

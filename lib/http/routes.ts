@@ -17,6 +17,8 @@ export type SchemaName =
   | 'Order'
   | 'OrderPage'
   | 'OrderListQuery'
+  | 'AvailabilityQuery'
+  | 'Availability'
   | 'IdPathParameters'
   | 'DocsAssetPathParameters';
 
@@ -35,6 +37,8 @@ export interface RouteDefinition {
   query?: SchemaName;
   body?: SchemaName;
   response?: SchemaName;
+  /** The success response's description, when the generic one (a resource, a page) does not fit. */
+  successDescription?: string;
   /** Error statuses this route can answer besides the ones every route can (400, 401, 403, 500, 503). */
   errorStatuses: number[];
 }
@@ -133,6 +137,23 @@ export const routes: readonly RouteDefinition[] = [
     successStatus: 200,
     query: 'OrderListQuery',
     response: 'OrderPage',
+    errorStatuses: [],
+  },
+  {
+    // A static path: API Gateway and serverless-offline both prefer it to `/orders/{id}`, and
+    // `availability` is refused as an order id (lib/domain/ids.ts) so no order is hidden behind it.
+    functionName: 'getOrderAvailability',
+    method: 'GET',
+    path: '/orders/availability',
+    operationId: 'getOrderAvailability',
+    summary: 'Free intervals within [from, to) where a new order may be placed',
+    tag: 'Orders',
+    scope: 'orders:read',
+    successStatus: 200,
+    query: 'AvailabilityQuery',
+    response: 'Availability',
+    successDescription:
+      'The intervals of `[from, to)` where a new order would be accepted now, given the stored orders and the window.',
     errorStatuses: [],
   },
   {

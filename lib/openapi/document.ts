@@ -163,6 +163,10 @@ const problemDescriptions: Record<number, { name: string; title: string; descrip
 };
 
 const idempotencyConflict = 'a request with the same `Idempotency-Key` is still being processed (retry shortly)';
+const windowConflict =
+  'Another order is less than the order window (3 hours) away: `conflictingOrderId` names it and ' +
+  '`nearestAvailable` gives the nearest datetimes before and after the requested one that would be accepted ' +
+  '(each looked for up to a week away, absent when none is found).';
 const idempotencyMismatch = 'the `Idempotency-Key` was already used with a different body';
 
 /** Route-specific meanings of 409 and 422, by operationId: they differ per operation. */
@@ -173,14 +177,18 @@ const operationProblemDescriptions: Record<string, Partial<Record<number, string
   },
   deleteService: { 409: 'An order still references this service.' },
   createOrder: {
-    409:
-      'Another order is less than the order window (3 hours) away (`conflictingOrderId` names it), an order with ' +
-      `this id already exists, or ${idempotencyConflict}.`,
+    409: `${windowConflict} An order with this id already exists, or ${idempotencyConflict}.`,
     422: `Referenced services do not exist (\`missingServiceIds\` lists them), or ${idempotencyMismatch}.`,
   },
   replaceOrder: {
-    409: 'Another order is less than the order window (3 hours) away (`conflictingOrderId` names it).',
+    409: `${windowConflict} The order being moved is ignored, as the rule ignores it.`,
     422: 'Referenced services do not exist (`missingServiceIds` lists them).',
+  },
+  getOrderAvailability: {
+    400:
+      'The query is not valid: `from` or `to` missing, not an RFC 3339 date-time or outside years 0000 to 9999 ' +
+      'in UTC, `to` not later than `from`, ' +
+      'or a range longer than 31 days (or 500 order windows).',
   },
   getApiDocsAsset: { 404: 'The page has no file of this name.' },
 };
@@ -198,6 +206,7 @@ const COMPONENT_SCHEMA_NAMES = [
   'OrderInput',
   'Order',
   'OrderPage',
+  'Availability',
 ] as const satisfies readonly SchemaName[];
 
 const schemaRef = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
@@ -286,23 +295,27 @@ function problemResponseComponent(status: number, routeDescription?: string): Js
   };
 }
 
+/** Responses that are one stored resource, so they carry its version as an `ETag`. */
+const VERSIONED_RESOURCES = new Set<SchemaName>(['Service', 'Order']);
+
 /** The success response of an API route. */
 function successResponse(route: RouteDefinition): JsonObject {
   const headers: JsonObject = commonHeaders();
-  const returnsOneResource = route.response !== undefined && !route.response.endsWith('Page');
+  const returnsOneResource = route.response !== undefined && VERSIONED_RESOURCES.has(route.response);
   if (route.successStatus === 201) {
     headers.Location = headerRef('Location');
     headers['Idempotent-Replayed'] = headerRef('IdempotentReplayed');
   }
   if (returnsOneResource) headers.ETag = headerRef('ETag');
   const description =
-    route.successStatus === 201
+    route.successDescription ??
+    (route.successStatus === 201
       ? 'Created. `Location` is the new resource’s path.'
       : route.successStatus === 204
         ? 'Deleted. No body.'
         : route.response?.endsWith('Page')
           ? 'One page, in order. `next` is the cursor of the following page, `null` on the last one.'
-          : 'The resource.';
+          : 'The resource.');
   return {
     description,
     headers,

@@ -49,6 +49,20 @@ export const ProblemDetails = Type.Object({
     ),
   ),
   conflictingOrderId: Type.Optional(Type.String()),
+  nearestAvailable: Type.Optional(
+    Type.Object(
+      {
+        before: Type.Optional(Type.String({ format: 'date-time' })),
+        after: Type.Optional(Type.String({ format: 'date-time' })),
+      },
+      {
+        additionalProperties: false,
+        description:
+          'With a window conflict: the nearest datetimes before and after the requested one that the rule accepts, ' +
+          'each looked for up to a week away (absent when none is found)',
+      },
+    ),
+  ),
   missingServiceIds: Type.Optional(Type.Array(Type.String())),
   correlationId: Type.Optional(Type.String()),
 });

@@ -51,3 +51,41 @@ export const OrderPage = Type.Object({
   items: Type.Array(Order),
   next: Type.Union([Type.String(), Type.Null()]),
 });
+
+/** Query of GET /orders/availability: the range to look at, `[from, to)`. */
+export const AvailabilityQuery = Type.Object(
+  {
+    from: Type.String({
+      format: 'date-time',
+      description: 'Start of the range, included',
+      examples: ['2022-11-01T00:00:00Z'],
+    }),
+    to: Type.String({
+      format: 'date-time',
+      description: 'End of the range, excluded: later than `from`, by at most 31 days (and 500 order windows)',
+      examples: ['2022-11-02T00:00:00Z'],
+    }),
+  },
+  { additionalProperties: false },
+);
+export type AvailabilityQuery = Static<typeof AvailabilityQuery>;
+
+/** Where a new order may be placed within a range, as GET /orders/availability answers it. */
+export const Availability = Type.Object({
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  windowMinutes: Type.Integer({ minimum: 1, description: 'The minimum distance between two orders, in minutes' }),
+  intervals: Type.Array(
+    Type.Object({
+      start: Type.String({ format: 'date-time' }),
+      end: Type.String({ format: 'date-time' }),
+    }),
+    {
+      description:
+        'In time order, disjoint and never touching. Both ends are included: an order may be placed at any ' +
+        'datetime from `start` to `end` (millisecond precision). An interval ending at an order ends exactly one ' +
+        'window before it (allowed); one cut by `to` ends one millisecond before `to`.',
+    },
+  ),
+});
+export type Availability = Static<typeof Availability>;

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
-import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
-import { type OfflineApi, startOffline } from '../support/offline.ts';
+import { callOverHttp, type OfflineApi, startOffline } from '../support/offline.ts';
 
 let offline: OfflineApi;
 
@@ -14,26 +13,8 @@ afterAll(async () => {
   await offline?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${offline.baseUrl}${path}`, {
-    method,
-    headers: {
-      authorization: await bearer(),
-      ...(body !== undefined && { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  const isJson = /json/.test(response.headers.get('content-type') ?? '');
-  const received = {
-    status: response.status,
-    headers: response.headers,
-    body: isJson && text ? JSON.parse(text) : text,
-  };
-  // Contract check: the response must be one openapi.json allows (throws ContractViolation).
-  assertResponseMatchesContract({ method, path }, received);
-  return received;
+function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  return callOverHttp(offline.baseUrl, method, path, body, headers);
 }
 
 describe('over HTTP through serverless-offline', () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, collectAllIds, useApiDatabase } from '../support/api.ts';
+import { SAMPLE_SERVICES } from '../support/samples.ts';
 
 useApiDatabase('handlers_orders');
 
@@ -13,13 +14,7 @@ function freeSlot(): Date {
 const iso = (date: Date, offsetMs = 0) => new Date(date.getTime() + offsetMs).toISOString();
 
 beforeAll(async () => {
-  for (const [id, name] of [
-    ['123', 'Inspection'],
-    ['789', 'Testing'],
-    ['456', 'Analysis'],
-  ]) {
-    expect((await api.createService({ id, name })).status).toBe(201);
-  }
+  for (const service of SAMPLE_SERVICES) expect((await api.createService(service)).status).toBe(201);
 });
 
 describe('POST /orders', () => {

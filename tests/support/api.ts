@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { resetConfig } from '#lib/config';
 import { closeConnection } from '#lib/db/client';
+import { handler as getOrderAvailability } from '../../functions/orders/availability.ts';
 import { handler as createOrder } from '../../functions/orders/create.ts';
 import { handler as deleteOrder } from '../../functions/orders/delete.ts';
 import { handler as getOrder } from '../../functions/orders/get.ts';
@@ -22,6 +23,7 @@ export const handlers = {
   getOrder,
   listOrders,
   updateOrder,
+  getOrderAvailability,
   createService,
   deleteService,
   getService,
@@ -67,6 +69,8 @@ export const api = {
   updateOrder: (id: string, body: unknown) =>
     invoke(updateOrder, { method: 'PUT', route: '/orders/{id}', pathParameters: { id }, body }),
   deleteOrder: (id: string) => invoke(deleteOrder, { method: 'DELETE', route: '/orders/{id}', pathParameters: { id } }),
+  orderAvailability: (query?: Record<string, string>) =>
+    invoke(getOrderAvailability, { method: 'GET', route: '/orders/availability', ...(query && { query }) }),
 };
 
 /** Follows `next` from the first page to the last and returns every item's id in order. */

@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { testAuthEnvironment } from './auth.ts';
+import { bearer, testAuthEnvironment } from './auth.ts';
+import { assertResponseMatchesContract } from './contract.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -89,4 +90,35 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
     throw error;
   }
   return { baseUrl: `http://127.0.0.1:${port}`, output: () => output, stop };
+}
+
+/**
+ * Sends one request to a running API with a valid bearer token (all scopes) and answers it with
+ * the body parsed when it is JSON, after checking it against openapi.json (throws ContractViolation).
+ */
+export async function callOverHttp(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: await bearer(),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  const isJson = /json/.test(response.headers.get('content-type') ?? '');
+  const received = {
+    status: response.status,
+    headers: response.headers,
+    body: isJson && text ? JSON.parse(text) : text,
+  };
+  assertResponseMatchesContract({ method, path }, received);
+  return received;
 }

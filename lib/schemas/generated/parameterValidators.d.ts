@@ -2,3 +2,4 @@
 export declare const validateIdPath: { (data: unknown): boolean; errors?: import('ajv').ErrorObject[] | null };
 export declare const validateServiceListQuery: { (data: unknown): boolean; errors?: import('ajv').ErrorObject[] | null };
 export declare const validateOrderListQuery: { (data: unknown): boolean; errors?: import('ajv').ErrorObject[] | null };
+export declare const validateAvailabilityQuery: { (data: unknown): boolean; errors?: import('ajv').ErrorObject[] | null };
