@@ -108,9 +108,10 @@ class ReplayFilter {
         this.snapshotBytes = op.bytes;
         return;
     }
-    const { s, ...change } = op;
+    // The stored op is applied as is: the engine ignores the extra sequence number `s`.
+    const s = op.s;
     if (s === undefined) {
-      this.apply(change); // snapshot or old format: plain file order
+      this.apply(op); // snapshot or old format: plain file order
       return;
     }
     const ns = `${op.db}\0${op.name}`;
@@ -128,7 +129,7 @@ class ReplayFilter {
     this.last.set(target, s);
     if (op.op === 'dropCollection') this.droppedAt.set(ns, s);
     this.maxSeq = Math.max(this.maxSeq, s);
-    this.apply(change);
+    this.apply(op);
   }
 }
 

@@ -60,6 +60,22 @@ function recordOffsets(path: string): number[] {
 type Counter = { _id: string; v: number };
 type Item = { _id: number; batch?: number };
 
+/** A journal of `n` single inserts (`_id` 0..n-1), each its own record; returns its path. */
+async function journalOfInserts(dir: string, n: number): Promise<string> {
+  await withServer(dir, async (client) => {
+    const coll = client.db('j').collection<Item>('items');
+    for (let i = 0; i < n; i++) await coll.insertOne({ _id: i });
+  });
+  return join(dir, JOURNAL);
+}
+
+/** Flips the bits of one byte of a file (in place). */
+function flipByte(path: string, offset: number, mask: number): void {
+  const bytes = readFileSync(path);
+  bytes[offset] = (bytes[offset] as number) ^ mask;
+  writeFileSync(path, bytes);
+}
+
 describe('journal: torn tail and damage', () => {
   it('drops only the torn last record (one $inc), with one log line', async () => {
     const dir = tempDir();
@@ -104,16 +120,10 @@ describe('journal: torn tail and damage', () => {
   ] as const) {
     it(`refuses to start when ${what} in the middle is damaged, naming file and offset, file unchanged`, async () => {
       const dir = tempDir();
-      await withServer(dir, async (client) => {
-        const coll = client.db('j').collection<Item>('items');
-        for (let i = 0; i < 100; i++) await coll.insertOne({ _id: i });
-      });
-      const path = join(dir, JOURNAL);
+      const path = await journalOfInserts(dir, 100);
       const offsets = recordOffsets(path);
       const damaged = offsets[Math.floor(offsets.length / 2)] as number;
-      const bytes = readFileSync(path);
-      bytes[damaged + at] = (bytes[damaged + at] as number) ^ 0x5a;
-      writeFileSync(path, bytes);
+      flipByte(path, damaged + at, 0x5a);
       const before = sha256(path);
 
       const failure = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} }).then(
@@ -133,17 +143,12 @@ describe('journal: torn tail and damage', () => {
 
   it('--repair moves the damaged journal aside, loads what precedes the damage and says what was lost', async () => {
     const dir = tempDir();
-    await withServer(dir, async (client) => {
-      const coll = client.db('j').collection<Item>('items');
-      for (let i = 0; i < 50; i++) await coll.insertOne({ _id: i });
-    });
-    const path = join(dir, JOURNAL);
+    const path = await journalOfInserts(dir, 50);
     const offsets = recordOffsets(path);
     // Records: snapshot, snapshotEnd, createCollection+put(0), put(1), ... → damage the put of _id 20.
     const damaged = offsets[22] as number;
-    const bytes = readFileSync(path);
-    bytes[damaged + 20] = (bytes[damaged + 20] as number) ^ 0xff;
-    writeFileSync(path, bytes);
+    flipByte(path, damaged + 20, 0xff);
+    const size = statSync(path).size;
     const before = sha256(path);
 
     const lines = await withServer(
@@ -157,7 +162,7 @@ describe('journal: torn tail and damage', () => {
     );
     expect(lines.join('\n')).toMatch(
       new RegExp(
-        `damaged at byte offset ${damaged} .*loaded the 22 record\\(s\\) before the damage; lost ${bytes.length - damaged} bytes holding 29 intact record\\(s\\)`,
+        `damaged at byte offset ${damaged} .*loaded the 22 record\\(s\\) before the damage; lost ${size - damaged} bytes holding 29 intact record\\(s\\)`,
       ),
     );
     const aside = readdirSync(dir).filter((f) => f.startsWith(`${JOURNAL}.damaged-`));
