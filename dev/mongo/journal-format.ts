@@ -12,18 +12,19 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { deserialize, serialize } from 'bson';
+import { calculateObjectSize, deserialize, serialize, setInternalBufferSize } from 'bson';
 
 export const FILE_MAGIC = Buffer.from('EMJRNL\x00\x01', 'latin1');
 const RECORD_MAGIC = 0x4a524543; // "CERJ" little-endian
 export const RECORD_HEADER_BYTES = 16;
-/** Larger than any record we write (a 48 MB command plus overhead); a bigger length is damage. */
-const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
+/** The largest record written or read (a bigger length in a header is damage). */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Encodes one record (header + payload) from a payload document. */
 export function encodeRecord(payload: Record<string, unknown>): Buffer {
-  const body = serialize(payload);
+  const body = serializeAnySize(payload);
+  if (body.length > MAX_PAYLOAD_BYTES) throw new Error(`journal record of ${body.length} bytes is too large`);
   const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + body.length);
   out.writeUInt32LE(RECORD_MAGIC, 0);
   out.writeUInt32LE(body.length, 4);
@@ -31,6 +32,24 @@ export function encodeRecord(payload: Record<string, unknown>): Buffer {
   out.writeUInt32LE(crc32(out.subarray(0, 12)), 12);
   out.set(body, RECORD_HEADER_BYTES);
   return out;
+}
+
+let internalBufferBytes = 17 * 1024 * 1024; // js-bson's default
+
+/**
+ * `serialize` goes through js-bson's internal buffer (17 MiB by default), but one record can be
+ * bigger (an insert of 48 MB, a large transaction): grow that buffer when needed.
+ */
+function serializeAnySize(payload: Record<string, unknown>): Uint8Array {
+  try {
+    return serialize(payload);
+  } catch (err) {
+    const size = calculateObjectSize(payload);
+    if (size <= internalBufferBytes) throw err;
+    internalBufferBytes = size + 1024 * 1024;
+    setInternalBufferSize(internalBufferBytes);
+    return serialize(payload);
+  }
 }
 
 /** A positional reader over a file with one reusable chunk buffer (no whole-file reads). */

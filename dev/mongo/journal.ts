@@ -250,7 +250,13 @@ export class Journal {
 
   private enqueue(ops: StoredOp[]): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
-    this.queue.push(encodeRecord({ ops }));
+    try {
+      this.queue.push(encodeRecord({ ops }));
+    } catch (err) {
+      // The change is applied in memory but cannot be journaled: stop acknowledging anything.
+      this.fail(err);
+      return Promise.reject(this.failed);
+    }
     return new Promise((resolve, reject) => {
       this.waiters.push((err) => (err ? reject(err) : resolve()));
       this.kick();
@@ -294,11 +300,7 @@ export class Journal {
           }
           for (const w of waiters) w();
         } catch (err) {
-          const error = err instanceof Error ? err : new Error(String(err));
-          if (!this.failed) {
-            this.failed = error;
-            this.log(`journal ${this.path}: write failed, no further write will be acknowledged: ${error.message}`);
-          }
+          const error = this.fail(err);
           for (const w of waiters) w(error);
         }
       }
@@ -307,6 +309,15 @@ export class Journal {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
     this.compactIfBloated();
+  }
+
+  /** Marks the journal failed (once, with one log line) and returns the error. */
+  private fail(err: unknown): Error {
+    if (!this.failed) {
+      this.failed = err instanceof Error ? err : new Error(String(err));
+      this.log(`journal ${this.path}: write failed, no further write will be acknowledged: ${this.failed.message}`);
+    }
+    return this.failed;
   }
 
   private idle(): Promise<void> {

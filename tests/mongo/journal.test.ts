@@ -114,6 +114,30 @@ describe('journal: torn tail and damage', () => {
     });
   });
 
+  it('journals a transaction bigger than the 17 MiB js-bson serialization buffer as one record', async () => {
+    const dir = tempDir();
+    const pad = 'z'.repeat(1024 * 1024);
+    await withServer(dir, async (client) => {
+      const coll = client.db('j').collection<Item & { pad: string }>('big');
+      await coll.insertOne({ _id: -1, pad: '' });
+      const session = client.startSession();
+      try {
+        await session.withTransaction(async () => {
+          for (let _id = 0; _id < 20; _id++) await coll.insertOne({ _id, pad }, { session });
+        });
+      } finally {
+        await session.endSession();
+      }
+    });
+    await withServer(dir, async (client) => {
+      expect(await client.db('j').collection('big').countDocuments()).toBe(21);
+    });
+    // snapshot, snapshotEnd, the insertOne, then the whole commit in one record of > 20 MB.
+    const offsets = recordOffsets(join(dir, JOURNAL));
+    expect(offsets).toHaveLength(4);
+    expect(statSync(join(dir, JOURNAL)).size - (offsets[3] as number)).toBeGreaterThan(20 * 1024 * 1024);
+  });
+
   for (const [what, at] of [
     ['a payload byte', 30],
     ['a length byte', 5],
