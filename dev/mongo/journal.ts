@@ -186,6 +186,8 @@ export class Journal {
   /** Size of the last snapshot (the live data estimate for the compaction trigger). */
   baseBytes = 0;
   seq = 0;
+  /** Flushes (write + fdatasync) and records written, to see group commit at work. */
+  readonly stats = { flushes: 0, records: 0 };
   readonly path: string;
   readonly sync: boolean;
   private readonly policy: CompactionPolicy;
@@ -297,6 +299,8 @@ export class Journal {
             await writeAll(this.fh, data);
             if (this.sync) await this.fh.datasync();
             this.fileBytes += data.length;
+            this.stats.flushes++;
+            this.stats.records += batch.length;
           }
           for (const w of waiters) w();
         } catch (err) {

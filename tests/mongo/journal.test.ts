@@ -15,6 +15,7 @@ import { serialize } from 'bson';
 import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
+import { openJournal } from '#dev/mongo/journal';
 
 const JOURNAL = 'journal.bson';
 const dirs: string[] = [];
@@ -266,5 +267,38 @@ describe('journal: compaction', () => {
       const docs = await client.db('j').collection<{ _id: number; v: number }>('items').find().toArray();
       expect(new Map(docs.map((d) => [d._id, d.v]))).toEqual(expected);
     });
+  });
+});
+
+describe('journal: group commit', () => {
+  it('acknowledges a unit only once its record is on disk, and concurrent units share flushes', async () => {
+    const dir = tempDir();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    const flushesBefore = journal.stats.flushes;
+    const sizeBefore = statSync(join(dir, JOURNAL)).size;
+    const acked: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        journal
+          .runUnit(async () => {
+            journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: i } });
+            journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: i + 1000 } });
+          }, true)
+          .then(() => {
+            // Acknowledged: its record is in the file already.
+            expect(statSync(join(dir, JOURNAL)).size).toBeGreaterThan(sizeBefore);
+            acked.push(i);
+          }),
+      ),
+    );
+    await journal.close();
+    expect(acked).toHaveLength(40);
+    expect(journal.stats.records).toBe(40); // one record per unit, not per change
+    expect(journal.stats.flushes - flushesBefore).toBeLessThan(40);
   });
 });
