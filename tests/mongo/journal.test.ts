@@ -16,6 +16,7 @@ import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/journal';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
 
 const JOURNAL = 'journal.bson';
 const dirs: string[] = [];
@@ -300,5 +301,30 @@ describe('journal: group commit', () => {
     expect(acked).toHaveLength(40);
     expect(journal.stats.records).toBe(40); // one record per unit, not per change
     expect(journal.stats.flushes - flushesBefore).toBeLessThan(40);
+  });
+});
+
+describe('journal: replay order', () => {
+  it('applies each change only if newer than the last one applied to its document or collection', async () => {
+    // Records reach the file in unit completion order; `s` is the order the changes were applied.
+    const put = (s: number, _id: number, v: string) => ({ op: 'put', db: 'j', name: 'c', doc: { _id, v }, s });
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, JOURNAL),
+      Buffer.concat([
+        FILE_MAGIC,
+        encodeRecord({ ops: [{ op: 'createCollection', db: 'j', name: 'c', options: {}, s: 1 }] }),
+        // A unit that deleted doc 1 (s=3) closed before the unit that had inserted it (s=2).
+        encodeRecord({ ops: [{ op: 'delete', db: 'j', name: 'c', id: 1, s: 3 }, put(5, 2, 'new')] }),
+        encodeRecord({ ops: [put(2, 1, 'old'), put(4, 2, 'old')] }),
+        // A collection dropped (s=7) before an older unit's insert into it (s=6) reached the file.
+        encodeRecord({ ops: [{ op: 'dropCollection', db: 'j', name: 'gone', s: 7 }] }),
+        encodeRecord({ ops: [{ ...put(6, 9, 'x'), name: 'gone' }] }),
+      ]),
+    );
+    await withServer(dir, async (client) => {
+      expect(await client.db('j').collection('c').find().toArray()).toEqual([{ _id: 2, v: 'new' }]);
+      expect((await client.db('j').listCollections().toArray()).map((c) => c.name)).toEqual(['c']);
+    });
   });
 });
