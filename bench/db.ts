@@ -1,15 +1,31 @@
 /**
  * Benchmark of the embedded MongoDB server (dev/mongo) through the official driver:
  * startup time, insert throughput, find-by-_id throughput and indexed range query latency at
- * 1,000 vs 100,000 documents. Prints a report and writes bench/results/db.{md,json}.
- * Run: `tsx bench/db.ts`. Medians over repeated runs; no assertions.
+ * 1,000 vs 100,000 documents; with a journal (dbPath): insertOne throughput at 1 and 8 clients
+ * with durable acknowledgement vs the old non-durable behaviour (`durable: false`), and the
+ * load time of a journal with ~100 MB of live data. `--large-journal` adds a streamed load of a
+ * journal past 2 GiB (slow: writes ~2.2 GB). Prints a report and writes bench/results/db.{md,json}.
+ * Run: `tsx bench/db.ts [--large-journal]`. Medians over repeated runs; no assertions.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId } from 'mongodb';
 import { startEmbeddedMongo } from '../dev/mongo/index.ts';
+import { encodeRecord, FILE_MAGIC } from '../dev/mongo/journal-format.ts';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -55,6 +71,135 @@ function makeDocs(n: number, base: number): Doc[] {
     customer: `c${i % 97}`,
     total: i % 1000,
   }));
+}
+
+/** insertOne/s with `clients` driver clients writing concurrently to a server with a journal. */
+async function journaledInsertRate(durable: boolean, clients: number, perClient: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-journal-'));
+  const server = await startEmbeddedMongo({ port: 0, dbPath: dir, durable, log: () => {} });
+  const conns = Array.from({ length: clients }, () => new MongoClient(server.uri, { maxPoolSize: 1 }));
+  try {
+    await Promise.all(conns.map((c) => c.db('bench').collection('warm').insertOne({})));
+    const t0 = performance.now();
+    await Promise.all(
+      conns.map(async (c) => {
+        const coll = c.db('bench').collection<Doc>('orders');
+        for (const d of makeDocs(perClient, Date.UTC(2030, 0, 1))) await coll.insertOne(d);
+      }),
+    );
+    return (clients * perClient) / ((performance.now() - t0) / 1000);
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** `dev/mongo/cli.ts --dbpath dir` in a child process: time until it listens, and its RSS then. */
+async function childServer(
+  dir: string,
+): Promise<{ ms: number; rssMB: number; uri: string; stop: () => Promise<void> }> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/mongo/cli.ts', '--port', '0', '--dbpath', dir], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening: mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
+  });
+  const ms = performance.now() - t0;
+  const rssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
+  const stop = (): Promise<void> =>
+    new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+  return { ms, rssMB: round(rssKB / 1024, 0), uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, stop };
+}
+
+/** Median start time (spawn → listening) of a child server on an empty dbpath. */
+async function emptyChildStartMs(): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-journal-empty-'));
+    const server = await childServer(dir);
+    times.push(server.ms);
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return median(times);
+}
+
+/**
+ * Fills a journal with ~`mb` MB of live documents, then starts a child server on it: load time is
+ * its time to listen minus that of a child on an empty dbpath; RSS is the child's.
+ */
+async function journalLoad(
+  mb: number,
+  emptyMs: number,
+): Promise<{ journalMB: number; loadMs: number; rssMB: number; docs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-journal-load-'));
+  try {
+    const pad = 'x'.repeat(1000);
+    const docs = mb * 1000;
+    const first = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} });
+    const client = new MongoClient(first.uri);
+    const coll = client.db('bench').collection<{ _id: number; pad: string; at: Date }>('load');
+    for (let i = 0; i < docs; i += 1000) {
+      await coll.insertMany(Array.from({ length: 1000 }, (_, k) => ({ _id: i + k, pad, at: new Date() })));
+    }
+    await client.close();
+    await first.stop();
+    const journalMB = statSync(join(dir, 'journal.bson')).size / 1e6;
+    const second = await childServer(dir);
+    await second.stop();
+    return { journalMB: round(journalMB, 1), loadMs: round(second.ms - emptyMs, 0), rssMB: second.rssMB, docs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes a journal past 2 GiB (2,100 replacements of one 1 MiB document) and times its load in a child. */
+async function largeJournalLoad(
+  emptyMs: number,
+): Promise<{ journalGiB: number; loadMs: number; rssMB: number; loaded: boolean }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-journal-large-'));
+  try {
+    const path = join(dir, 'journal.bson');
+    const fd = openSync(path, 'w');
+    const pad = 'y'.repeat(1024 * 1024);
+    writeSync(fd, FILE_MAGIC);
+    writeSync(fd, encodeRecord({ ops: [{ op: 'createCollection', db: 'big', name: 'c', options: {}, s: 1 }] }));
+    for (let i = 1; i <= 2100; i++) {
+      writeSync(fd, encodeRecord({ ops: [{ op: 'put', db: 'big', name: 'c', doc: { _id: 1, n: i, pad }, s: i + 1 }] }));
+    }
+    closeSync(fd);
+    const size = statSync(path).size;
+    const server = await childServer(dir);
+    const client = new MongoClient(server.uri);
+    const doc = await client
+      .db('big')
+      .collection<{ _id: number; n: number }>('c')
+      .findOne({ _id: 1 }, { projection: { n: 1 } });
+    await client.close();
+    await server.stop();
+    return {
+      journalGiB: round(size / 2 ** 30, 2),
+      loadMs: round(server.ms - emptyMs, 0),
+      rssMB: server.rssMB,
+      loaded: doc?.n === 2100,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function main(): Promise<void> {
@@ -144,6 +289,37 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
+  // Journaled writes: durable acknowledgement (group commit) vs the old behaviour, interleaved.
+  const journaled: Record<string, { durable: number[]; old: number[] }> = {
+    '1': { durable: [], old: [] },
+    '8': { durable: [], old: [] },
+  };
+  for (let run = 0; run < 3; run++) {
+    for (const clients of [1, 8]) {
+      const perClient = clients === 1 ? 2000 : 400;
+      (journaled[String(clients)] as { durable: number[] }).durable.push(
+        await journaledInsertRate(true, clients, perClient),
+      );
+      (journaled[String(clients)] as { old: number[] }).old.push(await journaledInsertRate(false, clients, perClient));
+    }
+  }
+  results.journaledInsertOnePerSec = Object.fromEntries(
+    Object.entries(journaled).map(([clients, r]) => [
+      clients,
+      {
+        durable: Math.round(median(r.durable)),
+        old: Math.round(median(r.old)),
+        ratio: round(median(r.durable) / median(r.old), 2),
+        durableRuns: r.durable.map(Math.round),
+        oldRuns: r.old.map(Math.round),
+      },
+    ]),
+  );
+  const emptyMs = await emptyChildStartMs();
+  results.childStartEmptyMs = round(emptyMs, 0);
+  results.journalLoad = await journalLoad(100, emptyMs);
+  if (process.argv.includes('--large-journal')) results.largeJournalLoad = await largeJournalLoad(emptyMs);
+
   const md = [
     '# Embedded MongoDB benchmark',
     '',
@@ -162,6 +338,36 @@ async function main(): Promise<void> {
       `| range page of 20 sorted by {datetime,_id}, ${n} docs | ${r.pageMedianMs} ms |`,
     ]),
     `| ratio 100k / 1k (findOne, page) | ${(results.rangeRatio100kTo1k as { findOne: number }).findOne}, ${(results.rangeRatio100kTo1k as { page: number }).page} |`,
+    '',
+    '## With a journal (dbPath)',
+    '',
+    'insertOne/s, each client a separate driver client writing sequentially; "durable" = reply after the',
+    'record is written and fdatasync\'ed (group commit), "old" = `durable: false` (no fsync, reply at once).',
+    '',
+    '| clients | durable | old | durable / old |',
+    '| --- | --- | --- | --- |',
+    ...Object.entries(
+      results.journaledInsertOnePerSec as Record<string, { durable: number; old: number; ratio: number }>,
+    ).map(([clients, r]) => `| ${clients} | ${r.durable} ops/s | ${r.old} ops/s | ${r.ratio} |`),
+    '',
+    (() => {
+      const l = results.journalLoad as { journalMB: number; loadMs: number; rssMB: number; docs: number };
+      return `Load at start of a ${l.journalMB} MB journal (${l.docs} documents of ~1 KB), in a child \`dev/mongo/cli.ts\` process: ${l.loadMs} ms more than on an empty dbpath (${results.childStartEmptyMs} ms, mostly tsx); RSS once listening ${l.rssMB} MB.`;
+    })(),
+    ...(results.largeJournalLoad
+      ? [
+          '',
+          (() => {
+            const l = results.largeJournalLoad as {
+              journalGiB: number;
+              loadMs: number;
+              rssMB: number;
+              loaded: boolean;
+            };
+            return `Streamed load of a ${l.journalGiB} GiB journal (2,100 versions of one 1 MiB document), same way: ${l.loadMs} ms, RSS ${l.rssMB} MB, ${l.loaded ? 'latest version loaded' : 'WRONG RESULT'}.`;
+          })(),
+        ]
+      : ['', 'Large-journal load (> 2 GiB): not run (`npm run bench:db -- --large-journal`).']),
     '',
   ].join('\n');
   const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');

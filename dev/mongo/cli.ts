@@ -1,5 +1,5 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo]`: runs the embedded
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair]`: runs the embedded
  * server until SIGINT/SIGTERM and prints one line with its URI.
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '27017' },
     host: { type: 'string', default: '127.0.0.1' },
     dbpath: { type: 'string' },
+    repair: { type: 'boolean', default: false },
   },
 });
 
@@ -19,11 +20,24 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
-const server = await startEmbeddedMongo({
-  port,
-  host: values.host,
-  ...(values.dbpath ? { dbPath: values.dbpath } : {}),
-});
+if (values.repair && !values.dbpath) {
+  console.error('--repair needs --dbpath');
+  process.exit(2);
+}
+
+let server: Awaited<ReturnType<typeof startEmbeddedMongo>>;
+try {
+  server = await startEmbeddedMongo({
+    port,
+    host: values.host,
+    ...(values.dbpath ? { dbPath: values.dbpath } : {}),
+    ...(values.repair ? { repair: true } : {}),
+  });
+} catch (err) {
+  // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
 console.log(
   `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}`,
 );

@@ -7,7 +7,7 @@ import { ObjectId } from 'bson';
 import { keyString } from './bson-order.ts';
 import type { ServerState } from './commands/types.ts';
 import { CursorStore } from './cursors.ts';
-import { Journal, readJournal, writeCompactedJournal } from './journal.ts';
+import { type CompactionPolicy, openJournal } from './journal.ts';
 import { runQuery } from './query.ts';
 import { WireServer } from './server.ts';
 import { Engine, LATEST, LockWait } from './storage.ts';
@@ -22,6 +22,18 @@ export interface EmbeddedMongoOptions {
   dbPath?: string;
   /** Where log lines go (default: console.error with a prefix). */
   log?: (line: string) => void;
+  /**
+   * With dbPath: start even though the journal is damaged before its end. The damaged file is
+   * moved aside (`journal.bson.damaged-<time>`) and only the records before the damage are loaded.
+   */
+  repair?: boolean;
+  /**
+   * With dbPath: false restores the old, non-durable behaviour (no fsync, replies do not wait
+   * for the disk). For benchmark comparisons only.
+   */
+  durable?: boolean;
+  /** With dbPath: when to compact the journal while running (default 64 MiB and 3 × live data). */
+  compaction?: CompactionPolicy;
 }
 
 /** A running embedded server. */
@@ -68,9 +80,17 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   const host = options.host ?? '127.0.0.1';
   const engine = new Engine();
   if (options.dbPath) {
-    for (const record of readJournal(options.dbPath, log)) engine.replay(record);
-    writeCompactedJournal(options.dbPath, engine.snapshotRecords());
-    engine.journal = new Journal(options.dbPath);
+    engine.journal = await openJournal(
+      options.dbPath,
+      (change) => engine.replay(change),
+      () => engine.snapshotRecords(),
+      {
+        log,
+        ...(options.repair ? { repair: true } : {}),
+        ...(options.durable === false ? { sync: false } : {}),
+        ...(options.compaction ? { compaction: options.compaction } : {}),
+      },
+    );
   }
   const state: ServerState = {
     engine,
@@ -128,10 +148,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
         for (const txn of [...engine.activeTxns]) engine.abortTransaction(txn, 'server shutting down');
         state.cursors.clear();
         state.sessions.clear();
-        if (engine.journal && options.dbPath) {
+        if (engine.journal) {
           await engine.journal.close();
           engine.journal = undefined;
-          writeCompactedJournal(options.dbPath, engine.snapshotRecords());
         }
       })();
       return stopped;

@@ -1,21 +1,27 @@
 /**
- * Optional persistence: an append-only file of BSON records (each record is one BSON document,
- * which carries its own length), replayed at start and compacted to the live state at start and stop.
- * Writes go through an async stream (no fsync), so a crash can lose the last moments but never
- * leaves a half-applied record: a truncated tail is ignored when loading.
+ * Durable persistence for the embedded server: an append-only journal of checked records
+ * (format and reader in journal-format.ts).
+ *
+ * - Durable acknowledgement: every command runs as a "unit"; the changes it commits are collected
+ *   into ONE record, and its reply waits until that record is written and fdatasync'ed. Writers
+ *   that arrive while a flush is in progress are written and synced together by the next flush
+ *   (group commit), so concurrent clients share fsyncs.
+ * - Ordering: units close in completion order, which can differ from the order their changes
+ *   became visible (two insertMany commands interleave at every await). Each change therefore
+ *   carries a sequence number taken when it was applied in memory, and replay applies a change to
+ *   a document/collection/index only if it is newer than the last change applied to it.
+ * - Compaction writes a snapshot of the live state into a new file followed by the records
+ *   appended meanwhile, fsyncs it, renames it over the journal and fsyncs the directory. It runs
+ *   while serving (writers only wait for the final switch) and only on a journal that loaded cleanly.
  */
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  type WriteStream,
-  writeFileSync,
-} from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'bson';
+import { calculateObjectSize } from 'bson';
+import { keyString } from './bson-order.ts';
 import type { IndexSpec } from './indexes.ts';
+import { encodeRecord, FILE_MAGIC, type JournalDamage, type ScanResult, scanJournal } from './journal-format.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -29,58 +35,488 @@ export type JournalRecord =
   | { op: 'delete'; db: string; name: string; id: unknown }
   | { op: 'batch'; ops: JournalRecord[] };
 
-const FILE = 'journal.bson';
+type Change = Exclude<JournalRecord, { op: 'batch' }>;
+/** A change as stored: with its sequence number (absent in snapshots and old-format journals). */
+type StoredOp =
+  | (Change & { s?: number })
+  | { op: 'snapshot'; floor: number }
+  | { op: 'snapshotEnd'; bytes: number }
+  | { op: 'batch'; ops: StoredOp[] };
 
-/** Reads every complete record of the journal in `dir` (none if it does not exist). */
-export function readJournal(dir: string, log: (line: string) => void): JournalRecord[] {
-  const path = join(dir, FILE);
-  if (!existsSync(path)) return [];
-  const buf = readFileSync(path);
-  const out: JournalRecord[] = [];
-  let offset = 0;
-  while (offset + 5 <= buf.length) {
-    const size = buf.readInt32LE(offset);
-    if (size < 5 || offset + size > buf.length) break;
-    try {
-      out.push(deserialize(buf.subarray(offset, offset + size)) as JournalRecord);
-    } catch {
-      break;
+export const JOURNAL_FILE = 'journal.bson';
+
+/** When to compact while running: journal bigger than `ratio` × live data and than `minBytes`. */
+export interface CompactionPolicy {
+  minBytes: number;
+  ratio: number;
+}
+export const DEFAULT_COMPACTION: CompactionPolicy = { minBytes: 64 * 1024 * 1024, ratio: 3 };
+
+/** Options of {@link openJournal}. */
+export interface JournalOptions {
+  /** Load what precedes damage instead of refusing to start (the damaged file is kept aside). */
+  repair?: boolean;
+  /** false = the old behaviour: no fsync, replies do not wait for the disk (benchmarks only). */
+  sync?: boolean;
+  compaction?: CompactionPolicy;
+  log: (line: string) => void;
+}
+
+/** The journal is damaged before its end; the server must not start on it. */
+export class JournalCorruptError extends Error {
+  readonly damage: JournalDamage;
+  constructor(damage: JournalDamage) {
+    const lost = damage.size - damage.offset;
+    super(
+      `journal ${damage.path} is damaged at byte offset ${damage.offset} (${damage.reason}); ` +
+        `${damage.recordsAfter} intact record(s) follow, so this is not a torn write from a crash. ` +
+        'The file was not modified. To start anyway, restart with --repair (programmatically: repair: true): ' +
+        `it moves the file aside and loads only the records before offset ${damage.offset}, dropping the last ${lost} bytes.`,
+    );
+    this.name = 'JournalCorruptError';
+    this.damage = damage;
+  }
+}
+
+/** Decides which stored changes to apply, so replay ends in the state the changes' order implies. */
+class ReplayFilter {
+  maxSeq = 0;
+  /** Snapshot horizon: every change numbered at or below it is already reflected in the snapshot. */
+  private floor = 0;
+  private readonly last = new Map<string, number>();
+  private readonly droppedAt = new Map<string, number>();
+  snapshotBytes: number | undefined;
+
+  constructor(private readonly apply: (change: JournalRecord) => void) {}
+
+  payload(payload: Doc): void {
+    for (const op of (payload.ops ?? []) as StoredOp[]) this.op(op);
+  }
+
+  private op(op: StoredOp): void {
+    switch (op.op) {
+      case 'batch':
+        for (const inner of op.ops) this.op(inner);
+        return;
+      case 'snapshot':
+        this.floor = op.floor;
+        this.maxSeq = Math.max(this.maxSeq, op.floor);
+        this.last.clear();
+        this.droppedAt.clear();
+        return;
+      case 'snapshotEnd':
+        this.snapshotBytes = op.bytes;
+        return;
     }
-    offset += size;
+    // The stored op is applied as is: the engine ignores the extra sequence number `s`.
+    const s = op.s;
+    if (s === undefined) {
+      this.apply(op); // snapshot or old format: plain file order
+      return;
+    }
+    const ns = `${op.db}\0${op.name}`;
+    const target =
+      op.op === 'put'
+        ? `${ns}\0d${keyString(op.doc._id)}`
+        : op.op === 'delete'
+          ? `${ns}\0d${keyString(op.id)}`
+          : op.op === 'createIndex'
+            ? `${ns}\0i${op.spec.name}`
+            : op.op === 'dropIndex'
+              ? `${ns}\0i${op.index}`
+              : ns;
+    if (s <= this.floor || s <= (this.last.get(target) ?? 0) || s <= (this.droppedAt.get(ns) ?? 0)) return;
+    this.last.set(target, s);
+    if (op.op === 'dropCollection') this.droppedAt.set(ns, s);
+    this.maxSeq = Math.max(this.maxSeq, s);
+    this.apply(op);
   }
-  if (offset < buf.length)
-    log(`journal ${path}: ignored ${buf.length - offset} trailing bytes of an incomplete record`);
-  return out;
 }
 
-/** Replaces the journal in `dir` with the given records (written to a temp file, then renamed). */
-export function writeCompactedJournal(dir: string, records: Iterable<JournalRecord>): void {
-  mkdirSync(dir, { recursive: true });
-  const chunks: Buffer[] = [];
-  for (const r of records) chunks.push(Buffer.from(serialize(r)));
-  const tmp = join(dir, `${FILE}.tmp`);
-  writeFileSync(tmp, Buffer.concat(chunks));
-  renameSync(tmp, join(dir, FILE));
+interface Unit {
+  journal: Journal;
+  ops: StoredOp[];
+  closed: boolean;
+}
+const currentUnit = new AsyncLocalStorage<Unit>();
+
+async function writeAll(fh: FileHandle, data: Buffer, position?: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await fh.write(
+      data,
+      done,
+      data.length - done,
+      position === undefined ? null : position + done,
+    );
+    done += bytesWritten;
+  }
 }
 
-/** The append side of the journal. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-');
+}
+
+const SNAPSHOT_RECORD_BYTES = 1024 * 1024;
+const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** The append side of the journal: group-committed units, online compaction. */
 export class Journal {
-  private stream: WriteStream;
+  private fh: FileHandle | undefined;
+  private queue: Buffer[] = [];
+  private waiters: Array<(err?: Error) => void> = [];
+  private exclusive: Array<() => Promise<void>> = [];
+  private running = false;
+  private idleWaiters: Array<() => void> = [];
+  private compacting: Promise<void> | undefined;
+  private closing = false;
+  /** Set once a write or fsync failed: nothing is acknowledged any more. */
+  failed: Error | undefined;
+  /** Bytes in the file (written, synced or in flight excluded). */
+  fileBytes = 0;
+  /** Size of the last snapshot (the live data estimate for the compaction trigger). */
+  baseBytes = 0;
+  seq = 0;
+  /** Flushes (write + fdatasync) and records written, to see group commit at work. */
+  readonly stats = { flushes: 0, records: 0 };
+  readonly path: string;
+  readonly sync: boolean;
+  private readonly policy: CompactionPolicy;
+  private readonly log: (line: string) => void;
 
-  constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.stream = createWriteStream(join(dir, FILE), { flags: 'a' });
+  constructor(
+    readonly dir: string,
+    private readonly snapshot: () => Iterable<JournalRecord>,
+    options: JournalOptions,
+  ) {
+    this.path = join(dir, JOURNAL_FILE);
+    this.sync = options.sync !== false;
+    this.policy = options.compaction ?? DEFAULT_COMPACTION;
+    this.log = options.log;
   }
 
+  /** Records a committed change (called synchronously by the engine when it applies the change). */
   append(record: JournalRecord): void {
-    this.stream.write(serialize(record));
+    const ops: StoredOp[] = [];
+    const flatten = (r: JournalRecord): void => {
+      if (r.op === 'batch') for (const inner of r.ops) flatten(inner);
+      else ops.push({ ...r, s: ++this.seq });
+    };
+    flatten(record);
+    if (ops.length === 0) return;
+    const unit = currentUnit.getStore();
+    if (unit && unit.journal === this && !unit.closed) unit.ops.push(...ops);
+    else this.enqueue(ops).catch(() => {}); // a failure is logged once and fails every later reply
   }
 
-  /** Flushes and closes the file. */
-  close(): Promise<void> {
+  /**
+   * Runs one command as a unit: its changes become one record, and the returned promise settles
+   * only once that record is durable. A command that changed nothing waits for what was queued
+   * before it when `waitForEarlier` (a retried write must not be acknowledged before the original).
+   */
+  async runUnit<T>(fn: () => Promise<T>, waitForEarlier: boolean): Promise<T> {
+    if (this.failed) throw this.failed;
+    const unit: Unit = { journal: this, ops: [], closed: false };
+    let durable: Promise<void> | undefined;
+    let result: T;
+    try {
+      result = await currentUnit.run(unit, fn);
+    } finally {
+      unit.closed = true;
+      if (unit.ops.length > 0) durable = this.enqueue(unit.ops);
+      else if (waitForEarlier) durable = this.barrier();
+    }
+    if (durable && this.sync) await durable;
+    else durable?.catch(() => {});
+    return result;
+  }
+
+  /** Resolves once everything queued so far is durable. */
+  barrier(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.stream.once('error', reject);
-      this.stream.end(() => resolve());
+      this.waiters.push((err) => (err ? reject(err) : resolve()));
+      this.kick();
     });
   }
+
+  private enqueue(ops: StoredOp[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    try {
+      this.queue.push(encodeRecord({ ops }));
+    } catch (err) {
+      // The change is applied in memory but cannot be journaled: stop acknowledging anything.
+      this.fail(err);
+      return Promise.reject(this.failed);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiters.push((err) => (err ? reject(err) : resolve()));
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (!this.running) void this.flushLoop();
+  }
+
+  /** Runs `step` between two flushes, with no write in progress. */
+  private runExclusive(step: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.exclusive.push(() => step().then(resolve, reject));
+      this.kick();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    this.running = true;
+    try {
+      for (;;) {
+        const step = this.exclusive.shift();
+        if (step) {
+          await step();
+          continue;
+        }
+        if (this.queue.length === 0 && this.waiters.length === 0) break;
+        const batch = this.queue;
+        const waiters = this.waiters;
+        this.queue = [];
+        this.waiters = [];
+        try {
+          if (this.failed) throw this.failed;
+          if (batch.length > 0) {
+            const data = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch);
+            if (!this.fh) throw new Error('journal is closed');
+            await writeAll(this.fh, data);
+            if (this.sync) await this.fh.datasync();
+            this.fileBytes += data.length;
+            this.stats.flushes++;
+            this.stats.records += batch.length;
+          }
+          for (const w of waiters) w();
+        } catch (err) {
+          const error = this.fail(err);
+          for (const w of waiters) w(error);
+        }
+      }
+    } finally {
+      this.running = false;
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+    this.compactIfBloated();
+  }
+
+  /** Marks the journal failed (once, with one log line) and returns the error. */
+  private fail(err: unknown): Error {
+    if (!this.failed) {
+      this.failed = err instanceof Error ? err : new Error(String(err));
+      this.log(`journal ${this.path}: write failed, no further write will be acknowledged: ${this.failed.message}`);
+    }
+    return this.failed;
+  }
+
+  private idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Starts an online compaction when the journal has grown past the policy's bound. */
+  compactIfBloated(): void {
+    if (this.compacting || this.closing || this.failed) return;
+    if (this.fileBytes <= Math.max(this.policy.minBytes, this.policy.ratio * this.baseBytes)) return;
+    const before = this.fileBytes;
+    const started = performance.now();
+    this.compacting = this.compact(true)
+      .then(
+        () =>
+          this.log(
+            `journal compacted while running: ${before} → ${this.fileBytes} bytes in ${Math.round(performance.now() - started)} ms`,
+          ),
+        (err: unknown) => this.log(`journal compaction abandoned: ${err instanceof Error ? err.message : String(err)}`),
+      )
+      .finally(() => {
+        this.compacting = undefined;
+      });
+  }
+
+  /** Waits for any running compaction (tests and benchmarks). */
+  async settled(): Promise<void> {
+    await this.compacting;
+    await this.idle();
+  }
+
+  /**
+   * Writes the live state (plus, when `live`, the records appended meanwhile) to a new file and
+   * renames it over the journal. Every step is fsynced before the rename, then the directory.
+   */
+  async compact(live: boolean): Promise<void> {
+    const floor = this.seq;
+    const tailFrom = this.fileBytes;
+    const tmpPath = `${this.path}.compact`;
+    const out = await open(tmpPath, 'w');
+    let outClosed = false;
+    let source: FileHandle | undefined;
+    try {
+      let written = 0;
+      const write = async (buf: Buffer): Promise<void> => {
+        await writeAll(out, buf, written);
+        written += buf.length;
+      };
+      await write(FILE_MAGIC);
+      await write(encodeRecord({ ops: [{ op: 'snapshot', floor }] }));
+      let batch: StoredOp[] = [];
+      let batchBytes = 0;
+      for (const change of this.snapshot()) {
+        batch.push(change);
+        batchBytes += change.op === 'put' ? calculateObjectSize(change.doc) : 256;
+        if (batchBytes >= SNAPSHOT_RECORD_BYTES) {
+          if (live && this.closing) throw new Error('server stopping');
+          await write(encodeRecord({ ops: batch }));
+          batch = [];
+          batchBytes = 0;
+        }
+      }
+      if (batch.length > 0) await write(encodeRecord({ ops: batch }));
+      const endSize = encodeRecord({ ops: [{ op: 'snapshotEnd', bytes: 0 }] }).length;
+      const snapshotBytes = written + endSize;
+      await write(encodeRecord({ ops: [{ op: 'snapshotEnd', bytes: snapshotBytes }] }));
+
+      let copied = tailFrom;
+      const copyTail = async (): Promise<void> => {
+        if (!source) return;
+        const chunk = Buffer.allocUnsafe(COPY_CHUNK_BYTES);
+        while (copied < this.fileBytes) {
+          const { bytesRead } = await source.read(
+            chunk,
+            0,
+            Math.min(COPY_CHUNK_BYTES, this.fileBytes - copied),
+            copied,
+          );
+          if (bytesRead === 0) throw new Error('journal shorter than expected while compacting');
+          await write(chunk.subarray(0, bytesRead));
+          copied += bytesRead;
+        }
+      };
+      if (live && this.fh) {
+        source = await open(this.path, 'r');
+        // Copy most of what was appended meanwhile without holding writers up...
+        for (let i = 0; i < 8 && this.fileBytes - copied > COPY_CHUNK_BYTES; i++) await copyTail();
+      }
+      await out.datasync();
+      // ...then switch with no write in progress: the rest of the tail, fsync, rename, fsync the directory.
+      const doSwitch = async (): Promise<void> => {
+        if (this.failed) throw this.failed;
+        await copyTail();
+        await out.datasync();
+        await out.close();
+        outClosed = true;
+        renameSync(tmpPath, this.path);
+        fsyncDir(this.dir);
+        await this.fh?.close();
+        this.fh = await open(this.path, 'a');
+        this.fileBytes = written;
+        this.baseBytes = snapshotBytes;
+      };
+      if (live) await this.runExclusive(doSwitch);
+      else await doSwitch();
+    } catch (err) {
+      if (!outClosed) await out.close().catch(() => {});
+      if (existsSync(tmpPath)) await unlink(tmpPath).catch(() => {});
+      throw err;
+    } finally {
+      await source?.close();
+    }
+  }
+
+  /** Opens the existing (clean) file for appending. */
+  async openForAppend(size: number, baseBytes: number): Promise<void> {
+    this.fh = await open(this.path, 'a');
+    this.fileBytes = size;
+    this.baseBytes = baseBytes;
+  }
+
+  /** Waits for queued records and any compaction, then closes the file. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.compacting;
+    await this.barrier().catch(() => {});
+    await this.idle();
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+}
+
+/**
+ * Loads the journal in `dir` into the engine (through `apply`) and returns the journal to append
+ * to. A torn last record is dropped with one log line; damage before the end throws
+ * {@link JournalCorruptError} (file untouched) unless `repair` is set. An old-format journal
+ * (plain BSON documents) is loaded if it parses to its end, converted, and kept as `.v0-backup`.
+ */
+export async function openJournal(
+  dir: string,
+  apply: (change: JournalRecord) => void,
+  snapshot: () => Iterable<JournalRecord>,
+  options: JournalOptions,
+): Promise<Journal> {
+  mkdirSync(dir, { recursive: true });
+  const journal = new Journal(dir, snapshot, options);
+  const { path } = journal;
+  const log = options.log;
+  const filter = new ReplayFilter(apply);
+  let scan: ScanResult | undefined;
+  if (existsSync(path)) scan = scanJournal(path, (payload) => filter.payload(payload));
+  journal.seq = filter.maxSeq;
+
+  let rewrite = !scan || scan.format === 'empty';
+  if (scan?.damage) {
+    if (!options.repair) throw new JournalCorruptError(scan.damage);
+    const aside = `${path}.damaged-${stamp()}`;
+    renameSync(path, aside);
+    fsyncDir(dir);
+    log(
+      `journal repair: ${path} is damaged at byte offset ${scan.damage.offset} (${scan.damage.reason}); ` +
+        `moved it to ${aside}; loaded the ${scan.records} record(s) before the damage; ` +
+        `lost ${scan.size - scan.damage.offset} bytes holding ${scan.damage.recordsAfter} intact record(s) after it`,
+    );
+    rewrite = true;
+  } else if (scan?.torn) {
+    log(
+      `journal ${path}: dropped a torn last record at byte offset ${scan.torn.offset} ` +
+        `(${scan.torn.bytes} bytes, ${scan.torn.reason}); it was never acknowledged`,
+    );
+    if (scan.goodBytes < FILE_MAGIC.length) rewrite = true;
+    else {
+      const fd = openSync(path, 'r+');
+      try {
+        ftruncateSync(fd, scan.goodBytes);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  if (scan?.format === 'v0' && !scan.damage) {
+    let backup = `${path}.v0-backup`;
+    if (existsSync(backup)) backup = `${backup}-${stamp()}`;
+    linkSync(path, backup);
+    log(`journal ${path}: converted from the old format (${scan.records} records); the old file is kept as ${backup}`);
+    rewrite = true;
+  }
+
+  if (rewrite) await journal.compact(false);
+  else {
+    const size = (scan as ScanResult).goodBytes;
+    await journal.openForAppend(size, filter.snapshotBytes ?? size);
+    journal.compactIfBloated();
+  }
+  return journal;
 }

@@ -6,6 +6,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { ServerState } from './commands/types.ts';
 import { dispatch } from './dispatch.ts';
+import { replyWhenDurable } from './durability.ts';
 import { encodeMsgReply, encodeOpReply, messageLength, OP_QUERY, ProtocolError, parseMessage } from './wire.ts';
 
 /** A listening wire server over shared state. */
@@ -65,10 +66,12 @@ export class WireServer {
           const msg = pending.subarray(0, len);
           pending = pending.subarray(len);
           const request = parseMessage(msg);
-          const reply = await dispatch(this.state, request.command, {
-            connectionId,
-            legacyDb: request.opCode === OP_QUERY ? (request.fullCollectionName ?? '').split('.')[0] : undefined,
-          });
+          const reply = await replyWhenDurable(this.state, request.command, () =>
+            dispatch(this.state, request.command, {
+              connectionId,
+              legacyDb: request.opCode === OP_QUERY ? (request.fullCollectionName ?? '').split('.')[0] : undefined,
+            }),
+          );
           if (closed || request.moreToCome) continue;
           let bytes: Buffer;
           try {

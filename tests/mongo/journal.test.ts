@@ -1,0 +1,330 @@
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serialize } from 'bson';
+import { MongoClient } from 'mongodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
+import { openJournal } from '#dev/mongo/journal';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
+
+const JOURNAL = 'journal.bson';
+const dirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'embedded-journal-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Starts a server on `dir`, runs `body` with a client, stops; returns the log lines. */
+async function withServer(
+  dir: string,
+  body: (client: MongoClient) => Promise<void>,
+  options: Partial<EmbeddedMongoOptions> = {},
+): Promise<string[]> {
+  const lines: string[] = [];
+  const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: (l) => lines.push(l), ...options });
+  const client = new MongoClient(server.uri);
+  try {
+    await body(client);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+  return lines;
+}
+
+const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+/** Start offsets of the records of a v1 journal (after the 8-byte file magic). */
+function recordOffsets(path: string): number[] {
+  const buf = readFileSync(path);
+  const offsets: number[] = [];
+  for (let pos = 8; pos < buf.length; pos += 16 + buf.readUInt32LE(pos + 4)) offsets.push(pos);
+  return offsets;
+}
+
+type Counter = { _id: string; v: number };
+type Item = { _id: number; batch?: number };
+
+/** A journal of `n` single inserts (`_id` 0..n-1), each its own record; returns its path. */
+async function journalOfInserts(dir: string, n: number): Promise<string> {
+  await withServer(dir, async (client) => {
+    const coll = client.db('j').collection<Item>('items');
+    for (let i = 0; i < n; i++) await coll.insertOne({ _id: i });
+  });
+  return join(dir, JOURNAL);
+}
+
+/** Flips the bits of one byte of a file (in place). */
+function flipByte(path: string, offset: number, mask: number): void {
+  const bytes = readFileSync(path);
+  bytes[offset] = (bytes[offset] as number) ^ mask;
+  writeFileSync(path, bytes);
+}
+
+describe('journal: torn tail and damage', () => {
+  it('drops only the torn last record (one $inc), with one log line', async () => {
+    const dir = tempDir();
+    await withServer(dir, async (client) => {
+      const coll = client.db('j').collection<Counter>('counters');
+      await coll.insertOne({ _id: 'n', v: 0 });
+      for (let i = 0; i < 69; i++) await coll.updateOne({ _id: 'n' }, { $inc: { v: 1 } });
+    });
+    const path = join(dir, JOURNAL);
+    truncateSync(path, statSync(path).size - 7);
+    const lines = await withServer(dir, async (client) => {
+      expect(await client.db('j').collection<Counter>('counters').findOne({ _id: 'n' })).toEqual({ _id: 'n', v: 68 });
+    });
+    expect(lines.filter((l) => l.includes('torn last record'))).toHaveLength(1);
+    expect(lines).toHaveLength(1);
+    // The torn bytes were cut off, so the next start is clean.
+    const again = await withServer(dir, async (client) => {
+      expect(await client.db('j').collection<Counter>('counters').findOne({ _id: 'n' })).toEqual({ _id: 'n', v: 68 });
+    });
+    expect(again).toEqual([]);
+  });
+
+  it('keeps an insertMany whole: a torn last record drops the whole batch, nothing before it', async () => {
+    const dir = tempDir();
+    await withServer(dir, async (client) => {
+      const coll = client.db('j').collection<Item>('items');
+      await coll.insertMany([1, 2, 3, 4, 5].map((_id) => ({ _id, batch: 1 })));
+      await coll.insertMany([6, 7, 8, 9, 10].map((_id) => ({ _id, batch: 2 })));
+    });
+    const path = join(dir, JOURNAL);
+    const offsets = recordOffsets(path);
+    truncateSync(path, (offsets[offsets.length - 1] as number) + 40); // inside the last record
+    await withServer(dir, async (client) => {
+      const ids = (await client.db('j').collection<Item>('items').find().toArray()).map((d) => d._id);
+      expect(ids).toEqual([1, 2, 3, 4, 5]);
+    });
+  });
+
+  it('journals a transaction bigger than the 17 MiB js-bson serialization buffer as one record', async () => {
+    const dir = tempDir();
+    const pad = 'z'.repeat(1024 * 1024);
+    await withServer(dir, async (client) => {
+      const coll = client.db('j').collection<Item & { pad: string }>('big');
+      await coll.insertOne({ _id: -1, pad: '' });
+      const session = client.startSession();
+      try {
+        await session.withTransaction(async () => {
+          for (let _id = 0; _id < 20; _id++) await coll.insertOne({ _id, pad }, { session });
+        });
+      } finally {
+        await session.endSession();
+      }
+    });
+    await withServer(dir, async (client) => {
+      expect(await client.db('j').collection('big').countDocuments()).toBe(21);
+    });
+    // snapshot, snapshotEnd, the insertOne, then the whole commit in one record of > 20 MB.
+    const offsets = recordOffsets(join(dir, JOURNAL));
+    expect(offsets).toHaveLength(4);
+    expect(statSync(join(dir, JOURNAL)).size - (offsets[3] as number)).toBeGreaterThan(20 * 1024 * 1024);
+  });
+
+  for (const [what, at] of [
+    ['a payload byte', 30],
+    ['a length byte', 5],
+  ] as const) {
+    it(`refuses to start when ${what} in the middle is damaged, naming file and offset, file unchanged`, async () => {
+      const dir = tempDir();
+      const path = await journalOfInserts(dir, 100);
+      const offsets = recordOffsets(path);
+      const damaged = offsets[Math.floor(offsets.length / 2)] as number;
+      flipByte(path, damaged + at, 0x5a);
+      const before = sha256(path);
+
+      const failure = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} }).then(
+        async (s) => {
+          await s.stop();
+          return undefined;
+        },
+        (err: unknown) => err as Error,
+      );
+      expect(failure?.message).toContain(path);
+      expect(failure?.message).toContain(`byte offset ${damaged}`);
+      expect(failure?.message).toContain('--repair');
+      expect(sha256(path)).toBe(before);
+      expect(readdirSync(dir)).toEqual([JOURNAL]);
+    });
+  }
+
+  it('--repair moves the damaged journal aside, loads what precedes the damage and says what was lost', async () => {
+    const dir = tempDir();
+    const path = await journalOfInserts(dir, 50);
+    const offsets = recordOffsets(path);
+    // Records: snapshot, snapshotEnd, createCollection+put(0), put(1), ... → damage the put of _id 20.
+    const damaged = offsets[22] as number;
+    flipByte(path, damaged + 20, 0xff);
+    const size = statSync(path).size;
+    const before = sha256(path);
+
+    const lines = await withServer(
+      dir,
+      async (client) => {
+        const ids = (await client.db('j').collection<Item>('items').find().toArray()).map((d) => d._id);
+        expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i));
+        await client.db('j').collection<Item>('items').insertOne({ _id: 1000 });
+      },
+      { repair: true },
+    );
+    expect(lines.join('\n')).toMatch(
+      new RegExp(
+        `damaged at byte offset ${damaged} .*loaded the 22 record\\(s\\) before the damage; lost ${size - damaged} bytes holding 29 intact record\\(s\\)`,
+      ),
+    );
+    const aside = readdirSync(dir).filter((f) => f.startsWith(`${JOURNAL}.damaged-`));
+    expect(aside).toHaveLength(1);
+    expect(sha256(join(dir, aside[0] as string))).toBe(before);
+    // The repaired journal is clean: a plain start works and has the write made after the repair.
+    const again = await withServer(dir, async (client) => {
+      expect(await client.db('j').collection<Item>('items').countDocuments()).toBe(21);
+    });
+    expect(again).toEqual([]);
+  });
+});
+
+describe('journal: old format', () => {
+  const oldRecord = (r: Record<string, unknown>): Buffer => Buffer.from(serialize(r));
+
+  it('loads a journal of the previous format, converts it and keeps the old file as a backup', async () => {
+    const dir = tempDir();
+    const old = Buffer.concat([
+      oldRecord({ op: 'createCollection', db: 'j', name: 'items', options: {} }),
+      oldRecord({
+        op: 'batch',
+        ops: [1, 2, 3].map((_id) => ({ op: 'put', db: 'j', name: 'items', doc: { _id, v: 'old' } })),
+      }),
+      oldRecord({ op: 'batch', ops: [{ op: 'delete', db: 'j', name: 'items', id: 2 }] }),
+    ]);
+    writeFileSync(join(dir, JOURNAL), old);
+    const lines = await withServer(dir, async (client) => {
+      const docs = await client.db('j').collection<Item>('items').find().toArray();
+      expect(docs).toEqual([
+        { _id: 1, v: 'old' },
+        { _id: 3, v: 'old' },
+      ]);
+    });
+    expect(lines.join('\n')).toContain('converted from the old format (3 records)');
+    expect(readFileSync(join(dir, `${JOURNAL}.v0-backup`)).equals(old)).toBe(true);
+    expect(readFileSync(join(dir, JOURNAL)).subarray(0, 6).toString()).toBe('EMJRNL');
+  });
+
+  it('refuses an old-format journal that does not parse to its end (no checksums to tell a crash from damage)', async () => {
+    const dir = tempDir();
+    const good = oldRecord({ op: 'createCollection', db: 'j', name: 'items', options: {} });
+    const cut = oldRecord({ op: 'batch', ops: [{ op: 'put', db: 'j', name: 'items', doc: { _id: 1 } }] });
+    writeFileSync(join(dir, JOURNAL), Buffer.concat([good, cut.subarray(0, cut.length - 3)]));
+    await expect(startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} })).rejects.toThrow(
+      `byte offset ${good.length}`,
+    );
+  });
+});
+
+describe('journal: compaction', () => {
+  it('compacts while clients keep writing, and the compacted journal has every write', async () => {
+    const dir = tempDir();
+    const expected = new Map<number, number>();
+    const lines = await withServer(
+      dir,
+      async (client) => {
+        const coll = client.db('j').collection<{ _id: number; v: number; pad: string }>('items');
+        const pad = 'x'.repeat(2000);
+        await Promise.all(
+          [0, 1, 2, 3].map(async (w) => {
+            for (let i = 0; i < 150; i++) {
+              const _id = w * 10 + (i % 10);
+              await coll.updateOne({ _id }, { $set: { v: i, pad } }, { upsert: true });
+              expected.set(_id, i);
+            }
+          }),
+        );
+      },
+      { compaction: { minBytes: 200_000, ratio: 2 } },
+    );
+    expect(lines.some((l) => l.startsWith('journal compacted while running'))).toBe(true);
+    // 600 writes of ~2 KB ≈ 1.2 MB were journaled; the live data is 40 documents.
+    expect(statSync(join(dir, JOURNAL)).size).toBeLessThan(500_000);
+    expect(existsSync(join(dir, `${JOURNAL}.compact`))).toBe(false);
+    await withServer(dir, async (client) => {
+      const docs = await client.db('j').collection<{ _id: number; v: number }>('items').find().toArray();
+      expect(new Map(docs.map((d) => [d._id, d.v]))).toEqual(expected);
+    });
+  });
+});
+
+describe('journal: group commit', () => {
+  it('acknowledges a unit only once its record is on disk, and concurrent units share flushes', async () => {
+    const dir = tempDir();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    const flushesBefore = journal.stats.flushes;
+    const sizeBefore = statSync(join(dir, JOURNAL)).size;
+    const acked: number[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        journal
+          .runUnit(async () => {
+            journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: i } });
+            journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: i + 1000 } });
+          }, true)
+          .then(() => {
+            // Acknowledged: its record is in the file already.
+            expect(statSync(join(dir, JOURNAL)).size).toBeGreaterThan(sizeBefore);
+            acked.push(i);
+          }),
+      ),
+    );
+    await journal.close();
+    expect(acked).toHaveLength(40);
+    expect(journal.stats.records).toBe(40); // one record per unit, not per change
+    expect(journal.stats.flushes - flushesBefore).toBeLessThan(40);
+  });
+});
+
+describe('journal: replay order', () => {
+  it('applies each change only if newer than the last one applied to its document or collection', async () => {
+    // Records reach the file in unit completion order; `s` is the order the changes were applied.
+    const put = (s: number, _id: number, v: string) => ({ op: 'put', db: 'j', name: 'c', doc: { _id, v }, s });
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, JOURNAL),
+      Buffer.concat([
+        FILE_MAGIC,
+        encodeRecord({ ops: [{ op: 'createCollection', db: 'j', name: 'c', options: {}, s: 1 }] }),
+        // A unit that deleted doc 1 (s=3) closed before the unit that had inserted it (s=2).
+        encodeRecord({ ops: [{ op: 'delete', db: 'j', name: 'c', id: 1, s: 3 }, put(5, 2, 'new')] }),
+        encodeRecord({ ops: [put(2, 1, 'old'), put(4, 2, 'old')] }),
+        // A collection dropped (s=7) before an older unit's insert into it (s=6) reached the file.
+        encodeRecord({ ops: [{ op: 'dropCollection', db: 'j', name: 'gone', s: 7 }] }),
+        encodeRecord({ ops: [{ ...put(6, 9, 'x'), name: 'gone' }] }),
+      ]),
+    );
+    await withServer(dir, async (client) => {
+      expect(await client.db('j').collection('c').find().toArray()).toEqual([{ _id: 2, v: 'new' }]);
+      expect((await client.db('j').listCollections().toArray()).map((c) => c.name)).toEqual(['c']);
+    });
+  });
+});
