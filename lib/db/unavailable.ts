@@ -43,3 +43,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'number' && TRANSIENT_SERVER_CODES.has(code)) return true;
   return Array.isArray(errorLabels) && TRANSIENT_LABELS.some((label) => errorLabels.includes(label));
 }
+
+/**
+ * True when the database was reachable but concurrent writes kept conflicting with this one:
+ * the transaction budget ran out (ours, lib/db/transactions.ts) or a WriteConflict escaped the
+ * driver's retries. A 503 too, but its body must not claim the database is unreachable.
+ */
+export function isWriteContention(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'TransactionBudgetExceededError') return true;
+  return error.name.startsWith('Mongo') && (error as { code?: unknown }).code === 112;
+}
