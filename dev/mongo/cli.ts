@@ -1,5 +1,5 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo]`: runs the embedded
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--maxConns N]`: runs the embedded
  * server until SIGINT/SIGTERM and prints one line with its URI.
  */
 import { parseArgs } from 'node:util';
@@ -10,6 +10,8 @@ const { values } = parseArgs({
     port: { type: 'string', default: '27017' },
     host: { type: 'string', default: '127.0.0.1' },
     dbpath: { type: 'string' },
+    // mongod's flag for net.maxIncomingConnections.
+    maxConns: { type: 'string' },
   },
 });
 
@@ -19,10 +21,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const maxConns = values.maxConns === undefined ? undefined : Number(values.maxConns);
+if (maxConns !== undefined && (!Number.isInteger(maxConns) || maxConns < 1)) {
+  console.error(`invalid --maxConns ${values.maxConns}`);
+  process.exit(2);
+}
+
 const server = await startEmbeddedMongo({
   port,
   host: values.host,
   ...(values.dbpath ? { dbPath: values.dbpath } : {}),
+  ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
 });
 console.log(
   `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}`,

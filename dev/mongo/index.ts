@@ -22,6 +22,8 @@ export interface EmbeddedMongoOptions {
   dbPath?: string;
   /** Where log lines go (default: console.error with a prefix). */
   log?: (line: string) => void;
+  /** Open connections beyond this are closed at once, like mongod's net.maxIncomingConnections (default: no limit). */
+  maxIncomingConnections?: number;
 }
 
 /** A running embedded server. */
@@ -83,7 +85,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     parameters: { transactionLifetimeLimitSeconds: 60 },
     log,
   };
-  const server = new WireServer(state);
+  const server = new WireServer(
+    state,
+    options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections },
+  );
   let port: number;
   try {
     port = await server.listen(options.port ?? 0, host);
