@@ -153,13 +153,14 @@ interface PhaseResult {
   statuses: Record<string, number>;
   failureTypes: Record<string, number>;
   ms: number[];
+  replies: Reply[];
   wallMs: number;
 }
 
 /** Sends `eventsToSend` through the containers, one in flight per container; returns every reply. */
 async function drive(pool: Container[], bundle: string, eventsToSend: unknown[]): Promise<PhaseResult> {
   const queue = [...eventsToSend];
-  const result: PhaseResult = { statuses: {}, failureTypes: {}, ms: [], wallMs: 0 };
+  const result: PhaseResult = { statuses: {}, failureTypes: {}, ms: [], replies: [], wallMs: 0 };
   const started = performance.now();
   await Promise.all(
     pool.map(async (container) => {
@@ -171,6 +172,7 @@ async function drive(pool: Container[], bundle: string, eventsToSend: unknown[])
           result.failureTypes[key] = (result.failureTypes[key] ?? 0) + 1;
         }
         result.ms.push(reply.ms);
+        result.replies.push(reply);
       }
     }),
   );
@@ -179,11 +181,12 @@ async function drive(pool: Container[], bundle: string, eventsToSend: unknown[])
 }
 
 function merge(results: PhaseResult[]): PhaseResult {
-  const merged: PhaseResult = { statuses: {}, failureTypes: {}, ms: [], wallMs: 0 };
+  const merged: PhaseResult = { statuses: {}, failureTypes: {}, ms: [], replies: [], wallMs: 0 };
   for (const r of results) {
     for (const [k, v] of Object.entries(r.statuses)) merged.statuses[k] = (merged.statuses[k] ?? 0) + v;
     for (const [k, v] of Object.entries(r.failureTypes)) merged.failureTypes[k] = (merged.failureTypes[k] ?? 0) + v;
     merged.ms.push(...r.ms);
+    merged.replies.push(...r.replies);
     merged.wallMs += r.wallMs;
   }
   return merged;
@@ -322,27 +325,13 @@ async function connectionBudget(bundle: string) {
       () => new Container(containerEnv(db.uri, database, budgetPoolSize), { striped: bundle }),
     );
     await Promise.all(pool.map((c) => c.ready()));
-    const toSend = Array.from({ length: budgetRequests }, () => orderEvent(HOT_SERVICE));
-    const replies: Reply[] = [];
-    const queue = [...toSend];
-    const started = performance.now();
-    await Promise.all(
-      pool.map(async (container) => {
-        for (let event = queue.shift(); event !== undefined; event = queue.shift()) {
-          replies.push(await container.invoke('striped', event));
-        }
-      }),
+    const result = await drive(
+      pool,
+      'striped',
+      Array.from({ length: budgetRequests }, () => orderEvent(HOT_SERVICE)),
     );
-    const wallMs = performance.now() - started;
     for (const c of pool) c.stop();
-    const byStatus = (status: number) => replies.filter((r) => r.status === status).map((r) => r.ms);
-    const statuses: Record<string, number> = {};
-    const types: Record<string, number> = {};
-    for (const r of replies) {
-      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-      if (r.status !== 201)
-        types[`${r.status} ${r.type ?? ''}`.trim()] = (types[`${r.status} ${r.type ?? ''}`.trim()] ?? 0) + 1;
-    }
+    const byStatus = (status: number) => result.replies.filter((r) => r.status === status).map((r) => r.ms);
     const latency = (xs: number[]) =>
       xs.length === 0 ? null : { n: xs.length, p50Ms: round(median(xs), 0), p99Ms: round(percentile(xs, 99), 0) };
     return {
@@ -351,11 +340,11 @@ async function connectionBudget(bundle: string) {
       maxIncomingConnections: budgetMaxConns,
       needed: budgetContainers * (budgetPoolSize + 1),
       requests: budgetRequests,
-      statuses,
-      failureTypes: types,
+      statuses: result.statuses,
+      failureTypes: result.failureTypes,
       created: latency(byStatus(201)),
       unavailable: latency(byStatus(503)),
-      wallMs: round(wallMs, 0),
+      wallMs: round(result.wallMs, 0),
     };
   } finally {
     db.stop();

@@ -39,6 +39,12 @@ describe('the transaction budget', () => {
 
   it('is told apart from an unreachable database', () => {
     expect(isWriteContention(new TransactionBudgetExceededError(3))).toBe(true);
+    expect(
+      isWriteContention(new TransactionBudgetExceededError(3, serverError(112, ['TransientTransactionError']))),
+    ).toBe(true);
+    // Network errors are retried the same way; running out of budget on them is an outage.
+    expect(isWriteContention(new TransactionBudgetExceededError(3, new MongoNetworkError('reset')))).toBe(false);
+    expect(isDatabaseUnavailable(new TransactionBudgetExceededError(3, new MongoNetworkError('reset')))).toBe(true);
     expect(isWriteContention(serverError(112, ['TransientTransactionError']))).toBe(true);
     expect(isWriteContention(new MongoNetworkError('reset'))).toBe(false);
     expect(isWriteContention(serverError(189))).toBe(false);
