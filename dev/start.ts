@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     {
       cwd: root,
       env: {
+        // In-process offline shares one pool among all concurrent requests (serverless.yml).
+        MONGODB_MAX_POOL_SIZE: '10',
         ...process.env,
         ...authEnvironment,
         MONGODB_URI: uri,

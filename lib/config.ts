@@ -10,6 +10,8 @@ export interface AppConfig {
   mongodbDatabase: string;
   /** Minimum distance between two orders, in minutes. */
   orderWindowMinutes: number;
+  /** Sockets per container's connection pool (MONGODB_MAX_POOL_SIZE); see README "Connection budget". */
+  mongodbMaxPoolSize: number;
   /**
    * How bearer tokens are checked. `gateway` (the default): API Gateway's JWT authorizer
    * verified the token and the handler reads its claims. `local`: the handler verifies the
@@ -23,6 +25,9 @@ export interface AppConfig {
   /** Public JWK (JSON) of the local development issuer, for `local` mode. */
   localJwk: string | undefined;
 }
+
+/** Pool size when MONGODB_MAX_POOL_SIZE is unset (serverless.yml sets it per stage). */
+const DEFAULT_MAX_POOL_SIZE = 5;
 
 const AUTH_MODES = ['gateway', 'local', 'off'] as const;
 
@@ -55,11 +60,17 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
   if (!Number.isInteger(orderWindowMinutes) || orderWindowMinutes < 1 || orderWindowMinutes > 525_600) {
     throw new Error(`ORDER_WINDOW_MINUTES must be a whole number of minutes from 1 to 525600, got '${rawWindow}'`);
   }
+  const rawPool = env.MONGODB_MAX_POOL_SIZE;
+  const mongodbMaxPoolSize = rawPool === undefined || rawPool === '' ? DEFAULT_MAX_POOL_SIZE : Number(rawPool);
+  if (!Number.isInteger(mongodbMaxPoolSize) || mongodbMaxPoolSize < 1 || mongodbMaxPoolSize > 100) {
+    throw new Error(`MONGODB_MAX_POOL_SIZE must be a whole number from 1 to 100, got '${rawPool}'`);
+  }
   return {
     mongodbUri: env.MONGODB_URI || undefined,
     mongodbUriParameter: env.MONGODB_URI_PARAMETER || undefined,
     mongodbDatabase: env.MONGODB_DATABASE || 'orders',
     orderWindowMinutes,
+    mongodbMaxPoolSize,
     authMode: readAuthMode(env),
     jwtIssuer: env.JWT_ISSUER || 'https://dev-issuer.order-management-api.local',
     jwtAudience: env.JWT_AUDIENCE || 'order-management-api',

@@ -28,3 +28,17 @@ export const withoutIdempotencyMiddleware: Stub = {
   filter: /middleware\/idempotency(\.ts)?$/,
   contents: `export function idempotency() { throw new Error('not available in this what-if bundle'); }`,
 };
+
+/**
+ * The service guard with one stripe: every order write referencing a service writes the same
+ * document, which is how the guard worked before it was striped (it bumped the service document
+ * itself). Contention-wise the same hot spot; the message count is the striped version's.
+ */
+export const singleServiceGuard: Stub = {
+  filter: /^#lib\/domain\/serviceGuard$/,
+  contents: `
+export const SERVICE_GUARD_STRIPES = 1;
+export function serviceGuardStripe() { return 0; }
+export function serviceGuardKey(serviceId, stripe) { return 'service:' + serviceId + ':' + stripe; }
+export function allServiceGuardKeys(serviceId) { return [serviceGuardKey(serviceId, 0)]; }`,
+};

@@ -1,5 +1,5 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair]`: runs the embedded
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]`: runs the embedded
  * server until SIGINT/SIGTERM and prints one line with its URI.
  */
 import { parseArgs } from 'node:util';
@@ -11,12 +11,20 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     dbpath: { type: 'string' },
     repair: { type: 'boolean', default: false },
+    // mongod's flag for net.maxIncomingConnections.
+    maxConns: { type: 'string' },
   },
 });
 
 const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`invalid --port ${values.port}`);
+  process.exit(2);
+}
+
+const maxConns = values.maxConns === undefined ? undefined : Number(values.maxConns);
+if (maxConns !== undefined && (!Number.isInteger(maxConns) || maxConns < 1)) {
+  console.error(`invalid --maxConns ${values.maxConns}`);
   process.exit(2);
 }
 
@@ -32,6 +40,7 @@ try {
     host: values.host,
     ...(values.dbpath ? { dbPath: values.dbpath } : {}),
     ...(values.repair ? { repair: true } : {}),
+    ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.

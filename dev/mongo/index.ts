@@ -34,6 +34,8 @@ export interface EmbeddedMongoOptions {
   durable?: boolean;
   /** With dbPath: when to compact the journal while running (default 64 MiB and 3 × live data). */
   compaction?: CompactionPolicy;
+  /** Open connections beyond this are closed at once, like mongod's net.maxIncomingConnections (default: no limit). */
+  maxIncomingConnections?: number;
 }
 
 /** A running embedded server. */
@@ -103,7 +105,10 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     parameters: { transactionLifetimeLimitSeconds: 60 },
     log,
   };
-  const server = new WireServer(state);
+  const server = new WireServer(
+    state,
+    options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections },
+  );
   let port: number;
   try {
     port = await server.listen(options.port ?? 0, host);

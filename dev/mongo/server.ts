@@ -15,9 +15,12 @@ export class WireServer {
   private readonly sockets = new Set<Socket>();
   private nextConnectionId = 1;
   private readonly state: ServerState;
+  private readonly maxIncomingConnections: number;
 
-  constructor(state: ServerState) {
+  /** `maxIncomingConnections`: like mongod's net.maxIncomingConnections, connections beyond it are closed at once. */
+  constructor(state: ServerState, options: { maxIncomingConnections?: number } = {}) {
     this.state = state;
+    this.maxIncomingConnections = options.maxIncomingConnections ?? Number.POSITIVE_INFINITY;
     this.server = createServer((socket) => this.accept(socket));
   }
 
@@ -43,6 +46,14 @@ export class WireServer {
   private accept(socket: Socket): void {
     const connectionId = this.nextConnectionId++;
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (this.sockets.size >= this.maxIncomingConnections) {
+      // mongod accepts, logs "too many open connections" and closes before reading anything.
+      this.state.log(
+        `connection ${connectionId} from ${peer} refused: too many open connections (${this.sockets.size})`,
+      );
+      socket.destroy();
+      return;
+    }
     this.sockets.add(socket);
     socket.setNoDelay(true);
     let pending: Buffer = Buffer.alloc(0);

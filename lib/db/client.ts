@@ -4,14 +4,15 @@ import { resolveConnectionString } from './connectionString.ts';
 import { ensureIndexes } from './indexes.ts';
 
 /**
- * Sized for Lambda: one container serves one request at a time, so a few sockets suffice;
+ * Sized for Lambda: one container serves one request at a time, so a few sockets suffice
+ * (MONGODB_MAX_POOL_SIZE, README "Connection budget");
  * short selection and connect timeouts turn an unreachable database into a 503 within
  * seconds instead of a hang until API Gateway's 30-second limit; a stalled socket errors
  * (503) before the function's 10-second timeout. Transaction retries have their own budget
  * (see transactions.ts).
  */
 const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
-  maxPoolSize: 5,
+  // maxPoolSize comes from the configuration (MONGODB_MAX_POOL_SIZE): the connection budget.
   minPoolSize: 0,
   maxIdleTimeMS: 60_000,
   serverSelectionTimeoutMS: 3_000,
@@ -50,7 +51,7 @@ export async function database(): Promise<Db> {
 async function open(): Promise<Connection> {
   const settings = config();
   const uri = await resolveConnectionString(settings);
-  const client = new MongoClient(uri, LAMBDA_CLIENT_OPTIONS);
+  const client = new MongoClient(uri, { ...LAMBDA_CLIENT_OPTIONS, maxPoolSize: settings.mongodbMaxPoolSize });
   try {
     await client.connect();
     const db = client.db(settings.mongodbDatabase);

@@ -10,12 +10,13 @@ import {
   windowLockKeys,
 } from '#lib/domain/orderWindow';
 import type { PagePosition } from '#lib/domain/pageCursor';
+import { serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
-import { touchReferencedServices } from './servicesRepository.ts';
+import { assertServicesExist, type LockDocument } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
 /** An order as stored. */
@@ -37,21 +38,23 @@ export interface OrderDraft {
   services: { id: string }[];
 }
 
-interface WindowLockDocument {
-  _id: string;
-  writes: number;
-}
-
 /**
- * Locks the window buckets around `datetime`, then refuses the write if another order
- * (other than `draft.id`) sits less than one window away. Runs inside the caller's
- * transaction; see `windowLockKeys` for why writing the locks makes the check atomic.
+ * Locks the window buckets around `datetime` and one guard stripe of each referenced service
+ * (one bulkWrite, one round trip), then refuses the write if another order (other than
+ * `draft.id`) sits less than one window away, or a referenced service does not exist. Runs
+ * inside the caller's transaction; see `windowLockKeys` and `lib/domain/serviceGuard.ts` for
+ * why writing the locks makes the checks atomic.
  */
 async function claimWindow(db: Db, draft: OrderDraft, window: number, session: ClientSession): Promise<void> {
-  const locks: AnyBulkWriteOperation<WindowLockDocument>[] = windowLockKeys(draft.datetime, window).map((key) => ({
+  const stripe = serviceGuardStripe(draft.datetime, window);
+  const keys = [
+    ...windowLockKeys(draft.datetime, window),
+    ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe)),
+  ];
+  const locks: AnyBulkWriteOperation<LockDocument>[] = keys.map((key) => ({
     updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
   }));
-  await db.collection<WindowLockDocument>(collections.windowLocks).bulkWrite(locks, { session, ordered: true });
+  await db.collection<LockDocument>(collections.windowLocks).bulkWrite(locks, { session, ordered: true });
   const { after, before } = conflictRange(draft.datetime, window);
   const neighbours = await db
     .collection<OrderDocument>(collections.orders)
@@ -114,7 +117,7 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
   try {
     await inTransaction(client, async (session) => {
       await claimWindow(db, draft, window, session);
-      await touchReferencedServices(serviceIds(draft), session);
+      await assertServicesExist(serviceIds(draft), session);
       await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
     });
   } catch (error) {
@@ -143,7 +146,7 @@ export async function replaceOrder(
       throw new PreconditionFailedError('order', draft.id, existing.version);
     }
     await claimWindow(db, draft, window, session);
-    await touchReferencedServices(serviceIds(draft), session);
+    await assertServicesExist(serviceIds(draft), session);
     const replacement: OrderDocument = {
       _id: draft.id,
       ...withoutId(draft),

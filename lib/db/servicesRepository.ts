@@ -1,5 +1,6 @@
-import type { ClientSession, Filter } from 'mongodb';
+import type { AnyBulkWriteOperation, ClientSession, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError, ServiceInUseError, UnknownServicesError } from '#lib/domain/errors';
+import { allServiceGuardKeys } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
@@ -14,8 +15,15 @@ export interface ServiceDocument {
   createdAt: Date;
   updatedAt: Date;
   version: number;
-  /** Bumped by every order write that references the service; see `touchReferencedServices`. */
-  referenceWrites?: number;
+}
+
+/**
+ * A lock document in `order_window_locks`: a window bucket or a service guard stripe. Only ever
+ * written (a counter bump) so that transactions touching the same one conflict.
+ */
+export interface LockDocument {
+  _id: string;
+  writes: number;
 }
 
 const PUBLIC_FIELDS = { _id: 1, name: 1, createdAt: 1, updatedAt: 1, version: 1 } as const;
@@ -76,9 +84,10 @@ export async function replaceService(
 
 /**
  * Deletes a service unless an order references it (ServiceInUseError).
- * The check and the delete share a transaction whose delete writes the service document,
- * the same document every order write referencing it bumps, so a concurrent order that
- * adds a reference and this delete cannot both commit.
+ * After finding no reference in its snapshot, the transaction writes every guard stripe of the
+ * service (lib/domain/serviceGuard.ts). Every order write referencing the service writes one of
+ * them, so a concurrent order that adds a reference and this delete cannot both commit: the
+ * loser retries on a fresh snapshot and sees the reference (409) or the missing service (422).
  */
 export async function deleteService(id: string, precondition?: VersionPrecondition): Promise<void> {
   const { client, db } = await connection();
@@ -90,10 +99,15 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
     if (!satisfiesPrecondition(precondition, current.version)) {
       throw new PreconditionFailedError('service', id, current.version);
     }
+    // Read first: a referenced (popular) service answers 409 without writing any guard.
     const referencing = await db
       .collection<{ _id: string }>(collections.orders)
       .findOne({ 'services.id': id }, { session, projection: { _id: 1 } });
     if (referencing) throw new ServiceInUseError(id, referencing._id);
+    const guards: AnyBulkWriteOperation<LockDocument>[] = allServiceGuardKeys(id).map((key) => ({
+      updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
+    }));
+    await db.collection<LockDocument>(collections.windowLocks).bulkWrite(guards, { session, ordered: false });
     const { deletedCount } = await db
       .collection<ServiceDocument>(collections.services)
       .deleteOne({ _id: id }, { session });
@@ -102,20 +116,18 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
 }
 
 /**
- * Inside an order's transaction: checks that every referenced service exists and writes
- * each of them (a counter bump), so that a concurrent `deleteService` conflicts with this
- * transaction instead of leaving the order pointing at a deleted service.
+ * Inside an order's transaction, after its guard stripes are written: throws
+ * UnknownServicesError naming the referenced services its snapshot does not hold. A read
+ * suffices here (no write to the service document, so orders never serialise on it); the
+ * guard write is what makes it safe against a concurrent delete.
  */
-export async function touchReferencedServices(ids: string[], session: ClientSession): Promise<void> {
+export async function assertServicesExist(ids: string[], session: ClientSession): Promise<void> {
   const { db } = await connection();
-  const services = db.collection<ServiceDocument>(collections.services);
-  const { matchedCount } = await services.updateMany(
-    { _id: { $in: ids } },
-    { $inc: { referenceWrites: 1 } },
-    { session },
-  );
-  if (matchedCount === ids.length) return;
-  const found = await services.find({ _id: { $in: ids } }, { session, projection: { _id: 1 } }).toArray();
+  const found = await db
+    .collection<ServiceDocument>(collections.services)
+    .find({ _id: { $in: ids } }, { session, projection: { _id: 1 } })
+    .toArray();
+  if (found.length === ids.length) return;
   const existing = new Set(found.map((service) => service._id));
   throw new UnknownServicesError(ids.filter((id) => !existing.has(id)));
 }

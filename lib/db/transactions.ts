@@ -13,10 +13,17 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
  */
 export const TRANSACTION_BUDGET_MS = 7_000;
 
-/** Raised when a transaction is still losing write conflicts at the end of its budget (a 503). */
+/**
+ * Raised when a transaction is still being retried at the end of its budget (a 503). `cause` is
+ * the error that made the last attempt fail inside the callback, when there was one: usually a
+ * write conflict, but a network error is retried the same way and must not be reported as one.
+ */
 export class TransactionBudgetExceededError extends Error {
-  constructor(readonly attempts: number) {
-    super(`The transaction still conflicted after ${attempts} attempts`);
+  constructor(
+    readonly attempts: number,
+    cause?: unknown,
+  ) {
+    super(`The transaction was still being retried after ${attempts} attempts`, { cause });
     this.name = 'TransactionBudgetExceededError';
   }
 }
@@ -33,13 +40,20 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const deadline = performance.now() + budgetMs;
   let attempts = 0;
+  let lastFailure: unknown;
   const session = client.startSession();
   try {
     return await session.withTransaction(async (activeSession) => {
       // Not a MongoError, so withTransaction aborts and rethrows it instead of retrying.
-      if (attempts > 0 && performance.now() > deadline) throw new TransactionBudgetExceededError(attempts);
+      if (attempts > 0 && performance.now() > deadline) throw new TransactionBudgetExceededError(attempts, lastFailure);
       attempts += 1;
-      return work(activeSession);
+      lastFailure = undefined;
+      try {
+        return await work(activeSession);
+      } catch (error) {
+        lastFailure = error;
+        throw error;
+      }
     }, TRANSACTION_OPTIONS);
   } finally {
     await session.endSession();

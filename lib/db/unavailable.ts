@@ -43,3 +43,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (typeof code === 'number' && TRANSIENT_SERVER_CODES.has(code)) return true;
   return Array.isArray(errorLabels) && TRANSIENT_LABELS.some((label) => errorLabels.includes(label));
 }
+
+/**
+ * True when the database was reachable but concurrent writes kept conflicting with this one:
+ * a WriteConflict escaped the driver's retries, or the transaction budget ran out (ours,
+ * lib/db/transactions.ts) on a write conflict, or on a commit retry, never on a network error.
+ * A 503 too, but its body must not claim the database is unreachable.
+ */
+export function isWriteContention(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'TransactionBudgetExceededError')
+    return error.cause === undefined || isWriteContention(error.cause);
+  return error.name.startsWith('Mongo') && (error as { code?: unknown }).code === 112;
+}

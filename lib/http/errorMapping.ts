@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from '#lib/db/unavailable';
+import { isDatabaseUnavailable, isWriteContention } from '#lib/db/unavailable';
 import {
   DuplicateIdError,
   InvalidInputError,
@@ -55,6 +55,13 @@ export function problemFor(error: unknown): HttpProblem | undefined {
   }
   if (error instanceof InvalidInputError) {
     return validationProblem([{ in: error.where, pointer: error.pointer, detail: error.message }]);
+  }
+  if (isWriteContention(error)) {
+    return new HttpProblem(
+      503,
+      'Concurrent writes to the same records kept conflicting with this request until its time budget ran out; nothing was changed, retry shortly',
+      { type: '/problems/write-contention', headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
+    );
   }
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {

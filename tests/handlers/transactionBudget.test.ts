@@ -1,7 +1,11 @@
 import { MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inTransaction, TransactionBudgetExceededError } from '#lib/db/transactions';
+import { inTransaction, TRANSACTION_BUDGET_MS, TransactionBudgetExceededError } from '#lib/db/transactions';
+import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
+import { api, useApiDatabase } from '../support/api.ts';
 import { connectTestClient } from '../support/mongo.ts';
+
+const database = useApiDatabase('handlers_budget');
 
 let client: Awaited<ReturnType<typeof connectTestClient>>;
 
@@ -47,5 +51,46 @@ describe('transactions', () => {
     expect(id).toBe('one');
     expect(await db.collection('things').countDocuments()).toBe(1);
     await db.dropDatabase();
+  });
+});
+
+describe('a create whose write conflicts outlast the budget', () => {
+  it('answers 503 saying the writes conflicted, not that the database is unreachable, then succeeds once free', async () => {
+    expect((await api.createService({ id: 'busy', name: 'Busy' })).status).toBe(201);
+    const datetime = new Date('2039-05-05T10:00:00Z');
+    const [lockKey] = windowLockKeys(datetime, windowMs(180));
+    // Another writer holds the order's window lock in an open transaction for the whole budget.
+    const holder = client.startSession();
+    holder.startTransaction();
+    try {
+      await client
+        .db(database.dbName)
+        .collection<{ _id: string; writes: number }>('order_window_locks')
+        .updateOne({ _id: lockKey as string }, { $inc: { writes: 1 } }, { upsert: true, session: holder });
+      const started = performance.now();
+      const response = await api.createOrder({
+        datetime: datetime.toISOString(),
+        totalfee: 1,
+        services: [{ id: 'busy' }],
+      });
+      const elapsed = performance.now() - started;
+      expect(response.status).toBe(503);
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.body).toMatchObject({ type: '/problems/write-contention', status: 503 });
+      expect(String((response.body as { detail: string }).detail)).toMatch(/conflict/);
+      expect(String((response.body as { detail: string }).detail)).not.toMatch(/cannot be reached/);
+      expect(elapsed).toBeGreaterThanOrEqual(TRANSACTION_BUDGET_MS);
+      // Under the function's 10 s timeout.
+      expect(elapsed).toBeLessThan(10_000);
+    } finally {
+      await holder.abortTransaction();
+      await holder.endSession();
+    }
+    const retried = await api.createOrder({
+      datetime: datetime.toISOString(),
+      totalfee: 1,
+      services: [{ id: 'busy' }],
+    });
+    expect(retried.status).toBe(201);
   });
 });

@@ -12,8 +12,8 @@ let reader: MongoClient;
 beforeAll(async () => {
   reader = new MongoClient(testMongoUri());
   await reader.connect();
-  // One service per concurrent writer: orders sharing a service also serialise on it (see
-  // touchReferencedServices), which would hide a broken window lock.
+  // One service per concurrent writer: orders in one window bucket that share a service also
+  // share its guard stripe (lib/domain/serviceGuard.ts), which would hide a broken window lock.
   for (let i = 0; i < 20; i++)
     expect((await api.createService({ id: `svc-${i}`, name: `Service ${i}` })).status).toBe(201);
 });
@@ -95,6 +95,36 @@ describe('the rule under concurrency', () => {
         expect(referencing).toBeGreaterThan(0);
       }
       expect(referencing).toBe(creates.filter((c) => c.status === 201).length);
+    }
+  });
+
+  it('never lets a move add a reference to a service deleted concurrently', async () => {
+    for (let round = 0; round < 8; round++) {
+      const serviceId = `svc-move-race-${round}`;
+      expect((await api.createService({ id: serviceId, name: 'Racy' })).status).toBe(201);
+      // Far-apart times, so the moves land on different guard stripes of the service.
+      const start = Date.parse('2038-01-01T00:00:00Z') + round * 1_000 * HOUR;
+      const ids = [0, 1, 2].map((i) => `move-race-${round}-${i}`);
+      const bodies = ids.map((_, i) => ({ datetime: new Date(start + i * 7 * HOUR).toISOString(), totalfee: 1 }));
+      for (const [i, id] of ids.entries()) {
+        expect((await api.createOrder({ id, ...bodies[i], services: [{ id: 'svc-0' }] })).status).toBe(201);
+      }
+      const [deleted, ...moves] = await Promise.all([
+        api.deleteService(serviceId),
+        ...ids.map((id, i) => api.updateOrder(id, { ...bodies[i], services: [{ id: serviceId }] })),
+      ]);
+      const referencing = await reader
+        .db(database.dbName)
+        .collection('orders')
+        .countDocuments({ 'services.id': serviceId });
+      expect(referencing).toBe(moves.filter((m) => m.status === 200).length);
+      if (deleted?.status === 204) {
+        expect((await api.getService(serviceId)).status).toBe(404);
+        expect(referencing).toBe(0);
+      } else {
+        expect(deleted?.status).toBe(409);
+        expect(referencing).toBeGreaterThan(0);
+      }
     }
   });
 

@@ -45,6 +45,8 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
       env: {
         ...process.env,
         ESBUILD_WORK_FOLDER: workFolder,
+        // In-process offline shares one pool among all concurrent requests (serverless.yml).
+        MONGODB_MAX_POOL_SIZE: '10',
         ...(await testAuthEnvironment()),
         ...env,
         PORT: String(port),

@@ -1,7 +1,7 @@
 import { MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { TransactionBudgetExceededError } from '#lib/db/transactions';
-import { isDatabaseUnavailable } from '#lib/db/unavailable';
+import { isDatabaseUnavailable, isWriteContention } from '#lib/db/unavailable';
 
 function serverError(code: number, labels: string[] = []): MongoServerError {
   const error = new MongoServerError({ ok: 0, code, errmsg: `code ${code}` });
@@ -35,5 +35,18 @@ describe('which database errors are a 503', () => {
 describe('the transaction budget', () => {
   it('is a 503 when write conflicts outlast it', () => {
     expect(isDatabaseUnavailable(new TransactionBudgetExceededError(3))).toBe(true);
+  });
+
+  it('is told apart from an unreachable database', () => {
+    expect(isWriteContention(new TransactionBudgetExceededError(3))).toBe(true);
+    expect(
+      isWriteContention(new TransactionBudgetExceededError(3, serverError(112, ['TransientTransactionError']))),
+    ).toBe(true);
+    // Network errors are retried the same way; running out of budget on them is an outage.
+    expect(isWriteContention(new TransactionBudgetExceededError(3, new MongoNetworkError('reset')))).toBe(false);
+    expect(isDatabaseUnavailable(new TransactionBudgetExceededError(3, new MongoNetworkError('reset')))).toBe(true);
+    expect(isWriteContention(serverError(112, ['TransientTransactionError']))).toBe(true);
+    expect(isWriteContention(new MongoNetworkError('reset'))).toBe(false);
+    expect(isWriteContention(serverError(189))).toBe(false);
   });
 });
