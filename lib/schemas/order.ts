@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ClientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
+import { Amount } from './money.ts';
 
 /** A reference from an order to a service record. */
 export const ServiceReference = Type.Object({ id: ResourceId }, { additionalProperties: false });
@@ -9,8 +10,7 @@ export const OrderInput = Type.Object(
   {
     id: Type.Optional(ClientChosenId),
     datetime: DateTimeString,
-    // multipleOf 0.01 is checked with a precision tolerance (see validator build) so 0.07 passes.
-    totalfee: Type.Number({ minimum: 0, multipleOf: 0.01, maximum: 1e13, examples: [100] }),
+    totalfee: Amount,
     // Distinctness is checked in lib/domain/orderServices.ts, not with uniqueItems: ajv's
     // uniqueItems deep-compares every pair, even of invalid items, which deeply nested
     // input turns into a stack overflow.
