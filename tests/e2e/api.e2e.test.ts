@@ -1,21 +1,35 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
 import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { type OfflineApi, startOffline } from '../support/offline.ts';
+import { isPrismOwnAnswer, type PrismProxy, type PrismViolation, startPrism } from '../support/prism.ts';
 
 let offline: OfflineApi;
+/** Stoplight Prism in front of serverless-offline: every call goes through it first. */
+let prism: PrismProxy;
 
 beforeAll(async () => {
   offline = await startOffline({ MONGODB_URI: testMongoUri(), MONGODB_DATABASE: uniqueDbName('e2e') });
+  prism = await startPrism('openapi.json', offline.baseUrl);
 }, 150_000);
 
 afterAll(async () => {
+  await prism?.stop();
   await offline?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${offline.baseUrl}${path}`, {
+async function send(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  const response = await fetch(`${baseUrl}${path}`, {
     method,
     headers: {
       authorization: await bearer(),
@@ -26,17 +40,35 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
   });
   const text = await response.text();
   const isJson = /json/.test(response.headers.get('content-type') ?? '');
-  const received = {
+  return {
     status: response.status,
     headers: response.headers,
     body: isJson && text ? JSON.parse(text) : text,
   };
+}
+
+/**
+ * Sends a request through Prism (validating proxy, `--errors`) and returns the API's answer.
+ * Prism must find no violation in any response. A request Prism refuses as breaking the
+ * document (the error tests send those on purpose) never reached the API: it is then sent
+ * straight to serverless-offline, and the API must refuse it too.
+ */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  let received = await send(prism.baseUrl, method, path, body, headers);
+  expect(received.headers.get('sl-violations'), `Prism on ${method} ${path}`).toBeNull();
+  const prismError = received.body as { validation?: PrismViolation[] } | undefined;
+  if (isPrismOwnAnswer(prismError)) {
+    const inResponse = (prismError.validation ?? []).filter((violation) => violation.location?.[0] === 'response');
+    expect(inResponse, `Prism on ${method} ${path}: ${JSON.stringify(prismError)}`).toEqual([]);
+    received = await send(offline.baseUrl, method, path, body, headers);
+    expect(received.status, `Prism refused ${method} ${path}; the API must too`).toBeGreaterThanOrEqual(400);
+  }
   // Contract check: the response must be one openapi.json allows (throws ContractViolation).
   assertResponseMatchesContract({ method, path }, received);
   return received;
 }
 
-describe('over HTTP through serverless-offline', () => {
+describe('over HTTP through Prism and serverless-offline', () => {
   it('runs the assignment: three services, then three orders at one datetime (one 201, two 409)', async () => {
     for (const [id, name] of [
       ['123', 'Inspection'],
@@ -128,6 +160,27 @@ describe('over HTTP through serverless-offline', () => {
     });
     expect(after.status).toBe(201);
   }, 120_000);
+
+  it('is validated by Prism: a body that breaks the document is flagged, in a request and in a response', async () => {
+    const unknownField = await send(prism.baseUrl, 'POST', '/services', { name: 'Inspection', colour: 'red' });
+    expect(unknownField.status).toBe(422);
+    expect(JSON.stringify(unknownField.body)).toContain("found 'colour'");
+
+    // A canary copy of the document where a service's name is an integer: the API's real answer breaks it.
+    const canaryDocument = JSON.parse(await readFile('openapi.json', 'utf8'));
+    canaryDocument.components.schemas.Service.properties.name = { type: 'integer' };
+    const folder = await mkdtemp(join(tmpdir(), 'prism-canary-'));
+    await writeFile(join(folder, 'openapi.json'), JSON.stringify(canaryDocument));
+    const canary = await startPrism(join(folder, 'openapi.json'), offline.baseUrl);
+    try {
+      const answer = await send(canary.baseUrl, 'GET', '/services/123');
+      expect(answer.status).toBe(500);
+      expect(answer.headers.get('sl-violations')).toContain('Response body property name must be integer');
+    } finally {
+      await canary.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('allows CORS from the configured origins only', async () => {
     const preflight = (origin: string) =>
