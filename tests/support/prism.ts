@@ -18,7 +18,7 @@ export const PRISM_ERROR_TYPE = /^https:\/\/stoplight\.io\/prism\/errors#/;
  * True when Prism answered a request itself instead of forwarding it: one of its problem errors,
  * or its `{"error":{"code":"invalid_json"}}` for a body that is not JSON.
  */
-export function isPrismOwnAnswer(body: unknown): boolean {
+export function isPrismOwnAnswer(body: unknown): body is { validation?: PrismViolation[] } {
   if (body === null || typeof body !== 'object') return false;
   const { type, error } = body as { type?: unknown; error?: { code?: unknown } };
   return (typeof type === 'string' && PRISM_ERROR_TYPE.test(type)) || error?.code === 'invalid_json';
