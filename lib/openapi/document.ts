@@ -14,6 +14,7 @@ import {
   type SchemaName,
 } from '#lib/http/routes';
 import { ProblemDetails, schemasByName } from '#lib/schemas/index';
+import { SAMPLE_ORDER_ID, SAMPLE_ORDERS, SAMPLE_SERVICE_ID, SAMPLE_SERVICES } from '#lib/schemas/samples';
 import packageJson from '../../package.json' with { type: 'json' };
 
 /** A JSON object as it appears in the document. */
@@ -310,10 +311,24 @@ function successResponse(route: RouteDefinition): JsonObject {
   };
 }
 
+/** The body that replaces the first seeded record of a collection with its own content. */
+function seededRecordBody(tag: RouteDefinition['tag']): JsonObject {
+  const { id: _id, ...body } = tag === 'Services' ? SAMPLE_SERVICES[0] : SAMPLE_ORDERS[0];
+  return body;
+}
+
 /** The operation object of an API route. */
 function apiOperation(route: RouteDefinition): JsonObject {
   const parameters: JsonObject[] = [];
-  if (route.pathParameters) parameters.push(...parametersFrom(route.pathParameters, 'path'));
+  if (route.pathParameters) {
+    // Path examples name a record `npm run seed` creates, so "Try it out" finds it.
+    const sampleId = route.tag === 'Services' ? SAMPLE_SERVICE_ID : SAMPLE_ORDER_ID;
+    parameters.push(
+      ...parametersFrom(route.pathParameters, 'path').map((parameter) =>
+        parameter.name === 'id' ? { ...parameter, example: sampleId } : parameter,
+      ),
+    );
+  }
   if (route.query) parameters.push(...parametersFrom(route.query, 'query'));
   if (route.method === 'POST') parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
   if (route.method === 'PUT' || route.method === 'DELETE') parameters.push({ $ref: '#/components/parameters/IfMatch' });
@@ -328,7 +343,10 @@ function apiOperation(route: RouteDefinition): JsonObject {
 
   let requestBody: JsonObject | undefined;
   if (route.body) {
-    const example = exampleFromSchema(plainSchema(schemasByName[route.body]));
+    // A PUT's example is the seeded record itself (its id in the path), so trying a POST and then
+    // a PUT never moves one onto the other's time.
+    const example =
+      route.method === 'PUT' ? seededRecordBody(route.tag) : exampleFromSchema(plainSchema(schemasByName[route.body]));
     requestBody = {
       required: true,
       content: {

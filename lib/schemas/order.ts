@@ -1,9 +1,13 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ClientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
 import { Amount } from './money.ts';
+import { SAMPLE_SERVICE_ID } from './samples.ts';
 
-/** A reference from an order to a service record. */
-export const ServiceReference = Type.Object({ id: ResourceId }, { additionalProperties: false });
+/** A reference from an order to a service record; its example is a service `npm run seed` creates. */
+export const ServiceReference = Type.Object(
+  { id: { ...ResourceId, examples: [SAMPLE_SERVICE_ID] } },
+  { additionalProperties: false },
+);
 
 /** Body of POST /orders and PUT /orders/{id}. */
 export const OrderInput = Type.Object(
