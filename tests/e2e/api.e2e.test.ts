@@ -182,6 +182,30 @@ describe('over HTTP through Prism and serverless-offline', () => {
     }
   }, 90_000);
 
+  it("answers in the API's shape even where serverless-offline's HTTP layer answers by itself", async () => {
+    for (const path of ['/orders/%ZZ', '/orders/%C0%AF', '/orders/%FF']) {
+      const response = await fetch(`${offline.baseUrl}${path}`, { headers: { authorization: await bearer() } });
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(await response.json()).toMatchObject({ status: 400, detail: expect.stringContaining(path) });
+    }
+    const oddType = await fetch(`${offline.baseUrl}/services`, {
+      method: 'POST',
+      headers: { authorization: await bearer(), 'content-type': 'json' },
+      body: '{"name":"x"}',
+    });
+    expect(oddType.status).toBe(400);
+    expect(oddType.headers.get('content-type')).toBe('application/problem+json');
+    const bareOptions = await fetch(`${offline.baseUrl}/services`, { method: 'OPTIONS' });
+    expect(bareOptions.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await bareOptions.json()) as { status: number }).status).toBe(bareOptions.status);
+
+    expect((await call('POST', '/services', { id: 'gone-soon', name: 'x' })).status).toBe(201);
+    const deleted = await call('DELETE', '/services/gone-soon');
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.get('content-type')).toBeNull();
+  });
+
   it('allows CORS from the configured origins only', async () => {
     const preflight = (origin: string) =>
       fetch(`${offline.baseUrl}/orders`, {
