@@ -30,11 +30,15 @@ export function isExactNumberLiteral(literal: string): boolean {
   return key !== undefined && key === decimalKey(String(Number(literal)));
 }
 
+/** Returned by a visitOutsideStrings visitor to stop the scan. */
+export const STOP_SCAN = -1;
+
 /**
- * The first number in JSON text that a double cannot hold exactly, or undefined when all can.
- * Skips strings; expects text that JSON.parse accepted.
+ * Calls `visit` with each character code of JSON text that is not inside a string, with its
+ * index. `visit` may return the index of the last character it consumed (to skip ahead) or
+ * STOP_SCAN. Backslash escapes in strings are honoured; malformed text is scanned as is.
  */
-export function firstInexactNumber(text: string): string | undefined {
+export function visitOutsideStrings(text: string, visit: (code: number, index: number) => number | undefined): void {
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -44,13 +48,28 @@ export function firstInexactNumber(text: string): string | undefined {
       else if (code === 0x22) inString = false;
     } else if (code === 0x22) {
       inString = true;
-    } else if (code === 0x2d || (code >= 0x30 && code <= 0x39)) {
-      let end = i + 1;
-      while (end < text.length && /[-+.\deE]/.test(text.charAt(end))) end++;
-      const literal = text.slice(i, end);
-      if (!isExactNumberLiteral(literal)) return literal;
-      i = end - 1;
+    } else {
+      const next = visit(code, i);
+      if (next === STOP_SCAN) return;
+      if (next !== undefined) i = next;
     }
   }
-  return undefined;
+}
+
+/**
+ * The first number in JSON text that a double cannot hold exactly, or undefined when all can.
+ * Expects text that JSON.parse accepted.
+ */
+export function firstInexactNumber(text: string): string | undefined {
+  let inexact: string | undefined;
+  visitOutsideStrings(text, (code, start) => {
+    if (code !== 0x2d && (code < 0x30 || code > 0x39)) return undefined;
+    let end = start + 1;
+    while (end < text.length && /[-+.\deE]/.test(text.charAt(end))) end++;
+    const literal = text.slice(start, end);
+    if (isExactNumberLiteral(literal)) return end - 1;
+    inexact = literal;
+    return STOP_SCAN;
+  });
+  return inexact;
 }

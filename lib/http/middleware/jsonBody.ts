@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { firstInexactNumber } from '../jsonNumbers.ts';
+import { firstInexactNumber, STOP_SCAN, visitOutsideStrings } from '../jsonNumbers.ts';
 import { HttpProblem } from '../problems.ts';
 
 /** Largest request body accepted, in bytes. */
@@ -23,22 +23,19 @@ export const MAX_NESTING_DEPTH = 32;
  */
 export function nestingDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c)
-        i++; // backslash: the next character is escaped
-      else if (code === 0x22) inString = false;
-    } else if (code === 0x22) {
-      inString = true;
-    } else if (code === 0x5b || code === 0x7b) {
-      if (++depth > limit) return true;
+  let exceeded = false;
+  visitOutsideStrings(text, (code) => {
+    if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) {
+        exceeded = true;
+        return STOP_SCAN;
+      }
     } else if (code === 0x5d || code === 0x7d) {
       depth--;
     }
-  }
-  return false;
+    return undefined;
+  });
+  return exceeded;
 }
 
 function malformedJson(detail: string): HttpProblem {
