@@ -11,6 +11,21 @@ import { startEmbeddedMongo } from './mongo/index.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
 
+/**
+ * Lines of serverless-offline's output that only mislead or repeat: the banner's Lambda-invoke
+ * URLs (`POST …/2015-03-31/functions/…/invocations`, which answer 404 to a browser) and, per
+ * request, its "(λ: fn) RequestId … Duration" line and blank lines: the API's own JSON log line
+ * already carries the method, path, status, duration and correlation id.
+ */
+function isNoise(line: string): boolean {
+  return (
+    line.includes('/2015-03-31/functions/') ||
+    /^│\s+POST\s+\|\s+│$/.test(line.trim()) ||
+    /^\(λ: [\w-]+\) RequestId: /.test(line.trim()) ||
+    line.trim() === ''
+  );
+}
+
 async function main(): Promise<void> {
   let uri = process.env.MONGODB_URI;
   let stopMongo = async () => {};
@@ -49,20 +64,27 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  // serverless writes its banner to stderr; pass both streams through and watch for readiness.
-  const relay = (target: NodeJS.WriteStream) => (chunk: Buffer) => {
-    const text = chunk.toString();
-    target.write(text);
-    if (text.includes('Server ready')) {
-      const base = `http://localhost:${port}`;
-      const auth = exampleToken ? ` -H 'authorization: Bearer ${exampleToken}'` : '';
-      console.log(`\nOrder Management API: ${base}  (docs: ${base}/docs)`);
-      console.log(authOff ? 'Auth is OFF (AUTH=off).' : 'A token with every scope, valid 12 h (more: npm run token):');
-      console.log(
-        `curl -s -X POST ${base}/services${auth} -H 'content-type: application/json' -d '{"id":"123","name":"Inspection"}'`,
-      );
-      console.log(`curl -s ${base}/services${auth}\n`);
-    }
+  // serverless writes its banner to stderr; pass both streams through, line by line without the
+  // noise (isNoise), and watch for readiness.
+  const relay = (target: NodeJS.WriteStream) => {
+    let pending = '';
+    return (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      const kept = lines.filter((line) => !isNoise(line));
+      if (kept.length > 0) target.write(`${kept.join('\n')}\n`);
+      if (lines.some((line) => line.includes('Server ready'))) announce();
+    };
+  };
+  const announce = () => {
+    const base = `http://localhost:${port}`;
+    const auth = exampleToken ? ` -H 'authorization: Bearer ${exampleToken}'` : '';
+    console.log(`\nOrder Management API: ${base}  (docs: ${base}/docs; sample data: npm run seed)`);
+    console.log(authOff ? 'Auth is OFF (AUTH=off).' : 'A token with every scope, valid 12 h (more: npm run token):');
+    console.log(
+      `curl -s -X POST ${base}/services${auth} -H 'content-type: application/json' -d '{"name":"Calibration"}'`,
+    );
+    console.log(`curl -s ${base}/services${auth}\n`);
   };
   offline.stdout.on('data', relay(process.stdout));
   offline.stderr.on('data', relay(process.stderr));

@@ -3,28 +3,18 @@
  * (BASE_URL, default http://localhost:$PORT or 3000), with TOKEN or else a token from the
  * local development issuer that `npm start` trusts. Idempotent: a record that already exists
  * with the same content is left alone, so a second run changes nothing and fails nothing.
- *
- * The assignment's three sample orders share one datetime; posted as given, only the first
- * would be accepted. Here they are spaced exactly 3 hours apart so the rule accepts all three.
+ * The records are lib/schemas/samples.ts, which the OpenAPI examples refer to.
  */
 import { DEV_ISSUER_KEY_PATH, loadOrCreateIssuerKeys, signToken } from '#dev/auth/devIssuer';
+import { SAMPLE_ORDERS, SAMPLE_SERVICES } from '#lib/schemas/samples';
 
 const base = process.env.BASE_URL ?? `http://localhost:${process.env.PORT ?? 3000}`;
 
 const token = process.env.TOKEN ?? (await signToken(await loadOrCreateIssuerKeys(DEV_ISSUER_KEY_PATH)));
 const authorization = { authorization: `Bearer ${token}` };
 
-const services = [
-  { id: '123', name: 'Inspection' },
-  { id: '789', name: 'Testing' },
-  { id: '456', name: 'Analysis' },
-];
-
-const orders = [
-  { id: '223', datetime: '2022-11-01T11:11:11.111Z', totalfee: 100, services: [{ id: '123' }] },
-  { id: '224', datetime: '2022-11-01T14:11:11.111Z', totalfee: 100, services: [{ id: '789' }] },
-  { id: '225', datetime: '2022-11-01T17:11:11.111Z', totalfee: 100, services: [{ id: '456' }] },
-];
+const services = SAMPLE_SERVICES;
+const orders = SAMPLE_ORDERS;
 
 /** Creates a record, or confirms the stored one matches it. Returns false when it cannot. */
 async function ensure(collection: string, record: { id: string } & Record<string, unknown>): Promise<boolean> {

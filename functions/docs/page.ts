@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { correlationIdFor } from '#lib/http/correlation';
 import { DOCS_ASSET_NAMES, type DocsAssetName } from '#lib/schemas/docs';
 import { docsHeaders, docsInternalError, docsNotFound } from './docsResponses.ts';
 
@@ -95,7 +96,10 @@ async function assetResponse(
 }
 
 /** GET /docs (the reference page) and GET /docs/{asset} (its files). Public. */
-export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = async (
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+): Promise<APIGatewayProxyStructuredResultV2> => {
   try {
     const asset = event.pathParameters?.asset;
     if (asset === undefined) {
@@ -108,6 +112,6 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
     if (!isAssetName(asset)) return docsNotFound(`The reference page has no file named '${asset}'`);
     return await assetResponse(asset, event.headers?.['accept-encoding']);
   } catch (error) {
-    return docsInternalError(error, event.requestContext?.requestId ?? 'unknown');
+    return docsInternalError(error, correlationIdFor(event, context));
   }
 };

@@ -3,7 +3,7 @@ import * as ordersRepository from '#lib/db/ordersRepository';
 import { EARLIEST_API_DATETIME_MS, LATEST_API_DATETIME_MS, parseDateTime } from '#lib/domain/datetime';
 import { InvalidInputError } from '#lib/domain/errors';
 import { assertUsableOrderId, generateId, normalizeId } from '#lib/domain/ids';
-import { assertDistinctServices, assertWholeCents } from '#lib/domain/orderServices';
+import { assertDistinctServices } from '#lib/domain/orderServices';
 import { availabilityMaxSpan, freeIntervals, windowMs } from '#lib/domain/orderWindow';
 import { decodePageCursor } from '#lib/domain/pageCursor';
 import type { Versioned, VersionPrecondition } from '#lib/domain/versions';
@@ -21,7 +21,6 @@ function versioned(document: ordersRepository.OrderDocument): Versioned<Order> {
 
 function toDraft(id: string, input: OrderInput): ordersRepository.OrderDraft {
   assertDistinctServices(input.services);
-  assertWholeCents(input.totalfee);
   return {
     id,
     datetime: parseDateTime(input.datetime, '/datetime', 'body'),

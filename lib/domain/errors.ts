@@ -15,7 +15,7 @@ export class DuplicateIdError extends Error {
     readonly resource: 'order' | 'service',
     readonly id: string,
   ) {
-    super(`An ${resource === 'order' ? 'order' : 'service'} with id '${id}' already exists`);
+    super(`${resource === 'order' ? 'An order' : 'A service'} with id '${id}' already exists`);
     this.name = 'DuplicateIdError';
   }
 }

@@ -18,14 +18,3 @@ export function assertDistinctServices(services: readonly { id: string }[]): voi
     firstIndex.set(service.id, index);
   });
 }
-
-/**
- * Refuses a fee with more than two decimals (400). The schema's `multipleOf: 0.01` is checked
- * with a float tolerance so that 0.07 passes; that tolerance also lets 0.0100000000001 through,
- * which this exact check does not.
- */
-export function assertWholeCents(totalfee: number): void {
-  if (Math.round(totalfee * 100) / 100 !== totalfee) {
-    throw new InvalidInputError('/totalfee', 'body', 'must have at most two decimals');
-  }
-}

@@ -67,7 +67,7 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
       context,
       () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
     );
-    logRequest(event, result, startedAt);
+    logRequest(event, context, result, startedAt);
     return result;
   };
 }

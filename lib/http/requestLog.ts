@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { correlationIdFor } from './correlation.ts';
 
 /**
  * The service's structured JSON logger (AWS Lambda Powertools). Only request metadata is
@@ -7,14 +8,15 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
  */
 export const logger = new Logger({ serviceName: 'order-management-api' });
 
-/** One line per request: request id, route, status and duration. */
+/** One line per request: correlation id, route, status and duration. */
 export function logRequest(
   event: APIGatewayProxyEventV2,
+  context: Pick<Context, 'awsRequestId'>,
   result: APIGatewayProxyStructuredResultV2,
   startedAt: number,
 ): void {
   logger.info('request', {
-    requestId: event.requestContext?.requestId,
+    requestId: correlationIdFor(event, context),
     route: event.routeKey,
     method: event.requestContext?.http?.method,
     path: event.rawPath,

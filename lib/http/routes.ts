@@ -261,7 +261,8 @@ export const publicRoutes: readonly PublicRouteDefinition[] = [
     contentTypes: ['text/javascript', 'text/css'],
     cacheControl: 'public, max-age=3600',
     pathParameters: 'DocsAssetPathParameters',
-    errorStatuses: [404],
+    // 400: a name that is not valid percent-encoding is refused before the function runs.
+    errorStatuses: [400, 404],
   },
 ];
 

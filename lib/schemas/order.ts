@@ -1,16 +1,20 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ClientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
+import { Amount } from './money.ts';
+import { SAMPLE_SERVICE_ID } from './samples.ts';
 
-/** A reference from an order to a service record. */
-export const ServiceReference = Type.Object({ id: ResourceId }, { additionalProperties: false });
+/** A reference from an order to a service record; its example is a service `npm run seed` creates. */
+export const ServiceReference = Type.Object(
+  { id: { ...ResourceId, examples: [SAMPLE_SERVICE_ID] } },
+  { additionalProperties: false },
+);
 
 /** Body of POST /orders and PUT /orders/{id}. */
 export const OrderInput = Type.Object(
   {
     id: Type.Optional(ClientChosenId),
     datetime: DateTimeString,
-    // multipleOf 0.01 is checked with a precision tolerance (see validator build) so 0.07 passes.
-    totalfee: Type.Number({ minimum: 0, multipleOf: 0.01, maximum: 1e13, examples: [100] }),
+    totalfee: Amount,
     // Distinctness is checked in lib/domain/orderServices.ts, not with uniqueItems: ajv's
     // uniqueItems deep-compares every pair, even of invalid items, which deeply nested
     // input turns into a stack overflow.

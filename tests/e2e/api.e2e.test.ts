@@ -1,23 +1,49 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
+import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
-import { callOverHttp, type OfflineApi, startOffline } from '../support/offline.ts';
+import { callOverHttp, type OfflineApi, sendOverHttp, startOffline } from '../support/offline.ts';
+import { isPrismOwnAnswer, type PrismProxy, startPrism } from '../support/prism.ts';
 
 let offline: OfflineApi;
+/** Stoplight Prism in front of serverless-offline: every call goes through it first. */
+let prism: PrismProxy;
 
 beforeAll(async () => {
   offline = await startOffline({ MONGODB_URI: testMongoUri(), MONGODB_DATABASE: uniqueDbName('e2e') });
+  prism = await startPrism('openapi.json', offline.baseUrl);
 }, 150_000);
 
 afterAll(async () => {
+  await prism?.stop();
   await offline?.stop();
 });
 
-function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  return callOverHttp(offline.baseUrl, method, path, body, headers);
+/**
+ * Sends a request through Prism (validating proxy, `--errors`) and returns the API's answer.
+ * Prism must find no violation in any response. A request Prism refuses as breaking the
+ * document (the error tests send those on purpose) never reached the API: it is then sent
+ * straight to serverless-offline, and the API must refuse it too.
+ */
+async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  let received = await sendOverHttp(prism.baseUrl, method, path, body, headers);
+  expect(received.headers.get('sl-violations'), `Prism on ${method} ${path}`).toBeNull();
+  const prismError = received.body;
+  if (isPrismOwnAnswer(prismError)) {
+    const inResponse = (prismError.validation ?? []).filter((violation) => violation.location?.[0] === 'response');
+    expect(inResponse, `Prism on ${method} ${path}: ${JSON.stringify(prismError)}`).toEqual([]);
+    received = await sendOverHttp(offline.baseUrl, method, path, body, headers);
+    expect(received.status, `Prism refused ${method} ${path}; the API must too`).toBeGreaterThanOrEqual(400);
+  }
+  // Contract check: the response must be one openapi.json allows (throws ContractViolation).
+  assertResponseMatchesContract({ method, path }, received);
+  return received;
 }
 
-describe('over HTTP through serverless-offline', () => {
+describe('over HTTP through Prism and serverless-offline', () => {
   it('runs the assignment: three services, then three orders at one datetime (one 201, two 409)', async () => {
     for (const [id, name] of [
       ['123', 'Inspection'],
@@ -87,8 +113,12 @@ describe('over HTTP through serverless-offline', () => {
     // than 503 here (serverless-offline answers a timed-out Lambda with HTTP 200 and the error).
     const start = Date.parse('2034-04-04T00:00:00Z');
     const requested = Array.from({ length: 100 }, (_, i) => new Date(start + i * 90 * 60_000).toISOString());
+    // Straight to serverless-offline (contract-checked), not through Prism: the burst is about
+    // the local Lambda platform, and a proxy in front would add its own queueing.
     const responses = await Promise.all(
-      requested.map((datetime) => call('POST', '/orders', { datetime, totalfee: 1, services: [{ id: '123' }] })),
+      requested.map((datetime) =>
+        callOverHttp(offline.baseUrl, 'POST', '/orders', { datetime, totalfee: 1, services: [{ id: '123' }] }),
+      ),
     );
     for (const response of responses) {
       expect([201, 409, 503], JSON.stringify(response.body)).toContain(response.status);
@@ -109,6 +139,51 @@ describe('over HTTP through serverless-offline', () => {
     });
     expect(after.status).toBe(201);
   }, 120_000);
+
+  it('is validated by Prism: a body that breaks the document is flagged, in a request and in a response', async () => {
+    const unknownField = await sendOverHttp(prism.baseUrl, 'POST', '/services', { name: 'Inspection', colour: 'red' });
+    expect(unknownField.status).toBe(422);
+    expect(JSON.stringify(unknownField.body)).toContain("found 'colour'");
+
+    // A canary copy of the document where a service's name is an integer: the API's real answer breaks it.
+    const canaryDocument = JSON.parse(await readFile('openapi.json', 'utf8'));
+    canaryDocument.components.schemas.Service.properties.name = { type: 'integer' };
+    const folder = await mkdtemp(join(tmpdir(), 'prism-canary-'));
+    await writeFile(join(folder, 'openapi.json'), JSON.stringify(canaryDocument));
+    const canary = await startPrism(join(folder, 'openapi.json'), offline.baseUrl);
+    try {
+      const answer = await sendOverHttp(canary.baseUrl, 'GET', '/services/123');
+      expect(answer.status).toBe(500);
+      expect(answer.headers.get('sl-violations')).toContain('Response body property name must be integer');
+    } finally {
+      await canary.stop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it("answers in the API's shape even where serverless-offline's HTTP layer answers by itself", async () => {
+    for (const path of ['/orders/%ZZ', '/orders/%C0%AF', '/orders/%FF']) {
+      const response = await fetch(`${offline.baseUrl}${path}`, { headers: { authorization: await bearer() } });
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(await response.json()).toMatchObject({ status: 400, detail: expect.stringContaining(path) });
+    }
+    const oddType = await fetch(`${offline.baseUrl}/services`, {
+      method: 'POST',
+      headers: { authorization: await bearer(), 'content-type': 'json' },
+      body: '{"name":"x"}',
+    });
+    expect(oddType.status).toBe(400);
+    expect(oddType.headers.get('content-type')).toBe('application/problem+json');
+    const bareOptions = await fetch(`${offline.baseUrl}/services`, { method: 'OPTIONS' });
+    expect(bareOptions.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await bareOptions.json()) as { status: number }).status).toBe(bareOptions.status);
+
+    expect((await call('POST', '/services', { id: 'gone-soon', name: 'x' })).status).toBe(201);
+    const deleted = await call('DELETE', '/services/gone-soon');
+    expect(deleted.status).toBe(204);
+    expect(deleted.headers.get('content-type')).toBeNull();
+  });
 
   it('allows CORS from the configured origins only', async () => {
     const preflight = (origin: string) =>

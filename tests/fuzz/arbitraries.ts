@@ -431,10 +431,14 @@ export const extraHeaders = fc.dictionary(
   { maxKeys: 2 },
 );
 
+/** JSON that is not an object, and blank bodies: serverless-offline once turned these into 500s. */
+const nonObjectJson = fc.constantFrom('null', 'null ', 'false', '""', '0', '[]', '"x"', '', ' ');
+
 /** Any body a client might send: JSON, near-valid, oversized, or not JSON at all (deep nesting has its own property). */
 export function awkwardBody(kind: 'service' | 'order'): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 2, arbitrary: jsonBody(kind) },
+    { weight: 1, arbitrary: nonObjectJson },
     { weight: 2, arbitrary: sizedBody },
     { weight: 2, arbitrary: notJson },
   );

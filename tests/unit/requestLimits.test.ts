@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '#lib/domain/errors';
-import { assertDistinctServices, assertWholeCents } from '#lib/domain/orderServices';
+import { assertDistinctServices } from '#lib/domain/orderServices';
 import { nestingDepthExceeds } from '#lib/http/middleware/jsonBody';
 import { MAX_LISTED_ERRORS, validationProblem } from '#lib/http/problems';
 
@@ -53,15 +53,5 @@ describe('validation problems', () => {
     const problem = validationProblem(errors).problem;
     expect(problem.errors).toHaveLength(MAX_LISTED_ERRORS);
     expect(problem.detail).toContain('and 480 more');
-  });
-});
-
-describe('fees in whole cents', () => {
-  it.each([[0], [0.07], [19.99], [100], [1e12 + 0.01]])('accepts %s', (fee) => {
-    expect(() => assertWholeCents(fee)).not.toThrow();
-  });
-
-  it.each([[0.0100000000001], [5e-12], [1.005], [0.001]])('refuses %s', (fee) => {
-    expect(() => assertWholeCents(fee)).toThrow(InvalidInputError);
   });
 });

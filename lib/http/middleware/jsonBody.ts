@@ -1,10 +1,14 @@
 import type { MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { firstInexactNumber, STOP_SCAN, visitOutsideStrings } from '../jsonNumbers.ts';
 import { HttpProblem } from '../problems.ts';
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/** What middy's parser says for a `__proto__` or `constructor.prototype` key. */
+const FORBIDDEN_KEY_MESSAGE = 'Forbidden key in JSON body';
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
@@ -19,22 +23,19 @@ export const MAX_NESTING_DEPTH = 32;
  */
 export function nestingDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (inString) {
-      if (code === 0x5c)
-        i++; // backslash: the next character is escaped
-      else if (code === 0x22) inString = false;
-    } else if (code === 0x22) {
-      inString = true;
-    } else if (code === 0x5b || code === 0x7b) {
-      if (++depth > limit) return true;
+  let exceeded = false;
+  visitOutsideStrings(text, (code) => {
+    if (code === 0x5b || code === 0x7b) {
+      if (++depth > limit) {
+        exceeded = true;
+        return STOP_SCAN;
+      }
     } else if (code === 0x5d || code === 0x7d) {
       depth--;
     }
-  }
-  return false;
+    return undefined;
+  });
+  return exceeded;
 }
 
 function malformedJson(detail: string): HttpProblem {
@@ -70,10 +71,19 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
       try {
         await parser.before?.(request as never);
       } catch (error) {
-        // middy refuses `__proto__` and `constructor.prototype` keys with a status of its own.
-        const forbiddenKey = (error as { statusCode?: number }).statusCode !== undefined;
+        // middy answers both malformed JSON and `__proto__` / `constructor.prototype` keys with
+        // a 422; only the message tells them apart.
+        const forbiddenKey = (error as Error).message === FORBIDDEN_KEY_MESSAGE;
         throw malformedJson(
           forbiddenKey ? 'The body has a forbidden key (__proto__ or constructor)' : 'The body is not valid JSON',
+        );
+      }
+      const inexact = firstInexactNumber(text);
+      if (inexact !== undefined) {
+        throw new HttpProblem(
+          400,
+          `The number ${inexact.length > 40 ? `${inexact.slice(0, 40)}…` : inexact} has more digits than this API can store exactly (about 15 significant digits); send it with fewer`,
+          { type: '/problems/inexact-number', title: 'Number too precise' },
         );
       }
       // Valid JSON that is not an object (null, "x", 0, []) is left to the body validator,

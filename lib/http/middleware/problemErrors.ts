@@ -1,13 +1,14 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { correlationIdFor } from '../correlation.ts';
 import { problemFor } from '../errorMapping.ts';
 import { problemResponse } from '../problems.ts';
 import { logger } from '../requestLog.ts';
 
 /**
  * Turns every error into an `application/problem+json` response. Known errors keep their
- * status and detail; anything else is a 500 that shows only a correlation id (the request
- * id), while the stack goes to the log under that id.
+ * status and detail; anything else is a 500 that shows only a correlation id (see
+ * correlationIdFor), while the stack goes to the log under that id.
  */
 export function problemErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
@@ -17,7 +18,7 @@ export function problemErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
         request.response = problemResponse(known.problem, known.headers);
         return;
       }
-      const correlationId = request.event.requestContext?.requestId ?? request.context.awsRequestId ?? 'unknown';
+      const correlationId = correlationIdFor(request.event, request.context);
       const error = request.error;
       logger.error('unhandled error', {
         correlationId,

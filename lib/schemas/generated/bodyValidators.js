@@ -565,9 +565,8 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        let res0;
-        if (res0 = data2 / 0.01, Math.abs(Math.round(res0) - res0) > 1e-9) {
-          const err14 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/multipleOf", keyword: "multipleOf", params: { multipleOf: 0.01 }, message: "must be multiple of 0.01" };
+        if (Math.round(data2 * 100) / 100 !== data2) {
+          const err14 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/x-maxDecimalPlaces", keyword: "x-maxDecimalPlaces", params: {}, message: "must have at most 2 decimal places" };
           if (vErrors === null) {
             vErrors = [err14];
           } else {
