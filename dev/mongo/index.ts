@@ -81,6 +81,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     electionId: new ObjectId('7fffffff0000000000000001'),
     startedAt: Date.now(),
     parameters: { transactionLifetimeLimitSeconds: 60 },
+    clusterTimeBase: Math.floor(Date.now() / 1000),
+    snapshotPins: new Map(),
     log,
   };
   const server = new WireServer(state);

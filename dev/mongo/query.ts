@@ -141,6 +141,41 @@ export interface ReadOptions {
   sort?: Doc | undefined;
   skip?: number | undefined;
   limit?: number | undefined;
+  /** An index name or key pattern (validated like mongod), or `{ $natural: ±1 }`. */
+  hint?: unknown;
+}
+
+/**
+ * The natural-order direction a sort or hint asks for (`$natural`), validating the hint: an index
+ * that does not exist is an error in mongod, not something to ignore.
+ */
+function naturalOrder(coll: Collection, sort: Doc | undefined, hint: unknown): 1 | -1 | undefined {
+  let natural: unknown;
+  if (sort && '$natural' in sort) {
+    if (Object.keys(sort).length > 1)
+      throw new MongoCommandError(2, '$natural sort cannot be set in combination with other sort fields');
+    natural = sort.$natural;
+  }
+  if (hint !== undefined && hint !== null && !(typeof hint === 'object' && Object.keys(hint).length === 0)) {
+    if (typeof hint === 'object' && '$natural' in (hint as Doc)) natural ??= (hint as Doc).$natural;
+    else {
+      const found =
+        typeof hint === 'string'
+          ? coll.indexes.has(hint)
+          : typeof hint === 'object' &&
+            [...coll.indexes.values()].some((ix) => JSON.stringify(ix.spec.key) === JSON.stringify(hint));
+      if (!found) {
+        throw new MongoCommandError(
+          2,
+          `error processing query: ns=${coll.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`,
+        );
+      }
+    }
+  }
+  if (natural === undefined) return undefined;
+  if (natural !== 1 && natural !== -1)
+    throw new MongoCommandError(2, `$natural must be 1 or -1, got ${JSON.stringify(natural)}`);
+  return natural;
 }
 
 /** How a read was answered (for tests and the benchmark). */
@@ -209,10 +244,26 @@ export function runQuery(
   const skip = Math.max(0, options.skip ?? 0);
   const limit = options.limit && options.limit > 0 ? options.limit : undefined;
   const want = limit === undefined ? Number.POSITIVE_INFINITY : skip + limit;
-  const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+  const natural = naturalOrder(coll, options.sort, options.hint);
+  const sort = options.sort && Object.keys(options.sort).length > 0 && !natural ? options.sort : undefined;
   const own = view.txn?.writes.get(coll);
   const bounds = extractBounds(filter);
   const out: Doc[] = [];
+
+  // 0. Natural (insertion) order: a collection scan, reversed for -1.
+  if (natural) {
+    info.stage = 'COLLSCAN';
+    const ids = [...coll.docs.keys()].filter((id) => !own?.has(id));
+    const all: [string, Doc | null][] = ids.map((id) => [id, engine.visible(coll, id, view)]);
+    if (own) all.push(...own);
+    if (natural === -1) all.reverse();
+    for (const [, doc] of all) {
+      info.examined++;
+      if (doc && query.test(doc)) out.push(doc);
+      if (out.length >= want) break;
+    }
+    return out.slice(skip);
+  }
 
   // 1. An index that yields documents already in sort order (only if nothing of ours is buffered).
   if (sort && !own?.size) {

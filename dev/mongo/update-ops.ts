@@ -103,6 +103,74 @@ function checkArithmetic(doc: Doc, u: Doc): void {
   }
 }
 
+/** The BSON type name mongod prints in update errors. */
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Date) return 'date';
+  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
+}
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[ ${v.map(shown).join(', ')} ]` : String(v);
+}
+
+/** Operators that create the path they name when it is missing. */
+const CREATING = ['$set', '$inc', '$mul', '$min', '$max', '$push', '$addToSet', '$currentDate', '$bit'];
+
+/**
+ * mongod's path and type checks that mingo skips (it reports success and changes nothing): a
+ * field cannot be created inside a scalar (28 PathNotViable), $push/$addToSet need an array (2),
+ * $pop needs an array (14), $pull/$pullAll need an array (2).
+ */
+function checkPaths(doc: Doc, u: Doc): void {
+  for (const [op, spec] of Object.entries(u)) {
+    if (!isPlainObject(spec)) continue;
+    for (const path of Object.keys(spec)) {
+      if (path.includes('$')) continue; // positional paths are resolved by mingo against the query
+      const parts = path.split('.');
+      let cur: unknown = doc;
+      let viable = true;
+      for (let i = 0; i < parts.length - 1 && viable; i++) {
+        const part = parts[i] as string;
+        const next =
+          Array.isArray(cur) && /^\d+$/.test(part) ? cur[Number(part)] : isPlainObject(cur) ? cur[part] : undefined;
+        if (next === undefined) {
+          viable = false; // missing from here on: mongod creates it
+          break;
+        }
+        const child = parts[i + 1] as string;
+        if (!isPlainObject(next) && !(Array.isArray(next) && /^\d+$/.test(child))) {
+          if (CREATING.includes(op)) {
+            throw new MongoCommandError(28, `Cannot create field '${child}' in element {${part}: ${shown(next)}}`);
+          }
+          viable = false;
+          break;
+        }
+        cur = next;
+      }
+      if (!viable) continue;
+      const last = parts[parts.length - 1] as string;
+      const target =
+        Array.isArray(cur) && /^\d+$/.test(last) ? cur[Number(last)] : isPlainObject(cur) ? cur[last] : undefined;
+      if (target === undefined || Array.isArray(target)) continue;
+      if (op === '$push' || op === '$addToSet') {
+        throw new MongoCommandError(
+          2,
+          `The field '${path}' must be an array but is of type ${typeName(target)} in document {_id: ${shown(doc._id)}}`,
+        );
+      }
+      if (op === '$pop')
+        throw new MongoCommandError(14, `Path '${path}' contains an element of non-array type '${typeName(target)}'`);
+      if (op === '$pull' || op === '$pullAll')
+        throw new MongoCommandError(2, 'Cannot apply $pull to a non-array value');
+    }
+  }
+}
+
 function setPath(doc: Doc, path: string, value: unknown): void {
   const parts = path.split('.');
   let cur: Doc = doc;
@@ -169,6 +237,7 @@ export function applyUpdate(
       next = cloneDoc(doc);
       guardId(rest, oldId);
       checkArithmetic(next, rest);
+      checkPaths(next, rest);
       if (Object.keys(rest).length > 0) {
         const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
         mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);

@@ -3,8 +3,8 @@ import { Query } from 'mingo';
 import { compareBson } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
-import { type Collection, checkDbName, type Doc } from '../storage.ts';
-import { collectionName, existingCollection } from './common.ts';
+import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
+import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 /** Collection options we implement; anything else would be silently ignored, so it is refused. */
@@ -75,16 +75,19 @@ function listedCollection(coll: Collection): Doc {
 }
 
 const create: CommandSpec = {
-  handler: (ctx) => {
+  // MongoDB ≥ 4.4 creates collections inside transactions (visible to others after the commit).
+  allowedInTxn: true,
+  handler: async (ctx) => {
     const name = collectionName(ctx);
     for (const key of Object.keys(ctx.cmd)) {
       if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
         throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
       }
     }
-    if (ctx.engine.getCollection(ctx.db, name))
+    const existing = ctx.engine.getCollection(ctx.db, name);
+    if (existing && listable(ctx, existing))
       throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
-    ctx.engine.ensureCollection(ctx.db, name);
+    await collectionForWrite(ctx, name);
     return { ok: 1 };
   },
 };
@@ -110,7 +113,7 @@ const dropDatabase: CommandSpec = {
 const listCollections: CommandSpec = {
   handler: (ctx) => {
     const colls = [...(ctx.engine.dbs.get(ctx.db)?.values() ?? [])];
-    let docs = colls.map(listedCollection);
+    let docs = colls.filter((c) => listable(ctx, c)).map(listedCollection);
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
       const q = new Query(filter as Doc, {});
@@ -131,7 +134,7 @@ const listDatabases: CommandSpec = {
   handler: (ctx) => {
     let databases: Doc[] = [...ctx.engine.dbs.entries()].map(([name, colls]) => {
       let docs = 0;
-      for (const c of colls.values()) docs += c.docs.size;
+      for (const c of colls.values()) if (listable(ctx, c)) docs += c.docs.size;
       return { name, sizeOnDisk: docs * 100, empty: docs === 0 };
     });
     const filter = ctx.cmd.filter;
@@ -146,7 +149,8 @@ const listDatabases: CommandSpec = {
 };
 
 const createIndexes: CommandSpec = {
-  handler: (ctx) => {
+  allowedInTxn: true,
+  handler: async (ctx) => {
     const name = collectionName(ctx);
     checkDbName(ctx.db);
     const specs = ctx.cmd.indexes;
@@ -193,8 +197,22 @@ const createIndexes: CommandSpec = {
         throw new MongoCommandError(67, "The index name '_id_' is reserved for the _id index");
       requested.push(spec);
     }
-    const existing = ctx.engine.getCollection(ctx.db, name);
-    const coll = ctx.engine.ensureCollection(ctx.db, name);
+    const found = ctx.engine.getCollection(ctx.db, name);
+    const existing = found && listable(ctx, found) ? found : undefined;
+    if (ctx.txn && existing && existing.createdBy !== ctx.txn) {
+      throw new MongoCommandError(
+        263,
+        `Cannot create new indexes on existing collection ${existing.ns} in a multi-document transaction.`,
+      );
+    }
+    const coll = await collectionForWrite(ctx, name);
+    // Like mongod's index build, wait for transactions that wrote to the collection to finish:
+    // the uniqueness check must see what they commit.
+    await retryOnLock(ctx, () => {
+      for (const txn of ctx.engine.activeTxns) {
+        if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
+      }
+    });
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
@@ -235,7 +253,7 @@ const createIndexes: CommandSpec = {
 const listIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
-    if (!coll) throw notFound(ctx, collectionName(ctx));
+    if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
     const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
     const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
     const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;

@@ -1,5 +1,6 @@
 /** Handshake, diagnostics and session housekeeping commands. */
 import { hostname } from 'node:os';
+import { releaseSnapshots } from '../concerns.ts';
 import { MongoCommandError } from '../errors.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
@@ -156,5 +157,6 @@ function endSession(ctx: CommandContext, lsid: unknown): void {
   const session = ctx.state.sessions.get(key);
   if (session?.txn) ctx.engine.abortTransaction(session.txn, 'session ended');
   ctx.state.sessions.delete(key);
+  releaseSnapshots(ctx.state, key);
   ctx.state.cursors.killForSession(key);
 }

@@ -28,6 +28,7 @@ function batchSizeOf(ctx: CommandContext, cmd: Doc = ctx.cmd): number | undefine
 
 const find: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     if (ctx.cmd.tailable === true)
@@ -46,8 +47,9 @@ const find: CommandSpec = {
     if (limit === 0) limit = undefined;
     const batchSize = batchSizeOf(ctx);
     const docs = project(
-      runQuery(ctx.engine, coll, ctx.view, filter, { sort, skip, limit }),
+      runQuery(ctx.engine, coll, ctx.view, filter, { sort, skip, limit, hint: ctx.cmd.hint }),
       optionalDoc(ctx, 'projection'),
+      filter,
     );
     const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
       batchSize,
@@ -102,6 +104,7 @@ const count: CommandSpec = {
     const skip = intOption(ctx, 'skip');
     const limit = intOption(ctx, 'limit');
     const docs = runQuery(ctx.engine, coll, ctx.view, optionalDoc(ctx, 'query') ?? {}, {
+      hint: ctx.cmd.hint,
       skip,
       limit: limit === undefined ? undefined : Math.abs(limit),
     });
@@ -124,6 +127,7 @@ function collectValues(v: unknown, parts: string[], i: number, out: unknown[]): 
 
 const distinct: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     const key = ctx.cmd.key;
@@ -149,6 +153,7 @@ const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$cou
 
 const aggregate: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     if (ctx.cmd.explain !== undefined)
@@ -179,7 +184,7 @@ const aggregate: CommandSpec = {
     const first = stages[0];
     const leadingMatch =
       first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
-    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {});
+    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {}, { hint: ctx.cmd.hint });
     const rest = leadingMatch ? stages.slice(1) : stages;
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];

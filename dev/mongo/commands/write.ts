@@ -8,6 +8,7 @@ import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import {
   checkId,
+  collectionForWrite,
   collectionName,
   intOption,
   project,
@@ -17,10 +18,6 @@ import {
   withIdFirst,
 } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
-
-function writeCollection(ctx: CommandContext): Collection {
-  return ctx.engine.ensureCollection(ctx.db, collectionName(ctx));
-}
 
 function opsArray(ctx: CommandContext, field: string): Doc[] {
   const ops = ctx.cmd[field];
@@ -76,7 +73,7 @@ const insert: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const docs = opsArray(ctx, 'documents');
-    const coll = writeCollection(ctx);
+    const coll = await collectionForWrite(ctx);
     let n = 0;
     const writeErrors = await eachOp(ctx, docs, async (raw) => {
       const doc = withIdFirst(raw);
@@ -104,7 +101,7 @@ async function updateStatement(
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
-  const targets = runQuery(ctx.engine, coll, ctx.view, q, multi ? {} : { limit: 1, sort: op.sort as Doc | undefined });
+  const targets = runQuery(ctx.engine, coll, ctx.view, q, multi ? { hint: op.hint } : { limit: 1, hint: op.hint });
   let matched = 0;
   let modified = 0;
   for (const target of targets) {
@@ -138,7 +135,11 @@ const update: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'updates');
-    const coll = writeCollection(ctx);
+    // MongoDB 7.0 (the version this server reports) has no `sort` in update statements (8.0 added
+    // it): the whole command fails to parse.
+    if (ops.some((op) => op.sort !== undefined))
+      throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
+    const coll = await collectionForWrite(ctx);
     let n = 0;
     let nModified = 0;
     const upserted: Doc[] = [];
@@ -173,7 +174,7 @@ const del: CommandSpec = {
       if (!coll) return;
       const q = (op.q ?? {}) as Doc;
       const query = compileFilter(q);
-      const targets = runQuery(ctx.engine, coll, ctx.view, q, limit === 1 ? { limit: 1 } : {});
+      const targets = runQuery(ctx.engine, coll, ctx.view, q, { limit: limit === 1 ? 1 : undefined, hint: op.hint });
       for (const target of targets) {
         const id = keyString(target._id);
         const deleted = await retryOnLock(ctx, () => {
@@ -205,16 +206,16 @@ const findAndModify: CommandSpec = {
     if (remove && (upsert || returnNew))
       throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
     const name = collectionName(ctx);
-    const coll = remove ? ctx.engine.getCollection(ctx.db, name) : ctx.engine.ensureCollection(ctx.db, name);
+    const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
     const q = (cmd.query ?? {}) as Doc;
     const query = compileFilter(q);
     const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
-    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields)[0] ?? null) : null);
+    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q)[0] ?? null) : null);
     const kind = remove ? 'replacement' : updateKind(cmd.update);
 
     const result = await retryOnLock(ctx, () => {
       const target = coll
-        ? runQuery(ctx.engine, coll, ctx.view, q, { sort: cmd.sort as Doc | undefined, limit: 1 })[0]
+        ? runQuery(ctx.engine, coll, ctx.view, q, { sort: cmd.sort as Doc | undefined, limit: 1, hint: cmd.hint })[0]
         : undefined;
       if (target && coll) {
         const id = keyString(target._id);

@@ -3,6 +3,7 @@
  * results) and the command-monitoring events each client records.
  */
 import {
+  BSON,
   type ClientSession,
   type Collection,
   type CommandFailedEvent,
@@ -53,6 +54,15 @@ function isSensitive(name: string, body: Doc | undefined): boolean {
   if (SENSITIVE.has(lower)) return true;
   // hello is sensitive only when it carries speculative authentication (the driver redacts it to {}).
   return (lower === 'hello' || lower === 'ismaster') && (!body || Object.keys(body).length === 0);
+}
+
+/** A deep copy of a command document (BSON round trip through the driver's own bson). */
+function snapshotOf(command: Doc): Doc {
+  try {
+    return BSON.deserialize(BSON.serialize(command)) as Doc;
+  } catch {
+    return command;
+  }
 }
 
 /** Converts the spec's `{ mode, tagSets, maxStalenessSeconds }` to the driver's ReadPreference. */
@@ -120,7 +130,12 @@ export class Entities implements EntityLookup {
           const opts = { ...((spec.sessionOptions as Doc | undefined) ?? {}) };
           const dto = opts.defaultTransactionOptions as Doc | undefined;
           if (dto) opts.defaultTransactionOptions = scopedOptions(dto);
-          this.map.set(id, client.startSession(opts));
+          const { snapshotTime, ...sessionOptions } = opts;
+          const session = client.startSession(sessionOptions);
+          // The driver has no snapshotTime option yet; the field it sends atClusterTime from is set instead.
+          if (typeof snapshotTime === 'string')
+            (session as unknown as { snapshotTime: unknown }).snapshotTime = this.get(snapshotTime);
+          this.map.set(id, session);
           break;
         }
         default:
@@ -153,8 +168,10 @@ export class Entities implements EntityLookup {
       entity.events.push({ type, event });
     };
     client.on('commandStarted', (e) => {
-      entity.started.push(e);
-      record('commandStartedEvent', e, e.command);
+      // A copy as sent: the driver may later mutate objects the command shares with its options.
+      const copy = Object.assign(Object.create(Object.getPrototypeOf(e)), e, { command: snapshotOf(e.command) });
+      entity.started.push(copy);
+      record('commandStartedEvent', copy, copy.command);
     });
     client.on('commandSucceeded', (e) => record('commandSucceededEvent', e, e.reply as Doc));
     client.on('commandFailed', (e) => record('commandFailedEvent', e));

@@ -3,6 +3,7 @@
  * driver returned. Root documents may carry extra fields, nested ones may not; `$$`-operators
  * (`$$exists`, `$$type`, `$$unsetOrMatches`, `$$matchesEntity`, `$$sessionLsid`, …) as specified.
  */
+import { EJSON } from 'bson';
 
 /** A mismatch, with the path where it was found. */
 export class MatchError extends Error {}
@@ -123,7 +124,7 @@ function matchOperator(expected: Doc, actual: unknown, path: string, entities: E
     }
     case '$$matchAsDocument': {
       if (typeof actual !== 'string') fail(path, 'expected a JSON string');
-      matchValue(arg, JSON.parse(actual), path, entities, false);
+      matchValue(arg, EJSON.parse(actual, { relaxed: true }), path, entities, false);
       return;
     }
     case '$$matchAsRoot':
@@ -178,8 +179,9 @@ export function matchValue(
     if (!Array.isArray(actual)) fail(path, `expected an array, got ${describe(actual)}`);
     if (actual.length !== expected.length)
       fail(path, `expected ${expected.length} elements, got ${actual.length}: ${describe(actual)}`);
+    // The documents of a root-level array (e.g. a find result) are root documents too.
     expected.forEach((e, i) => {
-      matchValue(e, actual[i], `${path}[${i}]`, entities, false);
+      matchValue(e, actual[i], `${path}[${i}]`, entities, isRoot);
     });
     return;
   }

@@ -51,6 +51,7 @@ function optionsOf(ctx: RunnerContext, args: Doc, ...taken: string[]): Doc {
 export function toPlain(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(toPlain);
+  if (v instanceof Map) return Object.fromEntries([...v.entries()].map(([k, x]) => [k, toPlain(x)]));
   if ((v as { _bsontype?: string })._bsontype || v instanceof Date || v instanceof RegExp) return v;
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) {
@@ -216,6 +217,18 @@ async function runCollectionOp(ctx: RunnerContext, coll: Collection<Doc>, name: 
   }
 }
 
+/** runCursorCommand: batchSize, maxTimeMS and comment apply to the getMores, through the cursor's setters. */
+function commandCursor(ctx: RunnerContext, db: Db, args: Doc): ReturnType<Db['runCursorCommand']> {
+  const cursor = db.runCursorCommand(
+    args.command as Doc,
+    optionsOf(ctx, args, 'command', 'commandName', 'batchSize', 'maxTimeMS', 'comment'),
+  );
+  if (typeof args.batchSize === 'number') cursor.setBatchSize(args.batchSize);
+  if (typeof args.maxTimeMS === 'number') cursor.setMaxTimeMS(args.maxTimeMS);
+  if (args.comment !== undefined) cursor.setComment(args.comment);
+  return cursor;
+}
+
 async function runDatabaseOp(ctx: RunnerContext, db: Db, name: string, args: Doc): Promise<unknown> {
   const o = (...taken: string[]): Doc => optionsOf(ctx, args, ...taken);
   switch (name) {
@@ -237,9 +250,9 @@ async function runDatabaseOp(ctx: RunnerContext, db: Db, name: string, args: Doc
       return db.command({ collMod: collection, ...rest });
     }
     case 'runCursorCommand':
-      return db.runCursorCommand(args.command as Doc, o('command', 'commandName')).toArray();
+      return commandCursor(ctx, db, args).toArray();
     case 'createCommandCursor': {
-      const cursor = db.runCursorCommand(args.command as Doc, o('command', 'commandName'));
+      const cursor = commandCursor(ctx, db, args);
       await cursor.hasNext();
       return cursor;
     }
@@ -295,7 +308,8 @@ async function runSessionOp(ctx: RunnerContext, session: ClientSession, name: st
       const callback = args.callback as Doc[];
       const opts = optionsOf(ctx, args, 'callback');
       await session.withTransaction(async () => {
-        for (const op of callback) await runOperation(ctx, op);
+        // An expected error inside the callback is checked, then propagated to withTransaction.
+        for (const op of callback) await runOperation(ctx, op, true);
       }, opts);
       return undefined;
     }
@@ -369,7 +383,7 @@ export function checkError(ctx: RunnerContext, expected: Doc, err: unknown): voi
 }
 
 /** Runs one operation with its expectations. */
-export async function runOperation(ctx: RunnerContext, op: Doc): Promise<void> {
+export async function runOperation(ctx: RunnerContext, op: Doc, rethrowExpected = false): Promise<void> {
   let result: unknown;
   try {
     result = await execute(ctx, op);
@@ -378,6 +392,7 @@ export async function runOperation(ctx: RunnerContext, op: Doc): Promise<void> {
     if (op.ignoreResultAndError === true) return;
     if (!op.expectError) throw err;
     checkError(ctx, op.expectError as Doc, err);
+    if (rethrowExpected) throw err;
     return;
   }
   if (op.expectError)
