@@ -143,6 +143,8 @@ export interface ReadOptions {
   limit?: number | undefined;
   /** An index name or key pattern (validated like mongod), or `{ $natural: ±1 }`. */
   hint?: unknown;
+  /** The command's `let` variables (`$$name` in `$expr`). */
+  variables?: Doc | undefined;
 }
 
 /**
@@ -186,13 +188,13 @@ export interface PlanInfo {
   examined: number;
 }
 
-/** Compiles a filter with mingo, turning its errors into BadValue like mongod. */
-export function compileFilter(filter: unknown): Query {
+/** Compiles a filter with mingo (with the command's `let` variables), turning its errors into BadValue like mongod. */
+export function compileFilter(filter: unknown, variables?: Doc): Query {
   if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
   try {
-    return new Query((filter ?? {}) as Doc, {});
+    return new Query((filter ?? {}) as Doc, variables ? { variables } : {});
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
@@ -235,7 +237,7 @@ export function runQuery(
   options: ReadOptions = {},
   plan?: PlanInfo,
 ): Doc[] {
-  const query = compileFilter(filter);
+  const query = compileFilter(filter, options.variables);
   const info: PlanInfo = plan ?? { stage: 'COLLSCAN', examined: 0 };
   if (!coll) {
     info.stage = 'EOF';

@@ -4,7 +4,7 @@
  * type checks that mongod makes ($inc on a non-number) and the immutable `_id`.
  */
 
-import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
+import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
 import { keyString } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
@@ -211,7 +211,7 @@ export function upsertSeed(query: Doc, kind: 'operators' | 'replacement' | 'pipe
 export function applyUpdate(
   doc: Doc,
   u: unknown,
-  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean },
+  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean; variables?: Doc | undefined },
 ): Doc {
   const kind = updateKind(u);
   const oldId = doc._id;
@@ -223,9 +223,7 @@ export function applyUpdate(
       if (oldId !== undefined && repl._id !== undefined && keyString(repl._id) !== keyString(oldId))
         throw immutableId(oldId);
     } else if (kind === 'pipeline') {
-      const arr = [cloneDoc(doc)];
-      mingoUpdateOne(arr, {}, u as never);
-      next = arr[0] as Doc;
+      next = applyPipeline(doc, u as Doc[], opts.variables);
     } else {
       const { $setOnInsert, ...given } = u as Doc;
       // Copy each operator's spec: guardId may edit it, and the command is reused for every matched doc.
@@ -250,6 +248,26 @@ export function applyUpdate(
   if (oldId !== undefined && (next._id === undefined || keyString(next._id) !== keyString(oldId)))
     throw immutableId(oldId);
   return withIdFirst(next);
+}
+
+/** The stages mongod allows in a pipeline-style update. */
+const PIPELINE_UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+/**
+ * A pipeline-style update: the document through an aggregation pipeline (mingo), keeping the
+ * original `_id` when the pipeline drops it, as mongod does.
+ */
+function applyPipeline(doc: Doc, pipeline: Doc[], variables: Doc | undefined): Doc {
+  for (const stage of pipeline) {
+    const op = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!op || !PIPELINE_UPDATE_STAGES.has(op)) {
+      throw new MongoCommandError(72, `${op ?? 'A non-object stage'} is not allowed to be used within an update`);
+    }
+  }
+  const [out] = mingoAggregate([cloneDoc(doc)], pipeline, variables ? { variables } : {}) as Doc[];
+  if (!out) throw new MongoCommandError(2, 'the update pipeline produced no document');
+  if (out._id === undefined && doc._id !== undefined) return { _id: doc._id, ...out };
+  return out;
 }
 
 /** mongod refuses operators on `_id` (setting it to its current value is a no-op); mingo would try. */

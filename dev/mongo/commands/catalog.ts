@@ -206,13 +206,6 @@ const createIndexes: CommandSpec = {
       );
     }
     const coll = await collectionForWrite(ctx, name);
-    // Like mongod's index build, wait for transactions that wrote to the collection to finish:
-    // the uniqueness check must see what they commit.
-    await retryOnLock(ctx, () => {
-      for (const txn of ctx.engine.activeTxns) {
-        if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
-      }
-    });
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
@@ -238,7 +231,16 @@ const createIndexes: CommandSpec = {
       }
       toBuild.push(spec);
     }
-    for (const spec of toBuild) ctx.engine.addIndex(coll, spec);
+    if (toBuild.length > 0) {
+      // Like mongod's index build, wait for transactions that wrote to the collection to finish:
+      // the uniqueness check must see what they commit. (Indexes that already exist need no build.)
+      await retryOnLock(ctx, () => {
+        for (const txn of ctx.engine.activeTxns) {
+          if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
+        }
+      });
+    }
+    for (const spec of toBuild) if (!coll.indexes.has(spec.name)) ctx.engine.addIndex(coll, spec);
     const reply: Doc = {
       numIndexesBefore,
       numIndexesAfter: coll.indexes.size,

@@ -158,6 +158,20 @@ export async function retryOnLock<T>(ctx: CommandContext, step: () => T): Promis
   }
 }
 
+/** The command's `let` variables, validated like mongod. */
+export function letVariables(ctx: CommandContext): Doc | undefined {
+  const v = ctx.cmd.let;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new MongoCommandError(14, `BSON field '${ctx.name}.let' is the wrong type, expected type 'object'`);
+  for (const name of Object.keys(v)) {
+    // mongod: a lowercase ASCII letter or a non-ASCII character first.
+    if (!/^[a-z]/.test(name) && !(name.charCodeAt(0) > 127))
+      throw new MongoCommandError(2, `'${name}' starts with an invalid character for a user variable name`);
+  }
+  return v as Doc;
+}
+
 /** Reads a non-negative integer option. */
 export function intOption(ctx: CommandContext, field: string, cmd: Doc = ctx.cmd): number | undefined {
   const v = cmd[field];

@@ -4,7 +4,7 @@ import { keyString } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery } from '../query.ts';
 import type { Doc } from '../storage.ts';
-import { collectionName, existingCollection, intOption, project, rejectUnsupported } from './common.ts';
+import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
@@ -47,7 +47,13 @@ const find: CommandSpec = {
     if (limit === 0) limit = undefined;
     const batchSize = batchSizeOf(ctx);
     const docs = project(
-      runQuery(ctx.engine, coll, ctx.view, filter, { sort, skip, limit, hint: ctx.cmd.hint }),
+      runQuery(ctx.engine, coll, ctx.view, filter, {
+        sort,
+        skip,
+        limit,
+        hint: ctx.cmd.hint,
+        variables: letVariables(ctx),
+      }),
       optionalDoc(ctx, 'projection'),
       filter,
     );
@@ -184,13 +190,15 @@ const aggregate: CommandSpec = {
     const first = stages[0];
     const leadingMatch =
       first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
-    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {}, { hint: ctx.cmd.hint });
+    const variables = letVariables(ctx);
+    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {}, { hint: ctx.cmd.hint, variables });
     const rest = leadingMatch ? stages.slice(1) : stages;
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];
     try {
       results = mingoAggregate(input, rest, {
         processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+        ...(variables ? { variables } : {}),
         collectionResolver: (name: string) =>
           runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
       }) as Doc[];

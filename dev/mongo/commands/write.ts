@@ -11,6 +11,7 @@ import {
   collectionForWrite,
   collectionName,
   intOption,
+  letVariables,
   project,
   rejectUnsupported,
   retryOnLock,
@@ -95,13 +96,14 @@ async function updateStatement(
 ): Promise<{ matched: number; modified: number; upserted?: unknown }> {
   rejectUnsupported(ctx, op);
   const q = (op.q ?? {}) as Doc;
-  const query = compileFilter(q);
+  const variables = letVariables(ctx);
+  const query = compileFilter(q, variables);
   const kind = updateKind(op.u);
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
-  const targets = runQuery(ctx.engine, coll, ctx.view, q, multi ? { hint: op.hint } : { limit: 1, hint: op.hint });
+  const targets = runQuery(ctx.engine, coll, ctx.view, q, { limit: multi ? undefined : 1, hint: op.hint, variables });
   let matched = 0;
   let modified = 0;
   for (const target of targets) {
@@ -109,7 +111,7 @@ async function updateStatement(
     const outcome = await retryOnLock(ctx, () => {
       const current = ctx.engine.visible(coll, id, ctx.view);
       if (!current || !query.test(current)) return 'gone';
-      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false });
+      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
       ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
@@ -121,7 +123,7 @@ async function updateStatement(
   }
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
-    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true }));
+    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables }));
     checkId(doc._id);
     checkSize(doc);
     await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert'));
@@ -173,8 +175,13 @@ const del: CommandSpec = {
         throw new MongoCommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(op.limit)}`);
       if (!coll) return;
       const q = (op.q ?? {}) as Doc;
-      const query = compileFilter(q);
-      const targets = runQuery(ctx.engine, coll, ctx.view, q, { limit: limit === 1 ? 1 : undefined, hint: op.hint });
+      const variables = letVariables(ctx);
+      const query = compileFilter(q, variables);
+      const targets = runQuery(ctx.engine, coll, ctx.view, q, {
+        limit: limit === 1 ? 1 : undefined,
+        hint: op.hint,
+        variables,
+      });
       for (const target of targets) {
         const id = keyString(target._id);
         const deleted = await retryOnLock(ctx, () => {
@@ -208,14 +215,20 @@ const findAndModify: CommandSpec = {
     const name = collectionName(ctx);
     const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
     const q = (cmd.query ?? {}) as Doc;
-    const query = compileFilter(q);
+    const variables = letVariables(ctx);
+    const query = compileFilter(q, variables);
     const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
     const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q)[0] ?? null) : null);
     const kind = remove ? 'replacement' : updateKind(cmd.update);
 
     const result = await retryOnLock(ctx, () => {
       const target = coll
-        ? runQuery(ctx.engine, coll, ctx.view, q, { sort: cmd.sort as Doc | undefined, limit: 1, hint: cmd.hint })[0]
+        ? runQuery(ctx.engine, coll, ctx.view, q, {
+            sort: cmd.sort as Doc | undefined,
+            limit: 1,
+            hint: cmd.hint,
+            variables,
+          })[0]
         : undefined;
       if (target && coll) {
         const id = keyString(target._id);
@@ -224,7 +237,7 @@ const findAndModify: CommandSpec = {
           ctx.engine.writeDoc(coll, id, null, ctx.view, 'delete');
           return { lastErrorObject: { n: 1 }, value: out(target) };
         }
-        const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false });
+        const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false, variables });
         if (!sameBson(target, next)) {
           checkSize(next);
           ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
@@ -233,7 +246,9 @@ const findAndModify: CommandSpec = {
       }
       if (remove || !coll) return { lastErrorObject: { n: 0 }, value: null };
       if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
-      const doc = withIdFirst(applyUpdate(upsertSeed(q, kind), cmd.update, { arrayFilters, query: q, isInsert: true }));
+      const doc = withIdFirst(
+        applyUpdate(upsertSeed(q, kind), cmd.update, { arrayFilters, query: q, isInsert: true, variables }),
+      );
       checkId(doc._id);
       checkSize(doc);
       ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert');

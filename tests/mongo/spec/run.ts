@@ -56,6 +56,15 @@ async function claimsOf(client: MongoClient): Promise<ServerClaims> {
   };
 }
 
+/** A Markdown table with padded columns (the layout Biome's formatter gives it); `right`: right-aligned columns. */
+function markdownTable(header: string[], rows: string[][], right: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const cells = (r: string[]): string =>
+    `| ${r.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [cells(header), rule, ...rows.map(cells)];
+}
+
 function testId(o: TestOutcome): string {
   return `${o.file}: ${o.test}`;
 }
@@ -101,14 +110,18 @@ async function main(): Promise<void> {
   const total = { run: 0, passed: 0, failed: 0, skipped: 0 };
   const rows = [...folders.entries()].sort(([a], [b]) => a.localeCompare(b));
   for (const [, f] of rows) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += f[k];
-  const line = (name: string, f: typeof total): string =>
-    `| ${name} | ${f.run} | ${f.passed} | ${f.failed} | ${f.skipped} |`;
-  const table = [
-    '| folder | run | passed | failed | skipped |',
-    '|---|---:|---:|---:|---:|',
-    ...rows.map(([n, f]) => line(n, f)),
-    line('**total**', total),
+  const line = (name: string, f: typeof total): string[] => [
+    name,
+    String(f.run),
+    String(f.passed),
+    String(f.failed),
+    String(f.skipped),
   ];
+  const table = markdownTable(
+    ['folder', 'run', 'passed', 'failed', 'skipped'],
+    [...rows.map(([n, f]) => line(n, f)), line('**total**', total)],
+    [false, true, true, true, true],
+  );
   const skipReasons = new Map<string, number>();
   for (const o of outcomes) {
     if (o.status !== 'skipped') continue;
@@ -152,15 +165,19 @@ async function main(): Promise<void> {
       '',
       '## Failures, by listed reason (tests/mongo/spec/expected-failures.ts)',
       '',
-      '| reason | tests |',
-      '|---|---:|',
-      ...[...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `| ${r} | ${n} |`),
+      ...markdownTable(
+        ['reason', 'tests'],
+        [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => [r, String(n)]),
+        [false, true],
+      ),
       '',
       '## Skips, by reason',
       '',
-      '| reason | tests |',
-      '|---|---:|',
-      ...[...skipReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `| ${r} | ${n} |`),
+      ...markdownTable(
+        ['reason', 'tests'],
+        [...skipReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => [r, String(n)]),
+        [false, true],
+      ),
       '',
     ];
     writeFileSync(join(here, 'RESULTS.md'), md.join('\n'));
