@@ -82,6 +82,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     startedAt: Date.now(),
     parameters: { transactionLifetimeLimitSeconds: 60 },
     clusterTimeBase: Math.floor(Date.now() / 1000),
+    connections: () => ({ current: 0, available: 0, totalCreated: 0, active: 0 }),
     snapshotPins: new Map(),
     log,
   };

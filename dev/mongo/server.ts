@@ -18,6 +18,12 @@ export class WireServer {
   constructor(state: ServerState) {
     this.state = state;
     this.server = createServer((socket) => this.accept(socket));
+    state.connections = () => ({
+      current: this.sockets.size,
+      available: 1_000_000 - this.sockets.size,
+      totalCreated: this.nextConnectionId - 1,
+      active: this.sockets.size,
+    });
   }
 
   listen(port: number, host: string): Promise<number> {

@@ -1,6 +1,6 @@
 /** Helpers shared by the CRUD handlers. */
 import { deserialize, ObjectId, serialize } from 'bson';
-import { find } from 'mingo';
+import { aggregate, find } from 'mingo';
 import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
@@ -169,7 +169,13 @@ export function letVariables(ctx: CommandContext): Doc | undefined {
     if (!/^[a-z]/.test(name) && !(name.charCodeAt(0) > 127))
       throw new MongoCommandError(2, `'${name}' starts with an invalid character for a user variable name`);
   }
-  return v as Doc;
+  // The values are expressions, evaluated once (like mongod) against an empty document.
+  try {
+    const [values] = aggregate([{}], [{ $addFields: v }]) as Doc[];
+    return values ?? {};
+  } catch (err) {
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
 }
 
 /** Reads a non-negative integer option. */

@@ -123,6 +123,7 @@ export const handshakeCommands: Record<string, CommandSpec> = {
       uptime: Math.floor((Date.now() - ctx.state.startedAt) / 1000),
       localTime: new Date(),
       transactions: { currentActive: ctx.engine.activeTxns.size },
+      connections: ctx.state.connections(),
       ok: 1,
     }),
   },

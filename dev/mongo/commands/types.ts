@@ -29,6 +29,8 @@ export interface ServerState {
   /** Read-only transactions that keep the history snapshot sessions read, by session key. */
   snapshotPins: Map<string, Transaction[]>;
   log: (line: string) => void;
+  /** Connection counts for serverStatus (filled in by the wire server). */
+  connections: () => { current: number; available: number; totalCreated: number; active: number };
 }
 
 /** Everything a handler gets. */
