@@ -31,6 +31,7 @@ export const codeNames: Record<number, string> = {
   40571: 'Location40571',
   51024: 'Location51024',
   51246: 'Location51246',
+  15974: 'Location15974',
   28: 'PathNotViable',
   79: 'UnknownReplWriteConcern',
   100: 'UnsatisfiableWriteConcern',

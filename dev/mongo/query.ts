@@ -2,7 +2,7 @@
  * Query execution: picks an index from the filter's equality/range conditions (or the sort),
  * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
  */
-import { find, Query } from 'mingo';
+import { Query } from 'mingo';
 import { compareBson, keyString, typeClass } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index, IndexEntry } from './indexes.ts';
@@ -134,6 +134,68 @@ function boundsScore(b: FieldBounds | undefined, index: Index): number {
   if (!b) return 0;
   if (b.kind === 'points') return index.unique && index.fields.length === 1 ? 5 : 4;
   return b.lo && b.hi ? 3 : b.lo || b.hi ? 2 : 0;
+}
+
+/** Sorts below null: the key of an empty array (mongod orders `[]` before null and missing). */
+const EMPTY_ARRAY_KEY = Symbol('empty array');
+
+/** The values a sort path reaches in a document (arrays along the way and at the end are unwound). */
+function sortValues(v: unknown, parts: string[], i: number, out: unknown[]): void {
+  if (i === parts.length) {
+    if (Array.isArray(v)) {
+      if (v.length === 0) out.push(EMPTY_ARRAY_KEY);
+      else out.push(...v);
+    } else out.push(v === undefined ? null : v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    if (v.length === 0) out.push(EMPTY_ARRAY_KEY);
+    for (const e of v) sortValues(e, parts, i, out);
+    return;
+  }
+  if (typeof v === 'object' && v !== null && typeClass(v) === 20)
+    sortValues((v as Doc)[parts[i] as string], parts, i + 1, out);
+  else out.push(null);
+}
+
+function compareSortKeys(a: unknown, b: unknown): number {
+  if (a === EMPTY_ARRAY_KEY || b === EMPTY_ARRAY_KEY) return a === b ? 0 : a === EMPTY_ARRAY_KEY ? -1 : 1;
+  return compareBson(a, b);
+}
+
+/**
+ * Sorts documents the way mongod does, in BSON order across types (MinKey, null, numbers of every
+ * type together, strings, objects, BinData, ObjectId, booleans, dates, timestamps, regexes, MaxKey):
+ * an array field sorts by its smallest element ascending and its largest descending. Stable.
+ */
+export function sortDocuments(docs: Doc[], sort: Doc): Doc[] {
+  const spec = Object.entries(sort).map(([path, dir]) => {
+    if (dir !== 1 && dir !== -1)
+      throw new MongoCommandError(15974, `Illegal key in $sort specification: ${path}: ${JSON.stringify(dir)}`);
+    return { parts: path.split('.'), dir };
+  });
+  const keyed = docs.map((doc, index) => ({
+    doc,
+    index,
+    keys: spec.map(({ parts, dir }) => {
+      const values: unknown[] = [];
+      sortValues(doc, parts, 0, values);
+      let best = values[0];
+      for (const v of values.slice(1)) {
+        const c = compareSortKeys(v, best);
+        if (dir === 1 ? c < 0 : c > 0) best = v;
+      }
+      return best;
+    }),
+  }));
+  keyed.sort((x, y) => {
+    for (let i = 0; i < spec.length; i++) {
+      const c = compareSortKeys(x.keys[i], y.keys[i]);
+      if (c !== 0) return c * (spec[i]?.dir ?? 1);
+    }
+    return x.index - y.index;
+  });
+  return keyed.map((k) => k.doc);
 }
 
 /** Options of a read. */
@@ -351,10 +413,8 @@ export function runQuery(
     for (const [id, doc] of own) if (consider(id, doc)) break;
   }
   if (sort) {
-    let cursor = find(out, {}).sort(sort as never);
-    if (skip) cursor = cursor.skip(skip);
-    if (limit !== undefined) cursor = cursor.limit(limit);
-    return cursor.all() as Doc[];
+    const sorted = sortDocuments(out, sort);
+    return sorted.slice(skip, limit === undefined ? undefined : skip + limit);
   }
   return out.slice(skip, limit === undefined ? undefined : skip + limit);
 }

@@ -1,10 +1,17 @@
 import {
+  Binary,
   type Collection,
   type Db,
+  Decimal128,
   type Document,
+  Long,
+  MaxKey,
+  MinKey,
   MongoClient,
   MongoServerError,
   MongoWriteConcernError,
+  ObjectId,
+  Timestamp,
 } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectTestClient, testMongoUri, uniqueDbName } from '../support/mongo.ts';
@@ -191,6 +198,41 @@ describe('causal consistency', () => {
       expect(session.operationTime?.greaterThan(afterInsert as never)).toBe(true);
     } finally {
       await session.endSession();
+      await db.dropDatabase();
+      await client.close();
+    }
+  });
+});
+
+describe('BSON order', () => {
+  it('sorts mixed types in MongoDB order, numbers of every type together, and Int64 beyond 2^53 exactly', async () => {
+    const client = await connectTestClient();
+    const db = client.db(uniqueDbName('order'));
+    try {
+      const coll = db.collection<{ _id: number; v?: unknown }>('c');
+      const big = Long.fromString('9007199254740993');
+      await coll.insertMany([
+        { _id: 1, v: new MaxKey() },
+        { _id: 2, v: /re/ },
+        { _id: 3, v: new Timestamp({ t: 1, i: 1 }) },
+        { _id: 4, v: new Date(0) },
+        { _id: 5, v: true },
+        { _id: 6, v: new ObjectId('000000000000000000000001') },
+        { _id: 7, v: new Binary(Buffer.from([1])) },
+        { _id: 8, v: { a: 1 } },
+        { _id: 9, v: 'a' },
+        { _id: 10, v: Decimal128.fromString('2.5') },
+        { _id: 11, v: 2 },
+        { _id: 12, v: big },
+        { _id: 13, v: Long.fromString('9007199254740992') },
+        { _id: 14, v: null },
+        { _id: 15, v: new MinKey() },
+      ]);
+      const ascending = await coll.find({}).sort({ v: 1 }).toArray();
+      expect(ascending.map((d) => d._id)).toEqual([15, 14, 11, 10, 13, 12, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+      const descending = await coll.find({}).sort({ v: -1 }).toArray();
+      expect(descending.map((d) => d._id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15]);
+    } finally {
       await db.dropDatabase();
       await client.close();
     }
