@@ -148,6 +148,12 @@ async function runTestRunnerOp(ctx: RunnerContext, name: string, args: Doc): Pro
   }
 }
 
+/** A change stream after its first round trip (so a server refusal surfaces here). */
+async function startedStream<T extends { tryNext(): Promise<unknown> }>(stream: T): Promise<T> {
+  await stream.tryNext();
+  return stream;
+}
+
 async function runCollectionOp(ctx: RunnerContext, coll: Collection<Doc>, name: string, args: Doc): Promise<unknown> {
   const o = (...taken: string[]): Doc => optionsOf(ctx, args, ...taken);
   const filter = (args.filter ?? {}) as Doc;
@@ -207,11 +213,8 @@ async function runCollectionOp(ctx: RunnerContext, coll: Collection<Doc>, name: 
       return coll.rename(args.to as string, o('to'));
     case 'drop':
       return coll.drop(o());
-    case 'createChangeStream': {
-      const stream = coll.watch((args.pipeline as Doc[]) ?? [], o('pipeline'));
-      await stream.tryNext();
-      return stream;
-    }
+    case 'createChangeStream':
+      return startedStream(coll.watch((args.pipeline as Doc[]) ?? [], o('pipeline')));
     default:
       throw new Unsupported(`collection.${name}`);
   }
@@ -256,11 +259,8 @@ async function runDatabaseOp(ctx: RunnerContext, db: Db, name: string, args: Doc
       await cursor.hasNext();
       return cursor;
     }
-    case 'createChangeStream': {
-      const stream = db.watch((args.pipeline as Doc[]) ?? [], o('pipeline'));
-      await stream.tryNext();
-      return stream;
-    }
+    case 'createChangeStream':
+      return startedStream(db.watch((args.pipeline as Doc[]) ?? [], o('pipeline')));
     default:
       throw new Unsupported(`database.${name}`);
   }
@@ -283,11 +283,8 @@ async function runClientOp(ctx: RunnerContext, client: MongoClient, name: string
       return client.close();
     case 'clientBulkWrite':
       return client.bulkWrite(args.models as never, o('models'));
-    case 'createChangeStream': {
-      const stream = client.watch((args.pipeline as Doc[]) ?? [], o('pipeline'));
-      await stream.tryNext();
-      return stream;
-    }
+    case 'createChangeStream':
+      return startedStream(client.watch((args.pipeline as Doc[]) ?? [], o('pipeline')));
     default:
       throw new Unsupported(`client.${name}`);
   }
