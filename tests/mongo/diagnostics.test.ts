@@ -56,4 +56,21 @@ describe('diagnostic commands mongosh relies on', () => {
     expect(docs).toEqual([{ x: 2 }]);
     await expect(db.aggregate([{ $match: {} }]).toArray()).rejects.toMatchObject({ code: 73 });
   });
+
+  it('changes an index with collMod (hidden, TTL) and refuses what it does not implement', async () => {
+    await db.collection('t').createIndex({ at: 1 }, { expireAfterSeconds: 60 });
+    const hide = await db.command({ collMod: 't', index: { keyPattern: { at: 1 }, hidden: true } });
+    expect(hide).toMatchObject({ hidden_old: false, hidden_new: true });
+    const ttl = await db.command({ collMod: 't', index: { name: 'at_1', expireAfterSeconds: 120 } });
+    expect(ttl).toMatchObject({ expireAfterSeconds_old: 60, expireAfterSeconds_new: 120 });
+    const listed = await db.collection('t').listIndexes().toArray();
+    expect(listed.find((i) => i.name === 'at_1')).toMatchObject({ hidden: true, expireAfterSeconds: 120 });
+    await expect(db.command({ collMod: 't', validator: { a: { $type: 'int' } } })).rejects.toMatchObject({ code: 115 });
+    await expect(db.command({ collMod: 't', index: { name: 'nope', hidden: true } })).rejects.toMatchObject({
+      code: 27,
+    });
+    await expect(db.command({ collMod: 'missing', index: { name: 'x', hidden: true } })).rejects.toMatchObject({
+      code: 26,
+    });
+  });
 });

@@ -292,7 +292,61 @@ const dropIndexes: CommandSpec = {
   },
 };
 
+/**
+ * collMod: an index's `hidden` flag and TTL (`expireAfterSeconds`). Validators, views, time series,
+ * pre/post images and unique conversion are refused (115), never ignored.
+ */
+const collMod: CommandSpec = {
+  handler: (ctx) => {
+    const coll = existingCollection(ctx);
+    if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
+    const allowed = new Set(['collMod', 'index', ...SUPPORTED_CREATE_OPTIONS]);
+    for (const key of Object.keys(ctx.cmd)) {
+      if (!allowed.has(key))
+        throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
+    }
+    const change = ctx.cmd.index as Doc | undefined;
+    if (change === undefined) return { ok: 1 };
+    if (typeof change !== 'object' || change === null)
+      throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
+    const { keyPattern, name, hidden, expireAfterSeconds, ...rest } = change;
+    if (Object.keys(rest).length > 0)
+      throw new MongoCommandError(
+        115,
+        `collMod index option '${Object.keys(rest)[0]}' is not supported by the embedded MongoDB server`,
+      );
+    const index = [...coll.indexes.values()].find((i) =>
+      name !== undefined ? i.name === name : keyPattern !== undefined && sameDoc(i.spec.key, keyPattern as Doc),
+    );
+    if (!index)
+      throw new MongoCommandError(27, `cannot find index ${JSON.stringify(name ?? keyPattern)} for ns ${coll.ns}`);
+    if (hidden !== undefined && index.name === '_id_') throw new MongoCommandError(72, 'cannot hide _id index');
+    if (expireAfterSeconds !== undefined && index.spec.expireAfterSeconds === undefined)
+      throw new MongoCommandError(72, 'no expireAfterSeconds field to update');
+    if (expireAfterSeconds !== undefined && (typeof expireAfterSeconds !== 'number' || expireAfterSeconds < 0))
+      throw new MongoCommandError(72, "TTL index 'expireAfterSeconds' option must be a non-negative integer");
+    const reply: Doc = { ok: 1 };
+    const spec: IndexSpec = { ...index.spec };
+    if (typeof hidden === 'boolean') {
+      reply.hidden_old = index.spec.hidden === true;
+      reply.hidden_new = hidden;
+      if (hidden) spec.hidden = true;
+      else delete spec.hidden;
+    }
+    if (typeof expireAfterSeconds === 'number') {
+      reply.expireAfterSeconds_old = index.spec.expireAfterSeconds;
+      reply.expireAfterSeconds_new = expireAfterSeconds;
+      spec.expireAfterSeconds = expireAfterSeconds;
+    }
+    // Re-registered through the engine so the change is journaled like any index creation.
+    ctx.engine.dropIndex(coll, index.name);
+    ctx.engine.addIndex(coll, spec);
+    return reply;
+  },
+};
+
 export const catalogCommands: Record<string, CommandSpec> = {
+  collMod,
   create,
   drop,
   dropDatabase,
