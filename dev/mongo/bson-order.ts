@@ -22,6 +22,8 @@ export function typeClass(v: unknown): number {
   }
   if (v instanceof MinKey) return 1;
   if (v instanceof MaxKey) return 100;
+  // Timestamp extends Long in bson 7: test it first.
+  if (v instanceof Timestamp) return 47;
   if (v instanceof Long || v instanceof Decimal128) return 10;
   if (v instanceof BSONSymbol) return 15;
   if (Array.isArray(v)) return 25;
@@ -41,6 +43,21 @@ function toNumber(v: unknown): number {
   if (v instanceof Long) return v.toNumber();
   if (v instanceof Decimal128) return Number(v.toString());
   return Number.NaN;
+}
+
+/** Both values as exact BigInts when one is an Int64/bigint and both are integers, else undefined. */
+function exactInteger(a: unknown, b: unknown): [bigint, bigint] | undefined {
+  const isLong = (v: unknown): boolean => (v instanceof Long && !(v instanceof Timestamp)) || typeof v === 'bigint';
+  if (!isLong(a) && !isLong(b)) return undefined;
+  const asBig = (v: unknown): bigint | undefined => {
+    if (typeof v === 'bigint') return v;
+    if (v instanceof Long) return BigInt(v.toString());
+    if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+    return undefined;
+  };
+  const x = asBig(a);
+  const y = asBig(b);
+  return x === undefined || y === undefined ? undefined : [x, y];
 }
 
 function cmpPrimitive(a: number | string, b: number | string): number {
@@ -67,6 +84,9 @@ export function compareBson(a: unknown, b: unknown): number {
     case 100:
       return 0;
     case 10: {
+      // Int64 beyond 2^53 loses precision as a double: compare integers exactly.
+      const big = exactInteger(a, b);
+      if (big) return big[0] < big[1] ? -1 : big[0] > big[1] ? 1 : 0;
       const x = toNumber(a);
       const y = toNumber(b);
       // NaN sorts before all other numbers in MongoDB.
@@ -138,6 +158,8 @@ export function keyString(v: unknown): string {
     case 100:
       return 'M';
     case 10: {
+      // Int64 as its exact digits (a double's digits match for the same integer value).
+      if (v instanceof Long) return `n${v.toString()}`;
       const n = toNumber(v);
       return `n${Object.is(n, -0) ? 0 : n}`;
     }

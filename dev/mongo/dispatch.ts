@@ -6,6 +6,7 @@
 import { lsidKeyOf } from './commands/handshake.ts';
 import { commands } from './commands/index.ts';
 import type { CommandContext, ServerState, SessionState } from './commands/types.ts';
+import { gossipClusterTime, readConcernView, withAtClusterTime, writeConcernError } from './concerns.ts';
 import { MongoCommandError } from './errors.ts';
 import { type Doc, LATEST, type Transaction } from './storage.ts';
 
@@ -104,8 +105,24 @@ function resolveTransaction(
   return txn;
 }
 
-/** Executes a command and returns the reply document (never throws). */
+/**
+ * Executes a command and returns the reply document (never throws). Replies carry the cluster time
+ * and, after a write, the write concern error a single node gives for `w` it cannot satisfy.
+ */
 export async function dispatch(
+  state: ServerState,
+  cmd: Doc,
+  opts: { connectionId: number; legacyDb?: string | undefined },
+): Promise<Doc> {
+  let reply = await execute(state, cmd, opts);
+  if (reply.ok === 1 && (cmd.autocommit !== false || 'commitTransaction' in cmd || 'abortTransaction' in cmd)) {
+    const wce = writeConcernError(cmd);
+    if (wce) reply = { ...reply, writeConcernError: wce };
+  }
+  return opts.legacyDb === undefined ? gossipClusterTime(state, reply) : reply;
+}
+
+async function execute(
   state: ServerState,
   cmd: Doc,
   opts: { connectionId: number; legacyDb?: string | undefined },
@@ -165,6 +182,7 @@ export async function dispatch(
       // A retryable write: not a transaction, but a resend of the same txnNumber returns the first outcome.
       const session = sessionFor(state, lsidKey);
       ctx.session = session;
+      readConcernView(ctx, spec); // writes refuse a snapshot read concern
       if (txnNumber < session.txnNumber) {
         throw new MongoCommandError(
           225,
@@ -180,9 +198,14 @@ export async function dispatch(
       if (!reply.writeErrors) session.retryReply = { txnNumber, reply };
       return reply;
     } else if (lsidKey) {
-      sessionFor(state, lsidKey);
+      ctx.session = sessionFor(state, lsidKey);
     }
 
+    const snapshotView = txn ? undefined : readConcernView(ctx, spec);
+    if (snapshotView) {
+      ctx.view = snapshotView;
+      return withAtClusterTime(state, await spec.handler(ctx), snapshotView);
+    }
     const reply = await spec.handler(ctx);
     if (txn && Array.isArray(reply.writeErrors) && reply.writeErrors.length > 0) {
       // Like mongod: a failed write inside a transaction aborts it.

@@ -103,6 +103,9 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     electionId: new ObjectId('7fffffff0000000000000001'),
     startedAt: Date.now(),
     parameters: { transactionLifetimeLimitSeconds: 60 },
+    clusterTimeBase: Math.floor(Date.now() / 1000),
+    connections: () => ({ current: 0, available: 0, totalCreated: 0, active: 0 }),
+    snapshotPins: new Map(),
     log,
   };
   const server = new WireServer(

@@ -2,7 +2,7 @@
  * Query execution: picks an index from the filter's equality/range conditions (or the sort),
  * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
  */
-import { find, Query } from 'mingo';
+import { Query } from 'mingo';
 import { compareBson, keyString, typeClass } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index, IndexEntry } from './indexes.ts';
@@ -136,11 +136,110 @@ function boundsScore(b: FieldBounds | undefined, index: Index): number {
   return b.lo && b.hi ? 3 : b.lo || b.hi ? 2 : 0;
 }
 
+/** Sorts below null: the key of an empty array (mongod orders `[]` before null and missing). */
+const EMPTY_ARRAY_KEY = Symbol('empty array');
+
+/** The values a sort path reaches in a document (arrays along the way and at the end are unwound). */
+function sortValues(v: unknown, parts: string[], i: number, out: unknown[]): void {
+  if (i === parts.length) {
+    if (Array.isArray(v)) {
+      if (v.length === 0) out.push(EMPTY_ARRAY_KEY);
+      else out.push(...v);
+    } else out.push(v === undefined ? null : v);
+    return;
+  }
+  if (Array.isArray(v)) {
+    if (v.length === 0) out.push(EMPTY_ARRAY_KEY);
+    for (const e of v) sortValues(e, parts, i, out);
+    return;
+  }
+  if (typeof v === 'object' && v !== null && typeClass(v) === 20)
+    sortValues((v as Doc)[parts[i] as string], parts, i + 1, out);
+  else out.push(null);
+}
+
+function compareSortKeys(a: unknown, b: unknown): number {
+  if (a === EMPTY_ARRAY_KEY || b === EMPTY_ARRAY_KEY) return a === b ? 0 : a === EMPTY_ARRAY_KEY ? -1 : 1;
+  return compareBson(a, b);
+}
+
+/**
+ * Sorts documents the way mongod does, in BSON order across types (MinKey, null, numbers of every
+ * type together, strings, objects, BinData, ObjectId, booleans, dates, timestamps, regexes, MaxKey):
+ * an array field sorts by its smallest element ascending and its largest descending. Stable.
+ */
+export function sortDocuments(docs: Doc[], sort: Doc): Doc[] {
+  const spec = Object.entries(sort).map(([path, dir]) => {
+    if (dir !== 1 && dir !== -1)
+      throw new MongoCommandError(15974, `Illegal key in $sort specification: ${path}: ${JSON.stringify(dir)}`);
+    return { parts: path.split('.'), dir };
+  });
+  const keyed = docs.map((doc, index) => ({
+    doc,
+    index,
+    keys: spec.map(({ parts, dir }) => {
+      const values: unknown[] = [];
+      sortValues(doc, parts, 0, values);
+      let best = values[0];
+      for (const v of values.slice(1)) {
+        const c = compareSortKeys(v, best);
+        if (dir === 1 ? c < 0 : c > 0) best = v;
+      }
+      return best;
+    }),
+  }));
+  keyed.sort((x, y) => {
+    for (let i = 0; i < spec.length; i++) {
+      const c = compareSortKeys(x.keys[i], y.keys[i]);
+      if (c !== 0) return c * (spec[i]?.dir ?? 1);
+    }
+    return x.index - y.index;
+  });
+  return keyed.map((k) => k.doc);
+}
+
 /** Options of a read. */
 export interface ReadOptions {
   sort?: Doc | undefined;
   skip?: number | undefined;
   limit?: number | undefined;
+  /** An index name or key pattern (validated like mongod), or `{ $natural: ±1 }`. */
+  hint?: unknown;
+  /** The command's `let` variables (`$$name` in `$expr`). */
+  variables?: Doc | undefined;
+}
+
+/**
+ * The natural-order direction a sort or hint asks for (`$natural`), validating the hint: an index
+ * that does not exist is an error in mongod, not something to ignore.
+ */
+function naturalOrder(coll: Collection, sort: Doc | undefined, hint: unknown): 1 | -1 | undefined {
+  let natural: unknown;
+  if (sort && '$natural' in sort) {
+    if (Object.keys(sort).length > 1)
+      throw new MongoCommandError(2, '$natural sort cannot be set in combination with other sort fields');
+    natural = sort.$natural;
+  }
+  if (hint !== undefined && hint !== null && !(typeof hint === 'object' && Object.keys(hint).length === 0)) {
+    if (typeof hint === 'object' && '$natural' in (hint as Doc)) natural ??= (hint as Doc).$natural;
+    else {
+      const found =
+        typeof hint === 'string'
+          ? coll.indexes.has(hint)
+          : typeof hint === 'object' &&
+            [...coll.indexes.values()].some((ix) => JSON.stringify(ix.spec.key) === JSON.stringify(hint));
+      if (!found) {
+        throw new MongoCommandError(
+          2,
+          `error processing query: ns=${coll.ns} planner returned error :: caused by :: hint provided does not correspond to an existing index`,
+        );
+      }
+    }
+  }
+  if (natural === undefined) return undefined;
+  if (natural !== 1 && natural !== -1)
+    throw new MongoCommandError(2, `$natural must be 1 or -1, got ${JSON.stringify(natural)}`);
+  return natural;
 }
 
 /** How a read was answered (for tests and the benchmark). */
@@ -151,13 +250,13 @@ export interface PlanInfo {
   examined: number;
 }
 
-/** Compiles a filter with mingo, turning its errors into BadValue like mongod. */
-export function compileFilter(filter: unknown): Query {
+/** Compiles a filter with mingo (with the command's `let` variables), turning its errors into BadValue like mongod. */
+export function compileFilter(filter: unknown, variables?: Doc): Query {
   if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
   try {
-    return new Query((filter ?? {}) as Doc, {});
+    return new Query((filter ?? {}) as Doc, variables ? { variables } : {});
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
@@ -200,7 +299,7 @@ export function runQuery(
   options: ReadOptions = {},
   plan?: PlanInfo,
 ): Doc[] {
-  const query = compileFilter(filter);
+  const query = compileFilter(filter, options.variables);
   const info: PlanInfo = plan ?? { stage: 'COLLSCAN', examined: 0 };
   if (!coll) {
     info.stage = 'EOF';
@@ -209,10 +308,26 @@ export function runQuery(
   const skip = Math.max(0, options.skip ?? 0);
   const limit = options.limit && options.limit > 0 ? options.limit : undefined;
   const want = limit === undefined ? Number.POSITIVE_INFINITY : skip + limit;
-  const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+  const natural = naturalOrder(coll, options.sort, options.hint);
+  const sort = options.sort && Object.keys(options.sort).length > 0 && !natural ? options.sort : undefined;
   const own = view.txn?.writes.get(coll);
   const bounds = extractBounds(filter);
   const out: Doc[] = [];
+
+  // 0. Natural (insertion) order: a collection scan, reversed for -1.
+  if (natural) {
+    info.stage = 'COLLSCAN';
+    const ids = [...coll.docs.keys()].filter((id) => !own?.has(id));
+    const all: [string, Doc | null][] = ids.map((id) => [id, engine.visible(coll, id, view)]);
+    if (own) all.push(...own);
+    if (natural === -1) all.reverse();
+    for (const [, doc] of all) {
+      info.examined++;
+      if (doc && query.test(doc)) out.push(doc);
+      if (out.length >= want) break;
+    }
+    return out.slice(skip);
+  }
 
   // 1. An index that yields documents already in sort order (only if nothing of ours is buffered).
   if (sort && !own?.size) {
@@ -298,10 +413,8 @@ export function runQuery(
     for (const [id, doc] of own) if (consider(id, doc)) break;
   }
   if (sort) {
-    let cursor = find(out, {}).sort(sort as never);
-    if (skip) cursor = cursor.skip(skip);
-    if (limit !== undefined) cursor = cursor.limit(limit);
-    return cursor.all() as Doc[];
+    const sorted = sortDocuments(out, sort);
+    return sorted.slice(skip, limit === undefined ? undefined : skip + limit);
   }
   return out.slice(skip, limit === undefined ? undefined : skip + limit);
 }

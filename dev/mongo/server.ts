@@ -22,6 +22,12 @@ export class WireServer {
     this.state = state;
     this.maxIncomingConnections = options.maxIncomingConnections ?? Number.POSITIVE_INFINITY;
     this.server = createServer((socket) => this.accept(socket));
+    state.connections = () => ({
+      current: this.sockets.size,
+      available: 1_000_000 - this.sockets.size,
+      totalCreated: this.nextConnectionId - 1,
+      active: this.sockets.size,
+    });
   }
 
   listen(port: number, host: string): Promise<number> {

@@ -30,6 +30,8 @@ export class Collection {
   readonly lockPrefix: string;
   readonly docs = new Map<string, Version[]>();
   readonly indexes = new Map<string, Index>();
+  /** The open transaction that created this collection: others do not list it until it commits. */
+  createdBy: Transaction | undefined;
 
   constructor(db: string, name: string, options: Doc) {
     this.db = db;
@@ -60,6 +62,8 @@ export class Transaction {
   readonly startedAt = Date.now();
   readonly writes = new Map<Collection, Map<string, Doc | null>>();
   readonly locks: string[] = [];
+  /** Collections this transaction created (kept on commit, dropped on abort). */
+  readonly created: Collection[] = [];
   state: 'active' | 'committed' | 'aborted' = 'active';
   abortReason = '';
   readonly done: Promise<void>;
@@ -119,8 +123,11 @@ export class Engine {
     return this.dbs.get(db)?.get(name);
   }
 
-  /** Returns the collection, creating it (and journaling that) if needed. */
-  ensureCollection(db: string, name: string, options: Doc = {}): Collection {
+  /**
+   * Returns the collection, creating it (and journaling that) if needed. Created inside a
+   * transaction, it is dropped again if that transaction aborts.
+   */
+  ensureCollection(db: string, name: string, options: Doc = {}, txn?: Transaction): Collection {
     const existing = this.getCollection(db, name);
     if (existing) return existing;
     checkDbName(db);
@@ -131,6 +138,8 @@ export class Engine {
       this.dbs.set(db, colls);
     }
     const coll = new Collection(db, name, options);
+    coll.createdBy = txn;
+    txn?.created.push(coll);
     colls.set(name, coll);
     this.log({ op: 'createCollection', db, name, options });
     return coll;
@@ -415,8 +424,19 @@ export class Engine {
     for (const lockKey of txn.locks) if (this.locks.get(lockKey) === txn) this.locks.delete(lockKey);
     txn.locks.length = 0;
     if (state === 'aborted') txn.writes.clear();
+    this.settleCreatedCollections(txn, state);
     txn.resolveDone();
     this.prune();
+  }
+
+  /** Collections a transaction created become everyone's on commit and disappear on abort. */
+  private settleCreatedCollections(txn: Transaction, state: 'committed' | 'aborted'): void {
+    for (const coll of txn.created) {
+      coll.createdBy = undefined;
+      if (state === 'aborted' && this.getCollection(coll.db, coll.name) === coll)
+        this.dropCollection(coll.db, coll.name);
+    }
+    txn.created.length = 0;
   }
 
   // ---- persistence ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * type checks that mongod makes ($inc on a non-number) and the immutable `_id`.
  */
 
-import { update as mingoUpdate, updateOne as mingoUpdateOne } from 'mingo';
+import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
 import { keyString } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
@@ -103,6 +103,74 @@ function checkArithmetic(doc: Doc, u: Doc): void {
   }
 }
 
+/** The BSON type name mongod prints in update errors. */
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Date) return 'date';
+  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
+}
+
+function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[ ${v.map(shown).join(', ')} ]` : String(v);
+}
+
+/** Operators that create the path they name when it is missing. */
+const CREATING = ['$set', '$inc', '$mul', '$min', '$max', '$push', '$addToSet', '$currentDate', '$bit'];
+
+/**
+ * mongod's path and type checks that mingo skips (it reports success and changes nothing): a
+ * field cannot be created inside a scalar (28 PathNotViable), $push/$addToSet need an array (2),
+ * $pop needs an array (14), $pull/$pullAll need an array (2).
+ */
+function checkPaths(doc: Doc, u: Doc): void {
+  for (const [op, spec] of Object.entries(u)) {
+    if (!isPlainObject(spec)) continue;
+    for (const path of Object.keys(spec)) {
+      if (path.includes('$')) continue; // positional paths are resolved by mingo against the query
+      const parts = path.split('.');
+      let cur: unknown = doc;
+      let viable = true;
+      for (let i = 0; i < parts.length - 1 && viable; i++) {
+        const part = parts[i] as string;
+        const next =
+          Array.isArray(cur) && /^\d+$/.test(part) ? cur[Number(part)] : isPlainObject(cur) ? cur[part] : undefined;
+        if (next === undefined) {
+          viable = false; // missing from here on: mongod creates it
+          break;
+        }
+        const child = parts[i + 1] as string;
+        if (!isPlainObject(next) && !(Array.isArray(next) && /^\d+$/.test(child))) {
+          if (CREATING.includes(op)) {
+            throw new MongoCommandError(28, `Cannot create field '${child}' in element {${part}: ${shown(next)}}`);
+          }
+          viable = false;
+          break;
+        }
+        cur = next;
+      }
+      if (!viable) continue;
+      const last = parts[parts.length - 1] as string;
+      const target =
+        Array.isArray(cur) && /^\d+$/.test(last) ? cur[Number(last)] : isPlainObject(cur) ? cur[last] : undefined;
+      if (target === undefined || Array.isArray(target)) continue;
+      if (op === '$push' || op === '$addToSet') {
+        throw new MongoCommandError(
+          2,
+          `The field '${path}' must be an array but is of type ${typeName(target)} in document {_id: ${shown(doc._id)}}`,
+        );
+      }
+      if (op === '$pop')
+        throw new MongoCommandError(14, `Path '${path}' contains an element of non-array type '${typeName(target)}'`);
+      if (op === '$pull' || op === '$pullAll')
+        throw new MongoCommandError(2, 'Cannot apply $pull to a non-array value');
+    }
+  }
+}
+
 function setPath(doc: Doc, path: string, value: unknown): void {
   const parts = path.split('.');
   let cur: Doc = doc;
@@ -143,7 +211,7 @@ export function upsertSeed(query: Doc, kind: 'operators' | 'replacement' | 'pipe
 export function applyUpdate(
   doc: Doc,
   u: unknown,
-  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean },
+  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean; variables?: Doc | undefined },
 ): Doc {
   const kind = updateKind(u);
   const oldId = doc._id;
@@ -155,9 +223,7 @@ export function applyUpdate(
       if (oldId !== undefined && repl._id !== undefined && keyString(repl._id) !== keyString(oldId))
         throw immutableId(oldId);
     } else if (kind === 'pipeline') {
-      const arr = [cloneDoc(doc)];
-      mingoUpdateOne(arr, {}, u as never);
-      next = arr[0] as Doc;
+      next = applyPipeline(doc, u as Doc[], opts.variables);
     } else {
       const { $setOnInsert, ...given } = u as Doc;
       // Copy each operator's spec: guardId may edit it, and the command is reused for every matched doc.
@@ -169,6 +235,7 @@ export function applyUpdate(
       next = cloneDoc(doc);
       guardId(rest, oldId);
       checkArithmetic(next, rest);
+      checkPaths(next, rest);
       if (Object.keys(rest).length > 0) {
         const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
         mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);
@@ -181,6 +248,26 @@ export function applyUpdate(
   if (oldId !== undefined && (next._id === undefined || keyString(next._id) !== keyString(oldId)))
     throw immutableId(oldId);
   return withIdFirst(next);
+}
+
+/** The stages mongod allows in a pipeline-style update. */
+const PIPELINE_UPDATE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+/**
+ * A pipeline-style update: the document through an aggregation pipeline (mingo), keeping the
+ * original `_id` when the pipeline drops it, as mongod does.
+ */
+function applyPipeline(doc: Doc, pipeline: Doc[], variables: Doc | undefined): Doc {
+  for (const stage of pipeline) {
+    const op = isPlainObject(stage) ? Object.keys(stage)[0] : undefined;
+    if (!op || !PIPELINE_UPDATE_STAGES.has(op)) {
+      throw new MongoCommandError(72, `${op ?? 'A non-object stage'} is not allowed to be used within an update`);
+    }
+  }
+  const [out] = mingoAggregate([cloneDoc(doc)], pipeline, variables ? { variables } : {}) as Doc[];
+  if (!out) throw new MongoCommandError(2, 'the update pipeline produced no document');
+  if (out._id === undefined && doc._id !== undefined) return { _id: doc._id, ...out };
+  return out;
 }
 
 /** mongod refuses operators on `_id` (setting it to its current value is a no-op); mingo would try. */

@@ -3,8 +3,8 @@ import { Query } from 'mingo';
 import { compareBson } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
-import { type Collection, checkDbName, type Doc } from '../storage.ts';
-import { collectionName, existingCollection } from './common.ts';
+import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
+import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 /** Collection options we implement; anything else would be silently ignored, so it is refused. */
@@ -75,16 +75,19 @@ function listedCollection(coll: Collection): Doc {
 }
 
 const create: CommandSpec = {
-  handler: (ctx) => {
+  // MongoDB ≥ 4.4 creates collections inside transactions (visible to others after the commit).
+  allowedInTxn: true,
+  handler: async (ctx) => {
     const name = collectionName(ctx);
     for (const key of Object.keys(ctx.cmd)) {
       if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
         throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
       }
     }
-    if (ctx.engine.getCollection(ctx.db, name))
+    const existing = ctx.engine.getCollection(ctx.db, name);
+    if (existing && listable(ctx, existing))
       throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
-    ctx.engine.ensureCollection(ctx.db, name);
+    await collectionForWrite(ctx, name);
     return { ok: 1 };
   },
 };
@@ -110,7 +113,7 @@ const dropDatabase: CommandSpec = {
 const listCollections: CommandSpec = {
   handler: (ctx) => {
     const colls = [...(ctx.engine.dbs.get(ctx.db)?.values() ?? [])];
-    let docs = colls.map(listedCollection);
+    let docs = colls.filter((c) => listable(ctx, c)).map(listedCollection);
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
       const q = new Query(filter as Doc, {});
@@ -131,7 +134,7 @@ const listDatabases: CommandSpec = {
   handler: (ctx) => {
     let databases: Doc[] = [...ctx.engine.dbs.entries()].map(([name, colls]) => {
       let docs = 0;
-      for (const c of colls.values()) docs += c.docs.size;
+      for (const c of colls.values()) if (listable(ctx, c)) docs += c.docs.size;
       return { name, sizeOnDisk: docs * 100, empty: docs === 0 };
     });
     const filter = ctx.cmd.filter;
@@ -146,7 +149,8 @@ const listDatabases: CommandSpec = {
 };
 
 const createIndexes: CommandSpec = {
-  handler: (ctx) => {
+  allowedInTxn: true,
+  handler: async (ctx) => {
     const name = collectionName(ctx);
     checkDbName(ctx.db);
     const specs = ctx.cmd.indexes;
@@ -193,8 +197,15 @@ const createIndexes: CommandSpec = {
         throw new MongoCommandError(67, "The index name '_id_' is reserved for the _id index");
       requested.push(spec);
     }
-    const existing = ctx.engine.getCollection(ctx.db, name);
-    const coll = ctx.engine.ensureCollection(ctx.db, name);
+    const found = ctx.engine.getCollection(ctx.db, name);
+    const existing = found && listable(ctx, found) ? found : undefined;
+    if (ctx.txn && existing && existing.createdBy !== ctx.txn) {
+      throw new MongoCommandError(
+        263,
+        `Cannot create new indexes on existing collection ${existing.ns} in a multi-document transaction.`,
+      );
+    }
+    const coll = await collectionForWrite(ctx, name);
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
@@ -220,7 +231,16 @@ const createIndexes: CommandSpec = {
       }
       toBuild.push(spec);
     }
-    for (const spec of toBuild) ctx.engine.addIndex(coll, spec);
+    if (toBuild.length > 0) {
+      // Like mongod's index build, wait for transactions that wrote to the collection to finish:
+      // the uniqueness check must see what they commit. (Indexes that already exist need no build.)
+      await retryOnLock(ctx, () => {
+        for (const txn of ctx.engine.activeTxns) {
+          if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
+        }
+      });
+    }
+    for (const spec of toBuild) if (!coll.indexes.has(spec.name)) ctx.engine.addIndex(coll, spec);
     const reply: Doc = {
       numIndexesBefore,
       numIndexesAfter: coll.indexes.size,
@@ -235,7 +255,7 @@ const createIndexes: CommandSpec = {
 const listIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
-    if (!coll) throw notFound(ctx, collectionName(ctx));
+    if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
     const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
     const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
     const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
@@ -272,7 +292,61 @@ const dropIndexes: CommandSpec = {
   },
 };
 
+/**
+ * collMod: an index's `hidden` flag and TTL (`expireAfterSeconds`). Validators, views, time series,
+ * pre/post images and unique conversion are refused (115), never ignored.
+ */
+const collMod: CommandSpec = {
+  handler: (ctx) => {
+    const coll = existingCollection(ctx);
+    if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
+    const allowed = new Set(['collMod', 'index', ...SUPPORTED_CREATE_OPTIONS]);
+    for (const key of Object.keys(ctx.cmd)) {
+      if (!allowed.has(key))
+        throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
+    }
+    const change = ctx.cmd.index as Doc | undefined;
+    if (change === undefined) return { ok: 1 };
+    if (typeof change !== 'object' || change === null)
+      throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
+    const { keyPattern, name, hidden, expireAfterSeconds, ...rest } = change;
+    if (Object.keys(rest).length > 0)
+      throw new MongoCommandError(
+        115,
+        `collMod index option '${Object.keys(rest)[0]}' is not supported by the embedded MongoDB server`,
+      );
+    const index = [...coll.indexes.values()].find((i) =>
+      name !== undefined ? i.name === name : keyPattern !== undefined && sameDoc(i.spec.key, keyPattern as Doc),
+    );
+    if (!index)
+      throw new MongoCommandError(27, `cannot find index ${JSON.stringify(name ?? keyPattern)} for ns ${coll.ns}`);
+    if (hidden !== undefined && index.name === '_id_') throw new MongoCommandError(72, 'cannot hide _id index');
+    if (expireAfterSeconds !== undefined && index.spec.expireAfterSeconds === undefined)
+      throw new MongoCommandError(72, 'no expireAfterSeconds field to update');
+    if (expireAfterSeconds !== undefined && (typeof expireAfterSeconds !== 'number' || expireAfterSeconds < 0))
+      throw new MongoCommandError(72, "TTL index 'expireAfterSeconds' option must be a non-negative integer");
+    const reply: Doc = { ok: 1 };
+    const spec: IndexSpec = { ...index.spec };
+    if (typeof hidden === 'boolean') {
+      reply.hidden_old = index.spec.hidden === true;
+      reply.hidden_new = hidden;
+      if (hidden) spec.hidden = true;
+      else delete spec.hidden;
+    }
+    if (typeof expireAfterSeconds === 'number') {
+      reply.expireAfterSeconds_old = index.spec.expireAfterSeconds;
+      reply.expireAfterSeconds_new = expireAfterSeconds;
+      spec.expireAfterSeconds = expireAfterSeconds;
+    }
+    // Re-registered through the engine so the change is journaled like any index creation.
+    ctx.engine.dropIndex(coll, index.name);
+    ctx.engine.addIndex(coll, spec);
+    return reply;
+  },
+};
+
 export const catalogCommands: Record<string, CommandSpec> = {
+  collMod,
   create,
   drop,
   dropDatabase,

@@ -1,7 +1,7 @@
 /** Helpers shared by the CRUD handlers. */
 import { deserialize, ObjectId, serialize } from 'bson';
-import { find } from 'mingo';
-import { MongoCommandError } from '../errors.ts';
+import { aggregate, find } from 'mingo';
+import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
 import type { CommandContext } from './types.ts';
@@ -19,6 +19,28 @@ export function collectionName(ctx: CommandContext): string {
 /** The existing collection, or undefined. */
 export function existingCollection(ctx: CommandContext): Collection | undefined {
   return ctx.engine.getCollection(ctx.db, collectionName(ctx));
+}
+
+/**
+ * The collection a write goes to, created if needed (inside a transaction: visible to others only
+ * after the commit). A collection another open transaction is creating makes a plain write wait
+ * and a transactional one conflict, as in mongod.
+ */
+export async function collectionForWrite(ctx: CommandContext, name: string = collectionName(ctx)): Promise<Collection> {
+  return retryOnLock(ctx, () => {
+    const coll = ctx.engine.ensureCollection(ctx.db, name, {}, ctx.txn);
+    const creator = coll.createdBy;
+    if (creator && creator !== ctx.txn && creator.state === 'active') {
+      if (ctx.txn) throw writeConflict();
+      throw new LockWait(creator.done);
+    }
+    return coll;
+  });
+}
+
+/** Whether a collection is visible in the catalog to this command (not pending in another transaction). */
+export function listable(ctx: CommandContext, coll: Collection): boolean {
+  return !coll.createdBy || coll.createdBy === ctx.txn || coll.createdBy.state !== 'active';
 }
 
 /** Rejects options that would silently change results if ignored. */
@@ -42,15 +64,38 @@ export function sameBson(a: Doc, b: Doc): boolean {
   return Buffer.from(serialize(a)).equals(Buffer.from(serialize(b)));
 }
 
-/** Applies a find-style projection with mingo. */
-export function project(docs: Doc[], projection: unknown): Doc[] {
+/** Whether a filter has a condition on `path` (or below it), at the top level or under `$and`. */
+function filterMentions(filter: Doc, path: string): boolean {
+  return Object.entries(filter).some(([k, v]) =>
+    k === '$and' && Array.isArray(v)
+      ? v.some((sub) => typeof sub === 'object' && sub !== null && filterMentions(sub as Doc, path))
+      : k === path || k.startsWith(`${path}.`),
+  );
+}
+
+/**
+ * Applies a find-style projection with mingo. A positional projection (`'arr.$'`) takes its match
+ * from the filter; without a condition on that array mongod fails the query (mingo would return `[null]`).
+ */
+export function project(docs: Doc[], projection: unknown, filter: Doc = {}): Doc[] {
   if (projection === undefined || projection === null) return docs;
   if (typeof projection !== 'object' || Array.isArray(projection)) {
     throw new MongoCommandError(14, "BSON field 'projection' is the wrong type, expected type 'object'");
   }
   if (Object.keys(projection).length === 0) return docs;
+  const positional = Object.keys(projection).filter((k) => k.endsWith('.$'));
+  if (positional.length > 0 && docs.length > 0) {
+    for (const key of positional) {
+      if (!filterMentions(filter, key.slice(0, -2))) {
+        throw new MongoCommandError(
+          51246,
+          "Executor error during find command :: caused by :: positional operator '.$' couldn't find a matching element in the array",
+        );
+      }
+    }
+  }
   try {
-    return find(docs, {}, projection as Doc).all() as Doc[];
+    return find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
@@ -67,6 +112,23 @@ export function withIdFirst(doc: Doc): Doc {
 export function checkId(id: unknown): void {
   if (Array.isArray(id)) throw new MongoCommandError(2, `The '_id' value cannot be of type array`);
   if (id instanceof RegExp) throw new MongoCommandError(2, `can't use a regex for _id`);
+  const dollarKey = findDollarKey(id);
+  if (dollarKey !== undefined)
+    throw new MongoCommandError(
+      52,
+      `_id fields may not contain '$'-prefixed fields: ${dollarKey} is not valid for storage.`,
+    );
+}
+
+/** The first `$`-prefixed field name inside a (sub)document, searched depth first. */
+function findDollarKey(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    if (k.startsWith('$')) return k;
+    const inner = findDollarKey(x);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
 }
 
 /**
@@ -93,6 +155,26 @@ export async function retryOnLock<T>(ctx: CommandContext, step: () => T): Promis
       ]);
       if (timer) clearTimeout(timer);
     }
+  }
+}
+
+/** The command's `let` variables, validated like mongod. */
+export function letVariables(ctx: CommandContext): Doc | undefined {
+  const v = ctx.cmd.let;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new MongoCommandError(14, `BSON field '${ctx.name}.let' is the wrong type, expected type 'object'`);
+  for (const name of Object.keys(v)) {
+    // mongod: a lowercase ASCII letter or a non-ASCII character first.
+    if (!/^[a-z]/.test(name) && !(name.charCodeAt(0) > 127))
+      throw new MongoCommandError(2, `'${name}' starts with an invalid character for a user variable name`);
+  }
+  // The values are expressions, evaluated once (like mongod) against an empty document.
+  try {
+    const [values] = aggregate([{}], [{ $addFields: v }]) as Doc[];
+    return values ?? {};
+  } catch (err) {
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -1,5 +1,6 @@
 /** Handshake, diagnostics and session housekeeping commands. */
 import { hostname } from 'node:os';
+import { releaseSnapshots } from '../concerns.ts';
 import { MongoCommandError } from '../errors.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
@@ -122,6 +123,7 @@ export const handshakeCommands: Record<string, CommandSpec> = {
       uptime: Math.floor((Date.now() - ctx.state.startedAt) / 1000),
       localTime: new Date(),
       transactions: { currentActive: ctx.engine.activeTxns.size },
+      connections: ctx.state.connections(),
       ok: 1,
     }),
   },
@@ -156,5 +158,6 @@ function endSession(ctx: CommandContext, lsid: unknown): void {
   const session = ctx.state.sessions.get(key);
   if (session?.txn) ctx.engine.abortTransaction(session.txn, 'session ended');
   ctx.state.sessions.delete(key);
+  releaseSnapshots(ctx.state, key);
   ctx.state.cursors.killForSession(key);
 }

@@ -4,6 +4,7 @@
 import { catalogCommands } from './catalog.ts';
 import { handshakeCommands } from './handshake.ts';
 import { readCommands } from './read.ts';
+import { statsCommands } from './stats.ts';
 import type { CommandSpec } from './types.ts';
 import { writeCommands } from './write.ts';
 
@@ -18,6 +19,7 @@ export const commands: Record<string, CommandSpec> = {
   ...readCommands,
   ...writeCommands,
   ...catalogCommands,
+  ...statsCommands,
   ...transactionCommands,
   ismaster: handshakeCommands.isMaster as CommandSpec,
   buildinfo: handshakeCommands.buildInfo as CommandSpec,

@@ -1,10 +1,11 @@
 /** find, getMore, killCursors, count, distinct and aggregate. */
+import { Binary } from 'bson';
 import { aggregate as mingoAggregate, ProcessingMode } from 'mingo';
 import { keyString } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery } from '../query.ts';
 import type { Doc } from '../storage.ts';
-import { collectionName, existingCollection, intOption, project, rejectUnsupported } from './common.ts';
+import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
@@ -28,10 +29,15 @@ function batchSizeOf(ctx: CommandContext, cmd: Doc = ctx.cmd): number | undefine
 
 const find: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     if (ctx.cmd.tailable === true)
       throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
+    for (const option of ['returnKey', 'showRecordId', 'min', 'max'] as const) {
+      if (ctx.cmd[option] !== undefined && ctx.cmd[option] !== false)
+        throw new MongoCommandError(115, `find option '${option}' is not supported by the embedded MongoDB server`);
+    }
     const coll = existingCollection(ctx);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
@@ -46,8 +52,15 @@ const find: CommandSpec = {
     if (limit === 0) limit = undefined;
     const batchSize = batchSizeOf(ctx);
     const docs = project(
-      runQuery(ctx.engine, coll, ctx.view, filter, { sort, skip, limit }),
+      runQuery(ctx.engine, coll, ctx.view, filter, {
+        sort,
+        skip,
+        limit,
+        hint: ctx.cmd.hint,
+        variables: letVariables(ctx),
+      }),
       optionalDoc(ctx, 'projection'),
+      filter,
     );
     const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
       batchSize,
@@ -102,6 +115,7 @@ const count: CommandSpec = {
     const skip = intOption(ctx, 'skip');
     const limit = intOption(ctx, 'limit');
     const docs = runQuery(ctx.engine, coll, ctx.view, optionalDoc(ctx, 'query') ?? {}, {
+      hint: ctx.cmd.hint,
       skip,
       limit: limit === undefined ? undefined : Math.abs(limit),
     });
@@ -124,6 +138,7 @@ function collectValues(v: unknown, parts: string[], i: number, out: unknown[]): 
 
 const distinct: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     const key = ctx.cmd.key;
@@ -149,6 +164,7 @@ const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$cou
 
 const aggregate: CommandSpec = {
   allowedInTxn: true,
+  snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
     if (ctx.cmd.explain !== undefined)
@@ -159,33 +175,38 @@ const aggregate: CommandSpec = {
     if (typeof ctx.cmd.cursor !== 'object' || ctx.cmd.cursor === null) {
       throw new MongoCommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
     }
-    if (ctx.cmd.aggregate === 1)
-      throw new MongoCommandError(115, 'database-level aggregation is not supported by the embedded MongoDB server');
     const stages = pipeline as Doc[];
+    const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
       const op = Object.keys(stage)[0] ?? '';
-      if (
-        op === '$out' ||
-        op === '$merge' ||
-        op === '$changeStream' ||
-        op === '$search' ||
-        op === '$geoNear' ||
-        op === '$currentOp'
-      ) {
+      if (op === '$out' || op === '$merge' || op === '$changeStream' || op === '$search' || op === '$geoNear') {
         throw new MongoCommandError(115, `${op} is not supported by the embedded MongoDB server`);
       }
     }
-    const coll = existingCollection(ctx);
     const first = stages[0];
-    const leadingMatch =
-      first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
-    const input = runQuery(ctx.engine, coll, ctx.view, leadingMatch ?? {});
-    const rest = leadingMatch ? stages.slice(1) : stages;
+    const variables = letVariables(ctx);
+    let input: Doc[];
+    let rest: Doc[];
+    if (dbLevel) {
+      input = dbLevelSource(ctx, first);
+      rest = stages.slice(1);
+    } else {
+      if (first && ('$currentOp' in first || '$listLocalSessions' in first || '$documents' in first))
+        throw new MongoCommandError(73, `${Object.keys(first)[0]} must be run against the database, not a collection`);
+      const leadingMatch =
+        first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
+      input = runQuery(ctx.engine, existingCollection(ctx), ctx.view, leadingMatch ?? {}, {
+        hint: ctx.cmd.hint,
+        variables,
+      });
+      rest = leadingMatch ? stages.slice(1) : stages;
+    }
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];
     try {
       results = mingoAggregate(input, rest, {
         processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+        ...(variables ? { variables } : {}),
         collectionResolver: (name: string) =>
           runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
       }) as Doc[];
@@ -194,12 +215,54 @@ const aggregate: CommandSpec = {
     }
     const cursorOpts = ctx.cmd.cursor as Doc;
     const batchSize = batchSizeOf(ctx, cursorOpts);
-    const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, results, {
-      batchSize,
-      lsid: ctx.lsidKey,
-    });
+    const ns = dbLevel ? `${ctx.db}.$cmd.aggregate` : `${ctx.db}.${collectionName(ctx)}`;
+    const cursor = ctx.state.cursors.openCursor(ns, results, { batchSize, lsid: ctx.lsidKey });
     return { cursor, ok: 1 };
   },
 };
+
+/** The input of a database-level aggregation (`aggregate: 1`): `$documents`, `$listLocalSessions` or `$currentOp`. */
+function dbLevelSource(ctx: CommandContext, first: Doc | undefined): Doc[] {
+  const op = first ? (Object.keys(first)[0] ?? '') : '';
+  const arg = first?.[op];
+  switch (op) {
+    case '$documents': {
+      const [evaluated] = mingoAggregate([{}], [{ $project: { _id: 0, d: arg } }]) as Doc[];
+      const docs = evaluated?.d;
+      if (!Array.isArray(docs)) throw new MongoCommandError(2, 'error evaluating $documents: an array is expected');
+      return docs as Doc[];
+    }
+    case '$listLocalSessions':
+      return [...ctx.state.sessions.values()].map((s) => ({
+        _id: { id: new Binary(Buffer.from(s.key, 'hex'), 4), uid: new Binary(Buffer.alloc(32), 0) },
+        lastUse: new Date(s.lastUsed),
+      }));
+    case '$currentOp':
+      if (ctx.db !== 'admin') throw new MongoCommandError(73, '$currentOp must be run against the admin database');
+      return currentOperations(ctx);
+    default:
+      throw new MongoCommandError(73, `{aggregate: 1} is not valid for '${op}'; a collection is required.`);
+  }
+}
+
+/** What `$currentOp` / `currentOp` list: the running command and the open transactions. */
+export function currentOperations(ctx: CommandContext): Doc[] {
+  const ops: Doc[] = [
+    { type: 'op', active: true, op: 'command', ns: `${ctx.db}.$cmd`, command: ctx.cmd, connectionId: ctx.connectionId },
+  ];
+  for (const s of ctx.state.sessions.values()) {
+    if (s.txn?.state !== 'active') continue;
+    ops.push({
+      type: 'idleSession',
+      active: false,
+      lsid: { id: new Binary(Buffer.from(s.key, 'hex'), 4) },
+      transaction: {
+        parameters: { txnNumber: s.txnNumber, autocommit: false },
+        startWallClockTime: new Date(s.txn.startedAt).toISOString(),
+      },
+    });
+  }
+  return ops;
+}
 
 export const readCommands: Record<string, CommandSpec> = { find, getMore, killCursors, count, distinct, aggregate };

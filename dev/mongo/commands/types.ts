@@ -24,7 +24,13 @@ export interface ServerState {
   electionId: ObjectId;
   startedAt: number;
   parameters: { transactionLifetimeLimitSeconds: number };
+  /** Seconds part of every cluster time this server reports (its start time); see concerns.ts. */
+  clusterTimeBase: number;
+  /** Read-only transactions that keep the history snapshot sessions read, by session key. */
+  snapshotPins: Map<string, Transaction[]>;
   log: (line: string) => void;
+  /** Connection counts for serverStatus (filled in by the wire server). */
+  connections: () => { current: number; available: number; totalCreated: number; active: number };
 }
 
 /** Everything a handler gets. */
@@ -55,4 +61,6 @@ export interface CommandSpec {
   allowedInTxn?: boolean;
   /** A write that retryable writes may resend with the same txnNumber. */
   retryableWrite?: boolean;
+  /** Accepts `readConcern: { level: 'snapshot' }` outside transactions (find, aggregate, distinct). */
+  snapshotReads?: boolean;
 }

@@ -8,8 +8,10 @@ import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import {
   checkId,
+  collectionForWrite,
   collectionName,
   intOption,
+  letVariables,
   project,
   rejectUnsupported,
   retryOnLock,
@@ -17,10 +19,6 @@ import {
   withIdFirst,
 } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
-
-function writeCollection(ctx: CommandContext): Collection {
-  return ctx.engine.ensureCollection(ctx.db, collectionName(ctx));
-}
 
 function opsArray(ctx: CommandContext, field: string): Doc[] {
   const ops = ctx.cmd[field];
@@ -76,7 +74,7 @@ const insert: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const docs = opsArray(ctx, 'documents');
-    const coll = writeCollection(ctx);
+    const coll = await collectionForWrite(ctx);
     let n = 0;
     const writeErrors = await eachOp(ctx, docs, async (raw) => {
       const doc = withIdFirst(raw);
@@ -98,13 +96,14 @@ async function updateStatement(
 ): Promise<{ matched: number; modified: number; upserted?: unknown }> {
   rejectUnsupported(ctx, op);
   const q = (op.q ?? {}) as Doc;
-  const query = compileFilter(q);
+  const variables = letVariables(ctx);
+  const query = compileFilter(q, variables);
   const kind = updateKind(op.u);
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
-  const targets = runQuery(ctx.engine, coll, ctx.view, q, multi ? {} : { limit: 1, sort: op.sort as Doc | undefined });
+  const targets = runQuery(ctx.engine, coll, ctx.view, q, { limit: multi ? undefined : 1, hint: op.hint, variables });
   let matched = 0;
   let modified = 0;
   for (const target of targets) {
@@ -112,7 +111,7 @@ async function updateStatement(
     const outcome = await retryOnLock(ctx, () => {
       const current = ctx.engine.visible(coll, id, ctx.view);
       if (!current || !query.test(current)) return 'gone';
-      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false });
+      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
       ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
@@ -124,7 +123,7 @@ async function updateStatement(
   }
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
-    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true }));
+    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables }));
     checkId(doc._id);
     checkSize(doc);
     await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert'));
@@ -138,7 +137,11 @@ const update: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'updates');
-    const coll = writeCollection(ctx);
+    // MongoDB 7.0 (the version this server reports) has no `sort` in update statements (8.0 added
+    // it): the whole command fails to parse.
+    if (ops.some((op) => op.sort !== undefined))
+      throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
+    const coll = await collectionForWrite(ctx);
     let n = 0;
     let nModified = 0;
     const upserted: Doc[] = [];
@@ -172,8 +175,13 @@ const del: CommandSpec = {
         throw new MongoCommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(op.limit)}`);
       if (!coll) return;
       const q = (op.q ?? {}) as Doc;
-      const query = compileFilter(q);
-      const targets = runQuery(ctx.engine, coll, ctx.view, q, limit === 1 ? { limit: 1 } : {});
+      const variables = letVariables(ctx);
+      const query = compileFilter(q, variables);
+      const targets = runQuery(ctx.engine, coll, ctx.view, q, {
+        limit: limit === 1 ? 1 : undefined,
+        hint: op.hint,
+        variables,
+      });
       for (const target of targets) {
         const id = keyString(target._id);
         const deleted = await retryOnLock(ctx, () => {
@@ -205,16 +213,22 @@ const findAndModify: CommandSpec = {
     if (remove && (upsert || returnNew))
       throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
     const name = collectionName(ctx);
-    const coll = remove ? ctx.engine.getCollection(ctx.db, name) : ctx.engine.ensureCollection(ctx.db, name);
+    const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
     const q = (cmd.query ?? {}) as Doc;
-    const query = compileFilter(q);
+    const variables = letVariables(ctx);
+    const query = compileFilter(q, variables);
     const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
-    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields)[0] ?? null) : null);
+    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q)[0] ?? null) : null);
     const kind = remove ? 'replacement' : updateKind(cmd.update);
 
     const result = await retryOnLock(ctx, () => {
       const target = coll
-        ? runQuery(ctx.engine, coll, ctx.view, q, { sort: cmd.sort as Doc | undefined, limit: 1 })[0]
+        ? runQuery(ctx.engine, coll, ctx.view, q, {
+            sort: cmd.sort as Doc | undefined,
+            limit: 1,
+            hint: cmd.hint,
+            variables,
+          })[0]
         : undefined;
       if (target && coll) {
         const id = keyString(target._id);
@@ -223,7 +237,7 @@ const findAndModify: CommandSpec = {
           ctx.engine.writeDoc(coll, id, null, ctx.view, 'delete');
           return { lastErrorObject: { n: 1 }, value: out(target) };
         }
-        const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false });
+        const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false, variables });
         if (!sameBson(target, next)) {
           checkSize(next);
           ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
@@ -232,7 +246,9 @@ const findAndModify: CommandSpec = {
       }
       if (remove || !coll) return { lastErrorObject: { n: 0 }, value: null };
       if (!upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null };
-      const doc = withIdFirst(applyUpdate(upsertSeed(q, kind), cmd.update, { arrayFilters, query: q, isInsert: true }));
+      const doc = withIdFirst(
+        applyUpdate(upsertSeed(q, kind), cmd.update, { arrayFilters, query: q, isInsert: true, variables }),
+      );
       checkId(doc._id);
       checkSize(doc);
       ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert');

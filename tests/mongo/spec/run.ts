@@ -1,0 +1,192 @@
+/**
+ * `npm run test:spec`: runs MongoDB's unified-format specification tests (read from
+ * ../shared/mongodb-spec-tests, never copied here: their licence forbids it) through the official
+ * driver against an embedded server started here, prints run/passed/failed/skipped per folder,
+ * writes tests/mongo/spec/RESULTS.md, and fails on any unexpected failure or unexpected pass
+ * (see expected-failures.ts).
+ *
+ * Options: `--dir <path>` (spec folder), `--filter <substring>` (only matching files, no table
+ * written), `--verbose` (print every failure).
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MongoClient } from 'mongodb';
+import { startEmbeddedMongo } from '../../../dev/mongo/index.ts';
+import { expectedFailures } from './expected-failures.ts';
+import { runFile, type ServerClaims, type TestOutcome } from './runner.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const args = process.argv.slice(2);
+const argValue = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const specDir = resolve(argValue('--dir') ?? join(root, '../shared/mongodb-spec-tests'));
+const filter = argValue('--filter');
+const verbose = args.includes('--verbose');
+const TEST_TIMEOUT_MS = 10_000;
+
+function listFiles(): { folder: string; file: string; path: string }[] {
+  const out: { folder: string; file: string; path: string }[] = [];
+  for (const folder of readdirSync(specDir, { withFileTypes: true })) {
+    if (!folder.isDirectory()) continue;
+    for (const f of readdirSync(join(specDir, folder.name)).sort()) {
+      if (!f.endsWith('.json')) continue;
+      const file = `${folder.name}/${f}`;
+      if (filter && !file.includes(filter)) continue;
+      out.push({ folder: folder.name, file, path: join(specDir, folder.name, f) });
+    }
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+async function claimsOf(client: MongoClient): Promise<ServerClaims> {
+  const admin = client.db('admin');
+  const build = await admin.command({ buildInfo: 1 });
+  const hello = await admin.command({ hello: 1 });
+  const parameters = await admin.command({ getParameter: '*' });
+  return {
+    version: String(build.version)
+      .split('.')
+      .map((x) => Number.parseInt(x, 10) || 0),
+    topology: hello.setName ? 'replicaset' : hello.msg === 'isdbgrid' ? 'sharded' : 'single',
+    parameters,
+  };
+}
+
+/** A Markdown table with padded columns (the layout Biome's formatter gives it); `right`: right-aligned columns. */
+function markdownTable(header: string[], rows: string[][], right: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const cells = (r: string[]): string =>
+    `| ${r.map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (right[i] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`;
+  return [cells(header), rule, ...rows.map(cells)];
+}
+
+function testId(o: TestOutcome): string {
+  return `${o.file}: ${o.test}`;
+}
+
+async function main(): Promise<void> {
+  const serverLog: string[] = [];
+  const server = await startEmbeddedMongo({ log: (line) => serverLog.push(line) });
+  const internal = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5000 });
+  const started = Date.now();
+  const outcomes: TestOutcome[] = [];
+  try {
+    const claims = await claimsOf(internal);
+    for (const f of listFiles()) {
+      outcomes.push(
+        ...(await runFile(
+          f.folder,
+          f.file,
+          readFileSync(f.path, 'utf8'),
+          server.uri,
+          internal,
+          claims,
+          TEST_TIMEOUT_MS,
+        )),
+      );
+    }
+  } finally {
+    await internal.close();
+    await server.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+
+  // Per folder counts.
+  const folders = new Map<string, { run: number; passed: number; failed: number; skipped: number }>();
+  for (const o of outcomes) {
+    const f = folders.get(o.folder) ?? { run: 0, passed: 0, failed: 0, skipped: 0 };
+    if (o.status === 'skipped') f.skipped++;
+    else {
+      f.run++;
+      f[o.status]++;
+    }
+    folders.set(o.folder, f);
+  }
+  const total = { run: 0, passed: 0, failed: 0, skipped: 0 };
+  const rows = [...folders.entries()].sort(([a], [b]) => a.localeCompare(b));
+  for (const [, f] of rows) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += f[k];
+  const line = (name: string, f: typeof total): string[] => [
+    name,
+    String(f.run),
+    String(f.passed),
+    String(f.failed),
+    String(f.skipped),
+  ];
+  const table = markdownTable(
+    ['folder', 'run', 'passed', 'failed', 'skipped'],
+    [...rows.map(([n, f]) => line(n, f)), line('**total**', total)],
+    [false, true, true, true, true],
+  );
+  const skipReasons = new Map<string, number>();
+  for (const o of outcomes) {
+    if (o.status !== 'skipped') continue;
+    const reason = o.detail.startsWith('skipReason') ? 'skipReason in the spec file' : o.detail;
+    skipReasons.set(reason, (skipReasons.get(reason) ?? 0) + 1);
+  }
+  console.log(table.join('\n'));
+  console.log(`\n${outcomes.length} tests in ${seconds.toFixed(1)} s`);
+
+  // Expected failures: both directions must hold.
+  const expected = new Map<string, string>();
+  for (const group of expectedFailures) for (const t of group.tests) expected.set(`${group.file}: ${t}`, group.reason);
+  const ran = new Map(outcomes.map((o) => [testId(o), o]));
+  const unexpectedFailures = outcomes.filter((o) => o.status === 'failed' && !expected.has(testId(o)));
+  const unexpectedPasses = outcomes.filter((o) => o.status === 'passed' && expected.has(testId(o)));
+  const stale = filter ? [] : [...expected.keys()].filter((id) => !ran.has(id) || ran.get(id)?.status === 'skipped');
+  for (const o of outcomes) {
+    if (o.status === 'failed' && (verbose || !expected.has(testId(o))))
+      console.log(`${expected.has(testId(o)) ? 'expected ' : ''}FAIL ${testId(o)}\n    ${o.detail.slice(0, 600)}`);
+  }
+  for (const o of unexpectedPasses) console.log(`UNEXPECTED PASS ${testId(o)} (listed: ${expected.get(testId(o))})`);
+  for (const id of stale) console.log(`LISTED BUT NOT RUN ${id}`);
+  const internalErrors = serverLog.filter((l) => l.includes('failed:')).length;
+  console.log(`server log: ${serverLog.length} lines, ${internalErrors} internal errors`);
+
+  if (!filter) {
+    const reasons = new Map<string, number>();
+    for (const o of outcomes) {
+      const r = o.status === 'failed' ? expected.get(testId(o)) : undefined;
+      if (r) reasons.set(r, (reasons.get(r) ?? 0) + 1);
+    }
+    const md = [
+      '# MongoDB specification tests against the embedded server',
+      '',
+      'Generated by `npm run test:spec` (tests/mongo/spec/run.ts) from the unified-format files in',
+      '`../shared/mongodb-spec-tests` (not part of this repository). "run" counts the applicable tests.',
+      '',
+      ...table,
+      '',
+      `Pass rate of the applicable tests: ${((100 * total.passed) / Math.max(1, total.run)).toFixed(1)} %.`,
+      '',
+      '## Failures, by listed reason (tests/mongo/spec/expected-failures.ts)',
+      '',
+      ...markdownTable(
+        ['reason', 'tests'],
+        [...reasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => [r, String(n)]),
+        [false, true],
+      ),
+      '',
+      '## Skips, by reason',
+      '',
+      ...markdownTable(
+        ['reason', 'tests'],
+        [...skipReasons.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => [r, String(n)]),
+        [false, true],
+      ),
+      '',
+    ];
+    writeFileSync(join(here, 'RESULTS.md'), md.join('\n'));
+  }
+  const bad = unexpectedFailures.length + unexpectedPasses.length + stale.length;
+  console.log(
+    `\n${total.passed}/${total.run} applicable passed, ${total.failed} failed (${total.failed - unexpectedFailures.length} expected), ${total.skipped} skipped; ${unexpectedFailures.length} unexpected failures, ${unexpectedPasses.length} unexpected passes, ${stale.length} stale entries`,
+  );
+  process.exitCode = bad > 0 ? 1 : 0;
+}
+
+await main();
