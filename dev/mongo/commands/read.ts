@@ -1,6 +1,8 @@
 /** find, getMore, killCursors, count, distinct and aggregate. */
 import { Binary } from 'bson';
 import { aggregate as mingoAggregate, ProcessingMode } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { BSON_CONTEXT } from '../bson-match.ts';
 import { keyString } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery } from '../query.ts';
@@ -204,12 +206,13 @@ const aggregate: CommandSpec = {
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];
     try {
-      results = mingoAggregate(input, rest, {
+      results = new Aggregator(rest, {
         processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
         ...(variables ? { variables } : {}),
         collectionResolver: (name: string) =>
           runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
-      }) as Doc[];
+        context: BSON_CONTEXT,
+      }).run(input) as Doc[];
     } catch (err) {
       throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
     }
