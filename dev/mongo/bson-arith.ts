@@ -5,6 +5,7 @@
  * non-integer double → Double, else Int64 when a Long takes part.
  */
 import { Decimal128, Long, Timestamp } from 'bson';
+import { exactDecimal } from './bson-order.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -24,22 +25,12 @@ export function isBsonNumber(v: unknown): boolean {
   return typeof v === 'number' || isExactNumber(v);
 }
 
-/** A finite decimal as coefficient × 10^exponent, or undefined for NaN/Infinity. */
+/** A finite number as coefficient × 10^exponent for decimal arithmetic, or undefined for NaN/Infinity. */
 function scaled(v: unknown): { c: bigint; e: number } | undefined {
-  let s: string;
-  if (v instanceof Decimal128) s = v.toString();
-  else if (isLong(v)) return { c: BigInt(v.toString()), e: 0 };
-  else if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return undefined;
-    // An integer is an Int32/Int64 here (converted exactly); mongod converts a double with 15 significant digits.
-    if (Number.isSafeInteger(v)) return { c: BigInt(v), e: 0 };
-    s = v.toPrecision(15);
-  } else return undefined;
-  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:E([+-]?\d+))?$/i.exec(s);
-  if (!m) return undefined;
-  const frac = m[3] ?? '';
-  const c = BigInt(`${m[1]}${m[2] || '0'}${frac}`);
-  return { c, e: Number(m[4] ?? 0) - frac.length };
+  // An integer is an Int32/Int64 here (converted exactly); mongod converts a double with 15 significant digits.
+  if (typeof v === 'number' && Number.isFinite(v) && !Number.isSafeInteger(v))
+    return exactDecimal(Decimal128.fromString(v.toPrecision(15)));
+  return exactDecimal(v);
 }
 
 function decimalOf(x: { c: bigint; e: number }): Decimal128 {

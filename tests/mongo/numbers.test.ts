@@ -104,6 +104,24 @@ describe('filters compare numbers and types like MongoDB', () => {
     expect(await ids(coll, { v: { $type: ['minKey', 'maxKey'] } })).toEqual([11, 12]);
   });
 
+  it('compares Decimal128 by exact value: Decimal128("9.99") is not the double 9.99, and digits past 15 count', async () => {
+    const prices = db.collection<Probe>('prices');
+    await prices.insertMany([
+      { _id: 1, v: 9.99 },
+      { _id: 2, v: Decimal128.fromString('9.99') },
+      { _id: 3, v: Decimal128.fromString('9.990000000000000000000000001') },
+      { _id: 4, v: Decimal128.fromString('10.0') },
+    ]);
+    expect(await ids(prices, { v: 9.99 })).toEqual([1]);
+    expect(await ids(prices, { v: Decimal128.fromString('9.990') })).toEqual([2]);
+    expect(await ids(prices, { v: { $gt: Decimal128.fromString('9.99') } })).toEqual([1, 3, 4]);
+    expect(await ids(prices, { v: 10 })).toEqual([4]);
+    // A unique index keeps them apart too, and a Decimal128 key finds the equal integer.
+    await prices.createIndex({ v: 1 }, { unique: true });
+    await expect(prices.insertOne({ _id: 5, v: Decimal128.fromString('10') })).rejects.toMatchObject({ code: 11000 });
+    expect(await ids(prices, { v: { $in: [Decimal128.fromString('1E+1'), 9.99] } })).toEqual([1, 4]);
+  });
+
   it('updates and deletes by the same comparison', async () => {
     const scratch = db.collection<Probe>('scratch');
     await scratch.insertMany([
