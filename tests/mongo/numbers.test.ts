@@ -204,4 +204,21 @@ describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
       .toArray();
     expect(matched.map((d) => d._id)).toEqual([1]);
   });
+
+  it('sorts a $sort stage in BSON order: numbers of every type by value, Int64 beyond 2^53 exactly', async () => {
+    const coll = db.collection<ArithDoc>('sorted');
+    await coll.insertMany([
+      { _id: 1, v: Long.fromString('9007199254740993') },
+      { _id: 2, v: Decimal128.fromString('2.5') },
+      { _id: 3, v: Long.fromString('9007199254740992') },
+      { _id: 4, v: 3 },
+      { _id: 5, v: 'a' },
+      { _id: 6, v: new MinKey() },
+      { _id: 7, v: null },
+    ]);
+    const order = async (dir: 1 | -1): Promise<unknown[]> =>
+      (await coll.aggregate([{ $addFields: { x: 1 } }, { $sort: { v: dir } }]).toArray()).map((d) => d._id);
+    expect(await order(1)).toEqual([6, 7, 2, 4, 3, 1, 5]);
+    expect(await order(-1)).toEqual([5, 1, 3, 4, 2, 7, 6]);
+  });
 });
