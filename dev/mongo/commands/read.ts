@@ -226,6 +226,7 @@ const aggregate: CommandSpec = {
         context: AGGREGATE_CONTEXT,
       }).run(input) as Doc[];
     } catch (err) {
+      if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
       throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
     }
     const cursorOpts = ctx.cmd.cursor as Doc;
