@@ -60,6 +60,39 @@ function exactInteger(a: unknown, b: unknown): [bigint, bigint] | undefined {
   return x === undefined || y === undefined ? undefined : [x, y];
 }
 
+/** A finite number's exact value as coefficient × 10^exponent; undefined for NaN and ±Infinity. */
+export function exactDecimal(v: unknown): { c: bigint; e: number } | undefined {
+  if (typeof v === 'bigint') return { c: v, e: 0 };
+  if (v instanceof Long) return { c: BigInt(v.toString()), e: 0 };
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return undefined;
+    if (Number.isInteger(v)) return { c: BigInt(v), e: 0 };
+    // A double is m / 2^k exactly, that is m·5^k / 10^k (doubling is exact here).
+    let k = 0;
+    let x = v;
+    while (!Number.isInteger(x)) {
+      x *= 2;
+      k++;
+    }
+    return { c: BigInt(x) * 5n ** BigInt(k), e: -k };
+  }
+  if (v instanceof Decimal128) {
+    const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:E([+-]?\d+))?$/i.exec(v.toString());
+    if (!m) return undefined;
+    const frac = m[3] ?? '';
+    return { c: BigInt(`${m[1]}${m[2] || '0'}${frac}`), e: Number(m[4] ?? 0) - frac.length };
+  }
+  return undefined;
+}
+
+/** Exact comparison of two finite decimals. */
+function cmpDecimal(a: { c: bigint; e: number }, b: { c: bigint; e: number }): number {
+  const e = Math.min(a.e, b.e);
+  const x = a.c * 10n ** BigInt(a.e - e);
+  const y = b.c * 10n ** BigInt(b.e - e);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 function cmpPrimitive(a: number | string, b: number | string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -87,6 +120,12 @@ export function compareBson(a: unknown, b: unknown): number {
       // Int64 beyond 2^53 loses precision as a double: compare integers exactly.
       const big = exactInteger(a, b);
       if (big) return big[0] < big[1] ? -1 : big[0] > big[1] ? 1 : 0;
+      if (a instanceof Decimal128 || b instanceof Decimal128) {
+        // Decimal128 against anything: by exact value (Decimal128("9.99") is not the double 9.99).
+        const da = exactDecimal(a);
+        const db = exactDecimal(b);
+        if (da && db) return cmpDecimal(da, db);
+      }
       const x = toNumber(a);
       const y = toNumber(b);
       // NaN sorts before all other numbers in MongoDB.
@@ -160,6 +199,7 @@ export function keyString(v: unknown): string {
     case 10: {
       // Int64 as its exact digits (a double's digits match for the same integer value).
       if (v instanceof Long) return `n${v.toString()}`;
+      if (v instanceof Decimal128) return decimalKey(v);
       const n = toNumber(v);
       return `n${Object.is(n, -0) ? 0 : n}`;
     }
@@ -186,6 +226,26 @@ export function keyString(v: unknown): string {
     default:
       return `x${String(v)}`;
   }
+}
+
+/** The key of a Decimal128: the same as the Int64/double of equal value, else its normalized digits. */
+function decimalKey(v: Decimal128): string {
+  const d = exactDecimal(v);
+  if (!d) return `n${toNumber(v)}`;
+  let { c, e } = d;
+  if (c === 0n) return 'n0';
+  while (c % 10n === 0n) {
+    c /= 10n;
+    e++;
+  }
+  if (e >= 0 && e < 40) {
+    const n = c * 10n ** BigInt(e);
+    if (n >= -(2n ** 63n) && n < 2n ** 63n) return `n${n}`;
+  }
+  const asDouble = toNumber(v);
+  const back = exactDecimal(asDouble);
+  if (back && cmpDecimal(back, { c, e }) === 0) return `n${Object.is(asDouble, -0) ? 0 : asDouble}`;
+  return `d${c}e${e}`;
 }
 
 /** Formats a value like mongod does inside `dup key: { … }` error messages. */

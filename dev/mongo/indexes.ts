@@ -3,7 +3,8 @@
  * structure of `(key, documentId)` entries. An index holds the keys of every retained version of a
  * document, so it is a superset for any snapshot; readers always recheck the full filter.
  */
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
+import { bsonQuery } from './bson-match.ts';
 import { compareBson, keyString } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
 import { SortedList } from './sorted-list.ts';
@@ -91,9 +92,7 @@ export class Index {
     this.paths = this.fields.map((f) => f.split('.'));
     this.unique = spec.unique === true || spec.name === '_id_';
     this.sparse = spec.sparse === true;
-    this.partial = isPlainObject(spec.partialFilterExpression)
-      ? new Query(spec.partialFilterExpression, {})
-      : undefined;
+    this.partial = isPlainObject(spec.partialFilterExpression) ? bsonQuery(spec.partialFilterExpression) : undefined;
     const dirs = this.dirs;
     this.entries = new SortedList<IndexEntry>((a, b) => {
       for (let i = 0; i < dirs.length; i++) {

@@ -2,7 +2,8 @@
  * Query execution: picks an index from the filter's equality/range conditions (or the sort),
  * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
  */
-import { Query } from 'mingo';
+import type { Query } from 'mingo/query';
+import { bsonQuery } from './bson-match.ts';
 import { compareBson, keyString, typeClass } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index, IndexEntry } from './indexes.ts';
@@ -256,7 +257,7 @@ export function compileFilter(filter: unknown, variables?: Doc): Query {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
   try {
-    return new Query((filter ?? {}) as Doc, variables ? { variables } : {});
+    return bsonQuery((filter ?? {}) as Doc, variables);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }

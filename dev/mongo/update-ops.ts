@@ -5,6 +5,7 @@
  */
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
+import { addBson, isBsonNumber, isExactNumber, mulBson } from './bson-arith.ts';
 import { keyString } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
@@ -79,13 +80,55 @@ function getPath(doc: Doc, path: string): unknown {
   return v;
 }
 
+/** Whether a dotted path goes through an array (getPath stops there). */
+function crossesArray(doc: Doc, path: string): boolean {
+  let v: unknown = doc;
+  for (const p of path.split('.')) {
+    if (Array.isArray(v)) return true;
+    if (!isPlainObject(v)) return false;
+    v = v[p];
+  }
+  return false;
+}
+
+/**
+ * `$inc`/`$mul` where Int64 beyond 2^53 or Decimal128 takes part is computed here exactly (mingo
+ * handles JS numbers only) and becomes a `$set` of the result; an Int64 overflow fails like mongod.
+ */
+function exactArithmetic(doc: Doc, u: Doc): void {
+  for (const op of ['$inc', '$mul'] as const) {
+    const spec = u[op];
+    if (!isPlainObject(spec)) continue;
+    for (const [path, by] of Object.entries(spec)) {
+      const current = getPath(doc, path);
+      if (!isExactNumber(by) && !isExactNumber(current)) continue;
+      if (path.includes('$') || crossesArray(doc, path))
+        throw new MongoCommandError(
+          2,
+          `${op} with Int64 or Decimal128 through an array path is not supported by the embedded server`,
+        );
+      // A missing field is set to the increment, or to zero of the multiplier's type.
+      const result = op === '$inc' ? addBson(current ?? 0, by) : mulBson(current ?? 0, by);
+      if (result === undefined) {
+        throw new MongoCommandError(
+          2,
+          `Failed to apply ${op} operations to current value (${String(current)}) for document {_id: ${String(doc._id)}}`,
+        );
+      }
+      delete spec[path];
+      u.$set = { ...(isPlainObject(u.$set) ? u.$set : {}), [path]: result };
+    }
+    if (Object.keys(spec).length === 0) delete u[op];
+  }
+}
+
 /** mongod refuses arithmetic on non-numbers; mingo silently skips it. */
 function checkArithmetic(doc: Doc, u: Doc): void {
   for (const op of ['$inc', '$mul'] as const) {
     const spec = u[op];
     if (!isPlainObject(spec)) continue;
     for (const [path, by] of Object.entries(spec)) {
-      if (typeof by !== 'number') {
+      if (!isBsonNumber(by)) {
         throw new MongoCommandError(
           14,
           `Cannot ${op === '$inc' ? 'increment' : 'multiply'} with non-numeric argument: {${path}: ${JSON.stringify(by)}}`,
@@ -93,7 +136,7 @@ function checkArithmetic(doc: Doc, u: Doc): void {
       }
       if (path.includes('$')) continue;
       const current = getPath(doc, path);
-      if (current !== undefined && typeof current !== 'number') {
+      if (current !== undefined && !isBsonNumber(current)) {
         throw new MongoCommandError(
           14,
           `Cannot apply ${op} to a value of non-numeric type. {_id: ${String(doc._id)}} has the field '${path.split('.').pop()}' of non-numeric type ${Array.isArray(current) ? 'array' : current === null ? 'null' : typeof current}`,
@@ -235,6 +278,7 @@ export function applyUpdate(
       next = cloneDoc(doc);
       guardId(rest, oldId);
       checkArithmetic(next, rest);
+      exactArithmetic(next, rest);
       checkPaths(next, rest);
       if (Object.keys(rest).length > 0) {
         const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');

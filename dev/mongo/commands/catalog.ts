@@ -1,5 +1,5 @@
 /** Collections, databases and indexes. */
-import { Query } from 'mingo';
+import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
@@ -116,7 +116,7 @@ const listCollections: CommandSpec = {
     let docs = colls.filter((c) => listable(ctx, c)).map(listedCollection);
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
-      const q = new Query(filter as Doc, {});
+      const q = bsonQuery(filter as Doc);
       docs = docs.filter((d) => q.test(d));
     }
     if (ctx.cmd.nameOnly === true) docs = docs.map((d) => ({ name: d.name, type: d.type }));
@@ -139,7 +139,7 @@ const listDatabases: CommandSpec = {
     });
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
-      const q = new Query(filter as Doc, {});
+      const q = bsonQuery(filter as Doc);
       databases = databases.filter((d) => q.test(d));
     }
     if (ctx.cmd.nameOnly === true) return { databases: databases.map((d) => ({ name: d.name })), ok: 1 };

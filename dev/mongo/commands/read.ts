@@ -1,12 +1,26 @@
 /** find, getMore, killCursors, count, distinct and aggregate. */
 import { Binary } from 'bson';
-import { aggregate as mingoAggregate, ProcessingMode } from 'mingo';
+import { Context, aggregate as mingoAggregate, ProcessingMode } from 'mingo';
+import { Aggregator } from 'mingo/aggregator';
+import { type Iterator, Lazy } from 'mingo/lazy';
+import { BSON_CONTEXT } from '../bson-match.ts';
 import { keyString } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
-import { runQuery } from '../query.ts';
+import { runQuery, sortDocuments } from '../query.ts';
 import type { Doc } from '../storage.ts';
 import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
+
+/** A `$sort` stage in BSON order (the same as find's sort), instead of mingo's JavaScript-type order. */
+function bsonSortStage(coll: Iterator, spec: unknown): Iterator {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
+    throw new MongoCommandError(15973, 'the $sort key specification must be an object');
+  if (Object.keys(spec).length === 0) throw new MongoCommandError(15976, '$sort stage must have at least one sort key');
+  return coll.transform(((docs: Doc[]) => Lazy(sortDocuments(docs, spec as Doc))) as never);
+}
+
+/** Aggregation operators: BSON-aware filters and accumulators, and `$sort` in BSON order (first context wins). */
+const AGGREGATE_CONTEXT = Context.from(Context.init({ pipeline: { $sort: bsonSortStage as never } }), BSON_CONTEXT);
 
 function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
   const v = ctx.cmd[field];
@@ -204,13 +218,15 @@ const aggregate: CommandSpec = {
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];
     try {
-      results = mingoAggregate(input, rest, {
+      results = new Aggregator(rest, {
         processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
         ...(variables ? { variables } : {}),
         collectionResolver: (name: string) =>
           runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
-      }) as Doc[];
+        context: AGGREGATE_CONTEXT,
+      }).run(input) as Doc[];
     } catch (err) {
+      if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
       throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
     }
     const cursorOpts = ctx.cmd.cursor as Doc;
