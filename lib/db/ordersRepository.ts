@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation, ClientSession, Db, Filter } from 'mongodb';
+import type { ClientSession, Db, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
 import {
   conflictRange,
@@ -15,8 +15,9 @@ import { PreconditionFailedError, satisfiesPrecondition, type VersionPreconditio
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
+import { writeLocks } from './locks.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
-import { assertServicesExist, type LockDocument } from './servicesRepository.ts';
+import { assertServicesExist } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
 /** An order as stored. */
@@ -51,10 +52,7 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     ...windowLockKeys(draft.datetime, window),
     ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe)),
   ];
-  const locks: AnyBulkWriteOperation<LockDocument>[] = keys.map((key) => ({
-    updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
-  }));
-  await db.collection<LockDocument>(collections.windowLocks).bulkWrite(locks, { session, ordered: true });
+  await writeLocks(db, keys, session);
   const { after, before } = conflictRange(draft.datetime, window);
   const neighbours = await db
     .collection<OrderDocument>(collections.orders)

@@ -1,10 +1,11 @@
-import type { AnyBulkWriteOperation, ClientSession, Filter } from 'mongodb';
+import type { ClientSession, Filter } from 'mongodb';
 import { DuplicateIdError, NotFoundError, ServiceInUseError, UnknownServicesError } from '#lib/domain/errors';
 import { allServiceGuardKeys } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
+import { writeLocks } from './locks.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -15,15 +16,6 @@ export interface ServiceDocument {
   createdAt: Date;
   updatedAt: Date;
   version: number;
-}
-
-/**
- * A lock document in `order_window_locks`: a window bucket or a service guard stripe. Only ever
- * written (a counter bump) so that transactions touching the same one conflict.
- */
-export interface LockDocument {
-  _id: string;
-  writes: number;
 }
 
 const PUBLIC_FIELDS = { _id: 1, name: 1, createdAt: 1, updatedAt: 1, version: 1 } as const;
@@ -104,10 +96,7 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
       .collection<{ _id: string }>(collections.orders)
       .findOne({ 'services.id': id }, { session, projection: { _id: 1 } });
     if (referencing) throw new ServiceInUseError(id, referencing._id);
-    const guards: AnyBulkWriteOperation<LockDocument>[] = allServiceGuardKeys(id).map((key) => ({
-      updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
-    }));
-    await db.collection<LockDocument>(collections.windowLocks).bulkWrite(guards, { session, ordered: false });
+    await writeLocks(db, allServiceGuardKeys(id), session);
     const { deletedCount } = await db
       .collection<ServiceDocument>(collections.services)
       .deleteOne({ _id: id }, { session });
