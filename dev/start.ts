@@ -14,7 +14,7 @@ const port = Number(process.env.PORT ?? 3000);
 /**
  * Lines of serverless-offline's output that only mislead or repeat: the banner's Lambda-invoke
  * URLs (`POST …/2015-03-31/functions/…/invocations`, which answer 404 to a browser) and, per
- * request, its "(λ: fn) RequestId … Duration" line and blank lines: the API's own JSON log line
+ * request, its "METHOD /path (λ: fn)" and "(λ: fn) RequestId … Duration" lines and blank lines: the API's own JSON log line
  * already carries the method, path, status, duration and correlation id.
  */
 function isNoise(line: string): boolean {
@@ -22,6 +22,7 @@ function isNoise(line: string): boolean {
     line.includes('/2015-03-31/functions/') ||
     /^│\s+POST\s+\|\s+│$/.test(line.trim()) ||
     /^\(λ: [\w-]+\) RequestId: /.test(line.trim()) ||
+    /^[A-Z]+ \S+ \(λ: [\w-]+\)$/.test(line.trim()) ||
     line.trim() === ''
   );
 }
