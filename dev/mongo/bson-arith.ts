@@ -4,16 +4,11 @@
  * no binary rounding). The result type follows mongod: any Decimal128 → Decimal128, else any
  * non-integer double → Double, else Int64 when a Long takes part.
  */
-import { Decimal128, Long, Timestamp } from 'bson';
-import { exactDecimal } from './bson-order.ts';
+import { Decimal128, Long } from 'bson';
+import { exactDecimal, isLong } from './bson-order.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-/** A Long (not a Timestamp) or a bigint. */
-export function isLong(v: unknown): v is Long | bigint {
-  return (v instanceof Long && !(v instanceof Timestamp)) || typeof v === 'bigint';
-}
 
 /** Whether a value is one of the numbers this module must add itself (JS numbers are mingo's). */
 export function isExactNumber(v: unknown): boolean {

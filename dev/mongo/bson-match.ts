@@ -34,7 +34,7 @@ function isPlainDoc(v: unknown): v is Doc {
  * the way are traversed (and indexed by numeric parts), a leaf array yields itself and its
  * elements, and a path that reaches nothing yields MISSING.
  */
-export function leafValues(doc: unknown, path: string): unknown[] {
+function leafValues(doc: unknown, path: string): unknown[] {
   const parts = path.split('.');
   const out: unknown[] = [];
   const walk = (v: unknown, i: number): void => {
@@ -171,7 +171,7 @@ const TYPE_NUMBERS = new Set(Object.values(TYPE_ALIASES));
  * The BSON type number of a decoded value. Documents are decoded with promoted values, so a JS
  * number is reported as the type it is written back as: Int32 when it is an int32, else Double.
  */
-export function bsonTypeOf(v: unknown): number | undefined {
+function bsonTypeOf(v: unknown): number | undefined {
   if (v === MISSING || v === undefined) return undefined;
   if (v === null) return 10;
   if (typeof v === 'number')

@@ -30,7 +30,6 @@ export function typeClass(v: unknown): number {
   if (v instanceof Binary) return 30;
   if (v instanceof ObjectId) return 35;
   if (v instanceof Date) return 45;
-  if (v instanceof Timestamp) return 47;
   if (v instanceof RegExp || v instanceof BSONRegExp) return 50;
   const bsontype = (v as { _bsontype?: string })._bsontype;
   if (bsontype === 'Code') return 55;
@@ -45,9 +44,13 @@ function toNumber(v: unknown): number {
   return Number.NaN;
 }
 
+/** A Long (not a Timestamp) or a bigint. */
+export function isLong(v: unknown): v is Long | bigint {
+  return (v instanceof Long && !(v instanceof Timestamp)) || typeof v === 'bigint';
+}
+
 /** Both values as exact BigInts when one is an Int64/bigint and both are integers, else undefined. */
 function exactInteger(a: unknown, b: unknown): [bigint, bigint] | undefined {
-  const isLong = (v: unknown): boolean => (v instanceof Long && !(v instanceof Timestamp)) || typeof v === 'bigint';
   if (!isLong(a) && !isLong(b)) return undefined;
   const asBig = (v: unknown): bigint | undefined => {
     if (typeof v === 'bigint') return v;

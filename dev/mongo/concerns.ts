@@ -24,13 +24,16 @@ function clockOf(state: ServerState, ts: unknown): number {
   return ts.low;
 }
 
+/** The dummy signature of every `$clusterTime` (no auth here); only ever serialized, never changed. */
+const CLUSTER_TIME_SIGNATURE = { hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO };
+
 /** Adds `operationTime` and `$clusterTime` to a reply, as replica set members do. */
 export function gossipClusterTime(state: ServerState, reply: Doc): Doc {
   const now = clusterTime(state);
   return {
     ...reply,
     operationTime: now,
-    $clusterTime: { clusterTime: now, signature: { hash: new Binary(Buffer.alloc(20)), keyId: Long.ZERO } },
+    $clusterTime: { clusterTime: now, signature: CLUSTER_TIME_SIGNATURE },
   };
 }
 

@@ -18,7 +18,7 @@ export const FILE_MAGIC = Buffer.from('EMJRNL\x00\x01', 'latin1');
 const RECORD_MAGIC = 0x4a524543; // "CERJ" little-endian
 export const RECORD_HEADER_BYTES = 16;
 /** The largest record written or read (a bigger length in a header is damage). */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
+const MAX_PAYLOAD_BYTES = 1024 * 1024 * 1024;
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** Encodes one record (header + payload) from a payload document. */

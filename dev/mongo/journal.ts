@@ -43,14 +43,14 @@ type StoredOp =
   | { op: 'snapshotEnd'; bytes: number }
   | { op: 'batch'; ops: StoredOp[] };
 
-export const JOURNAL_FILE = 'journal.bson';
+const JOURNAL_FILE = 'journal.bson';
 
 /** When to compact while running: journal bigger than `ratio` × live data and than `minBytes`. */
 export interface CompactionPolicy {
   minBytes: number;
   ratio: number;
 }
-export const DEFAULT_COMPACTION: CompactionPolicy = { minBytes: 64 * 1024 * 1024, ratio: 3 };
+const DEFAULT_COMPACTION: CompactionPolicy = { minBytes: 64 * 1024 * 1024, ratio: 3 };
 
 /** Options of {@link openJournal}. */
 export interface JournalOptions {

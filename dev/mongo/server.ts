@@ -24,7 +24,8 @@ export class WireServer {
     this.server = createServer((socket) => this.accept(socket));
     state.connections = () => ({
       current: this.sockets.size,
-      available: 1_000_000 - this.sockets.size,
+      available:
+        (Number.isFinite(this.maxIncomingConnections) ? this.maxIncomingConnections : 1_000_000) - this.sockets.size,
       totalCreated: this.nextConnectionId - 1,
       active: this.sockets.size,
     });
