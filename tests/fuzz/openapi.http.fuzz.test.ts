@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../support/auth.ts';
 import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
-import { type OfflineApi, startOffline } from '../support/offline.ts';
+import { type OfflineApi, sendOverHttp, startOffline } from '../support/offline.ts';
+import { SAMPLE_ORDERS, SAMPLE_SERVICES } from '../support/samples.ts';
 import { FUZZ_RUNS, fuzzParameters } from './harness.ts';
 import { type OpenApiDocument, type Operation, operationsOf, valueFor } from './openapiSchemas.ts';
 
@@ -31,14 +32,11 @@ beforeAll(async () => {
   };
   // A few records for ids to hit: the seeded ones.
   for (const [collection, body] of [
-    ['services', { id: '123', name: 'Inspection' }],
-    ['orders', { id: '223', datetime: '2022-11-01T11:11:11.111Z', totalfee: 100, services: [{ id: '123' }] }],
+    ['services', SAMPLE_SERVICES[0]],
+    ['orders', SAMPLE_ORDERS[0]],
   ] as const) {
-    await fetch(`${offline.baseUrl}/${collection}`, {
-      method: 'POST',
-      headers: { authorization: tokens.all, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
+    const created = await sendOverHttp(offline.baseUrl, 'POST', `/${collection}`, body);
+    if (created.status !== 201) throw new Error(`seeding ${collection} answered ${created.status}`);
   }
 }, 150_000);
 

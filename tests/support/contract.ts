@@ -11,7 +11,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
 /** The request a response answered: a method and either the route template or the path sent. */
-export interface ContractRequest {
+interface ContractRequest {
   method: string;
   /** A path template such as `/orders/{id}`, or a concrete path such as `/orders/223?x=1`. */
   path: string;
@@ -23,7 +23,7 @@ export interface ContractRequest {
 }
 
 /** A response as a test received it; `body` is parsed when the content type is JSON. */
-export interface ContractResponse {
+interface ContractResponse {
   status: number;
   headers: Record<string, string> | Headers;
   body: unknown;

@@ -12,7 +12,7 @@ export interface PrismProxy {
 }
 
 /** Errors Prism answers itself carry a `type` under this URI (request or response violations, no route). */
-export const PRISM_ERROR_TYPE = /^https:\/\/stoplight\.io\/prism\/errors#/;
+const PRISM_ERROR_TYPE = /^https:\/\/stoplight\.io\/prism\/errors#/;
 
 /**
  * True when Prism answered a request itself instead of forwarding it: one of its problem errors,
@@ -25,7 +25,7 @@ export function isPrismOwnAnswer(body: unknown): body is { validation?: PrismVio
 }
 
 /** One problem Prism found, as its error bodies and `sl-violations` header list them. */
-export interface PrismViolation {
+interface PrismViolation {
   location?: string[];
   severity: string;
   code?: string;
