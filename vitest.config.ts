@@ -8,6 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores: files run in parallel forks, each against its own database.
     pool: 'forks',
+    // The last line of a run is a plain count that CI reads (tests/support/closingLine.ts).
+    reporters: ['default', './tests/support/closingLine.ts'],
     // Request logs would drown the test output; tests that check logging spy on the logger.
     // The AWS SDK warns on Node < 22 (below this project's engines); the suite also runs on Node 20 here.
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
