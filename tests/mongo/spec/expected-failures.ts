@@ -13,89 +13,12 @@ export interface ExpectedFailureGroup {
 
 export const expectedFailures: ExpectedFailureGroup[] = [
   {
-    file: 'transactions-convenient-api/transaction-options.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: [
-      'withTransaction inherits transaction options from client',
-      'withTransaction inherits transaction options from defaultTransactionOptions',
-      'withTransaction explicit transaction options',
-      'withTransaction explicit transaction options override defaultTransactionOptions',
-      'withTransaction explicit transaction options override client options',
-    ],
-  },
-  {
-    file: 'transactions/delete.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collection writeConcern ignored for delete'],
-  },
-  {
-    file: 'transactions/findOneAndDelete.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collection writeConcern ignored for findOneAndDelete'],
-  },
-  {
-    file: 'transactions/findOneAndReplace.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collection writeConcern ignored for findOneAndReplace'],
-  },
-  {
-    file: 'transactions/findOneAndUpdate.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collection writeConcern ignored for findOneAndUpdate'],
-  },
-  {
-    file: 'transactions/insert.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collection writeConcern ignored for insert'],
-  },
-  {
-    file: 'transactions/transaction-options.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: [
-      'transaction options inherited from client',
-      'transaction options inherited from defaultTransactionOptions',
-      'startTransaction options override defaults',
-      'defaultTransactionOptions override client options',
-      'readConcern local in defaultTransactionOptions',
-      'client writeConcern ignored for bulk',
-    ],
-  },
-  {
-    file: 'transactions/update.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['collections writeConcern ignored for update'],
-  },
-  {
-    file: 'transactions/write-concern.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: ['commit with majority', 'abort with majority'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/poc-transactions-convenient-api.json',
-    reason: "driver: the Node driver adds wtimeout: 10000 to commitTransaction's write concern (not a server answer)",
-    tests: [
-      'withTransaction inherits transaction options from client',
-      'withTransaction inherits transaction options from defaultTransactionOptions',
-      'withTransaction explicit transaction options',
-    ],
-  },
-  {
     file: 'crud/client-bulkWrite-update-validation.json',
     reason: 'driver: the Node driver does not validate client bulk write models before sending',
     tests: [
       'client bulkWrite replaceOne prohibits atomic modifiers',
       'client bulkWrite updateOne requires atomic modifiers',
       'client bulkWrite updateMany requires atomic modifiers',
-    ],
-  },
-  {
-    file: 'crud/bypassDocumentValidation.json',
-    reason: 'driver: the Node driver omits bypassDocumentValidation: false from the command it sends',
-    tests: [
-      'BulkWrite passes bypassDocumentValidation: false',
-      'FindOneAndReplace passes bypassDocumentValidation: false',
-      'FindOneAndUpdate passes bypassDocumentValidation: false',
-      'InsertMany passes bypassDocumentValidation: false',
     ],
   },
   {

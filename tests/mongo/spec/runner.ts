@@ -4,6 +4,7 @@
  */
 import { EJSON } from 'bson';
 import type { CommandFailedEvent, CommandStartedEvent, CommandSucceededEvent, MongoClient } from 'mongodb';
+import type { DriverDeviation } from './driver-deviations.ts';
 import { Entities } from './entities.ts';
 import { MatchError, matchValue } from './match.ts';
 import { type RunnerContext, runOperation, toPlain, Unsupported } from './operations.ts';
@@ -25,6 +26,57 @@ export interface TestOutcome {
   status: 'passed' | 'failed' | 'skipped';
   /** Failure message, or skip reason. */
   detail: string;
+  /** A listed driver deviation changed what was compared (driver-deviations.ts). */
+  relaxed?: boolean;
+}
+
+/** The fields a listed driver deviation leaves out of the comparison of sent commands. */
+type SentCommandRelaxation = DriverDeviation['sentCommand'];
+
+function hasPath(doc: unknown, path: string[]): boolean {
+  let cur = doc;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null || !(key in cur)) return false;
+    cur = (cur as Doc)[key];
+  }
+  return true;
+}
+
+/** A copy of `doc` without the field at `path` (copies only the documents on the way). */
+function withoutPath(doc: Doc, path: string[]): Doc {
+  const [head, ...rest] = path as [string, ...string[]];
+  const copy = { ...doc };
+  if (rest.length === 0) delete copy[head];
+  else copy[head] = withoutPath(copy[head] as Doc, rest);
+  return copy;
+}
+
+/**
+ * Applies a listed deviation to one sent command: drops each `extra` field the driver added where the
+ * test expects none, and each `missing` field from the expectation where the driver left it out.
+ * `applied` says whether anything was dropped.
+ */
+function relaxSentCommand(
+  expected: Doc,
+  actual: Doc,
+  relax: SentCommandRelaxation,
+): { expected: Doc; actual: Doc; applied: boolean } {
+  let applied = false;
+  for (const dotted of relax.extra ?? []) {
+    const path = dotted.split('.');
+    if (hasPath(actual, path) && !hasPath(expected, path) && hasPath(expected, path.slice(0, -1))) {
+      actual = withoutPath(actual, path);
+      applied = true;
+    }
+  }
+  for (const dotted of relax.missing ?? []) {
+    const path = dotted.split('.');
+    if (hasPath(expected, path) && !hasPath(actual, path)) {
+      expected = withoutPath(expected, path);
+      applied = true;
+    }
+  }
+  return { expected, actual, applied };
 }
 
 function versionParts(v: string): number[] {
@@ -95,14 +147,18 @@ function unsupportedFeature(file: Doc, test: Doc): string | undefined {
   return undefined;
 }
 
-/** Matches one expected event; its `command` / `reply` are root documents (extra fields allowed). */
+/**
+ * Matches one expected event; its `command` / `reply` are root documents (extra fields allowed).
+ * Returns whether `relax` (a listed driver deviation) changed what was compared.
+ */
 function matchEvent(
   expected: Doc,
   type: string,
   e: CommandStartedEvent | CommandSucceededEvent | CommandFailedEvent,
   path: string,
   entities: Entities,
-): void {
+  relax: SentCommandRelaxation | undefined,
+): boolean {
   const actual: Doc = {
     commandName: e.commandName,
     databaseName: e.databaseName,
@@ -111,13 +167,21 @@ function matchEvent(
   };
   const { command, reply, ...rest } = expected;
   matchValue(rest, actual, path, entities);
-  if (command !== undefined && type === 'commandStartedEvent')
-    matchValue(command, toPlain((e as CommandStartedEvent).command), `${path}.command`, entities);
+  let relaxed = false;
+  if (command !== undefined && type === 'commandStartedEvent') {
+    let sent = { expected: command as Doc, actual: toPlain((e as CommandStartedEvent).command) as Doc, applied: false };
+    if (relax) sent = relaxSentCommand(sent.expected, sent.actual, relax);
+    relaxed = sent.applied;
+    matchValue(sent.expected, sent.actual, `${path}.command`, entities);
+  }
   if (reply !== undefined && type === 'commandSucceededEvent')
     matchValue(reply, toPlain((e as CommandSucceededEvent).reply), `${path}.reply`, entities);
+  return relaxed;
 }
 
-function checkEvents(entities: Entities, expectEvents: Doc[]): void {
+/** Checks the expected events; returns whether a listed driver deviation was needed to match them. */
+function checkEvents(entities: Entities, expectEvents: Doc[], relax: SentCommandRelaxation | undefined): boolean {
+  let relaxed = false;
   for (const ee of expectEvents) {
     const client = entities.client(ee.client as string);
     const expected = ee.events as Doc[];
@@ -134,9 +198,11 @@ function checkEvents(entities: Entities, expectEvents: Doc[]): void {
       const got = actual[i];
       if (!got || got.type !== type)
         throw new MatchError(`event ${i}: expected ${type}, got ${got?.type}(${got?.event.commandName})`);
-      matchEvent(exp[type as string] as Doc, type as string, got.event, `events[${i}]`, entities);
+      if (matchEvent(exp[type as string] as Doc, type as string, got.event, `events[${i}]`, entities, relax))
+        relaxed = true;
     });
   }
+  return relaxed;
 }
 
 async function loadInitialData(internal: MongoClient, data: Doc[]): Promise<void> {
@@ -178,6 +244,7 @@ export async function runFile(
   internal: MongoClient,
   claims: ServerClaims,
   timeoutMs: number,
+  deviations: DriverDeviation[] = [],
 ): Promise<TestOutcome[]> {
   const spec = EJSON.parse(text, { relaxed: true }) as Doc;
   const tests = (spec.tests as Doc[]) ?? [];
@@ -194,6 +261,8 @@ export async function runFile(
       out.push({ ...base, status: 'skipped', detail: skip });
       continue;
     }
+    const relax = deviations.find((d) => d.file === file && d.tests.includes(base.test))?.sentCommand;
+    let relaxed = false;
     const entities = new Entities(uri);
     const ctx: RunnerContext = { entities, internal };
     let timer: NodeJS.Timeout | undefined;
@@ -203,14 +272,14 @@ export async function runFile(
           if (Array.isArray(spec.initialData)) await loadInitialData(internal, spec.initialData as Doc[]);
           await entities.create((spec.createEntities as Doc[]) ?? []);
           for (const op of test.operations as Doc[]) await runOperation(ctx, op);
-          if (Array.isArray(test.expectEvents)) checkEvents(entities, test.expectEvents as Doc[]);
+          if (Array.isArray(test.expectEvents)) relaxed = checkEvents(entities, test.expectEvents as Doc[], relax);
           if (Array.isArray(test.outcome)) await checkOutcome(internal, test.outcome as Doc[], entities);
         })(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      out.push({ ...base, status: 'passed', detail: '' });
+      out.push({ ...base, status: 'passed', detail: '', relaxed });
     } catch (err) {
       if (err instanceof Unsupported) out.push({ ...base, status: 'skipped', detail: `runner: ${err.message}` });
       else out.push({ ...base, status: 'failed', detail: err instanceof Error ? err.message : String(err) });
