@@ -15,11 +15,12 @@
  * CONTENTION_SECTIONS (contention,connections), BUDGET_CONTAINERS (40), BUDGET_MAX_CONNS (60),
  * BUDGET_REQUESTS (120).
  */
-import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
+import { startChildMongo } from '#dev/mongo/child';
 import { windowMs } from '#lib/domain/orderWindow';
 import {
   buildWhatIf,
@@ -62,20 +63,8 @@ function orderEvent(serviceId: string) {
 
 /** The embedded MongoDB in a process of its own; resolves with its URI. */
 async function startDatabase(extraArgs: string[] = []): Promise<{ uri: string; port: number; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/mongo/cli.ts', '--port', '0', ...extraArgs], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const uri = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /mongodb:\/\/\S+/.exec(out);
-      if (match) resolve(match[0]);
-    });
-    child.once('exit', (code) => reject(new Error(`embedded MongoDB exited (${code})`)));
-  });
-  return { uri, port: Number(new URL(uri).port), stop: () => child.kill() };
+  const server = await startChildMongo(extraArgs);
+  return { uri: server.uri, port: server.port, stop: () => void server.stop() };
 }
 
 interface Reply {

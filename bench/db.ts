@@ -7,7 +7,6 @@
  * journal past 2 GiB (slow: writes ~2.2 GB). Prints a report and writes bench/results/db.{md,json}.
  * Run: `tsx bench/db.ts [--large-journal]`. Medians over repeated runs; no assertions.
  */
-import { spawn } from 'node:child_process';
 import {
   closeSync,
   mkdirSync,
@@ -24,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId } from 'mongodb';
+import { startChildMongo } from '../dev/mongo/child.ts';
 import { startEmbeddedMongo } from '../dev/mongo/index.ts';
 import { encodeRecord, FILE_MAGIC } from '../dev/mongo/journal-format.ts';
 
@@ -95,34 +95,17 @@ async function journaledInsertRate(durable: boolean, clients: number, perClient:
   }
 }
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
 /** `dev/mongo/cli.ts --dbpath dir` in a child process: time until it listens, and its RSS then. */
 async function childServer(
   dir: string,
 ): Promise<{ ms: number; rssMB: number; uri: string; stop: () => Promise<void> }> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/mongo/cli.ts', '--port', '0', '--dbpath', dir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening: mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  const server = await startChildMongo(['--dbpath', dir]);
   const ms = performance.now() - t0;
-  const rssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? Number.NaN);
-  const stop = (): Promise<void> =>
-    new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  return { ms, rssMB: round(rssKB / 1024, 0), uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, stop };
+  const rssKB = Number(
+    /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1] ?? Number.NaN,
+  );
+  return { ms, rssMB: round(rssKB / 1024, 0), uri: server.uri, stop: () => server.stop() };
 }
 
 /** Median start time (spawn → listening) of a child server on an empty dbpath. */

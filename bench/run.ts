@@ -131,6 +131,19 @@ async function main(): Promise<void> {
         ),
       );
     }
+    // The same two bundles loaded in a bare process, without the node:http the Lambda runtime has
+    // already loaded (bench/phases/coldStartLoader.mjs): what a plain `node` process pays.
+    const driverBundle = baselines.find((b) => b.kind === 'driver');
+    const createOrderBundle = functionBundles.find((b) => b.name === 'createOrder');
+    for (const b of [driverBundle, createOrderBundle]) {
+      if (b)
+        whatIfs.push({
+          ...b,
+          name: `what-if: ${b.name}, bare process (node:http not preloaded)`,
+          kind: 'whatif',
+          bare: true,
+        });
+    }
     const bundles: Bundle[] = [...baselines, ...functionBundles, ...whatIfs];
 
     log('analysing bundle composition (esbuild metafile, same options)');

@@ -208,6 +208,8 @@ export interface Bundle {
   path: string;
   bytes: number;
   exportName: string;
+  /** Load it in a bare process, without what the Lambda runtime loads first (bench/phases/coldStartLoader.mjs). */
+  bare?: boolean;
 }
 
 /** Extracts each function's bundle from the zips `serverless package` wrote. */

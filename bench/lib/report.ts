@@ -84,7 +84,7 @@ export function renderMarkdown(report: Record<string, unknown>): string {
     lines.push(
       `## 1. Cold start (${settings.coldRounds} fresh \`node\` processes per variant, interleaved)`,
       '',
-      'import = `await import(bundle)` until the handler export is in hand, measured inside the process (wall clock, and CPU time of the process, which other load on the machine barely affects); wall = spawn to exit, measured by the parent. Ratios are against the driver-alone bundle: the median over rounds of the ratio within a round (the two processes ran moments apart); the load target uses the import ratio.',
+      'import = `await import(bundle)` until the handler export is in hand, in a process that has first loaded node:http as the Lambda runtime does before it loads a handler ("bare process" rows: nothing preloaded), measured inside the process (wall clock, and CPU time of the process, which other load on the machine barely affects); wall = spawn to exit, measured by the parent. Ratios are against the driver-alone bundle: the median over rounds of the ratio within a round (the two processes ran moments apart); the load target uses the import ratio.',
       '',
       `Load average (1 min) before / after this section: ${cold.loadAverage.before} / ${cold.loadAverage.after}.`,
       '',
@@ -145,6 +145,14 @@ export function renderMarkdown(report: Record<string, unknown>): string {
           '',
         );
       }
+    }
+    const bare = cold.results.filter((r) => r.name.includes('bare process'));
+    if (bare.length === 2 && bare[0] && bare[1]) {
+      const [bareDriver, bareFunction] = bare;
+      lines.push(
+        `Bare processes (nothing preloaded, not what Lambda does): ${bareFunction.importMs.median.toFixed(1)} ms against the driver's ${bareDriver.importMs.median.toFixed(1)} ms, ${x(bareFunction.importMs.median / bareDriver.importMs.median)} (ratio of medians).`,
+        '',
+      );
     }
     const apiExtras = Object.entries(cold.extrasBeyondDriver).filter(([name]) =>
       cold.results.some((r) => r.name === name && (r.apiOperation || r.kind === 'express')),

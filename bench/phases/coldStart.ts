@@ -52,10 +52,10 @@ function lambdaLikeEnv(): NodeJS.ProcessEnv {
   };
 }
 
-function sample(bundlePath: string, exportName: string): Promise<ColdSample> {
+function sample(bundlePath: string, exportName: string, bare = false): Promise<ColdSample> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, [LOADER, bundlePath, exportName], {
+    const child = spawn(process.execPath, [LOADER, bundlePath, exportName, bare ? 'bare' : 'lambda'], {
       env: lambdaLikeEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,7 +98,7 @@ export async function measureColdStarts(
   const emptyPath = join(workDir, 'empty.mjs');
   writeFileSync(emptyPath, 'export const handler = async () => ({ statusCode: 200 });\n');
   const variants: Array<
-    Pick<Bundle, 'name' | 'path' | 'exportName' | 'bytes' | 'apiOperation'> & { kind: ColdResult['kind'] }
+    Pick<Bundle, 'name' | 'path' | 'exportName' | 'bytes' | 'apiOperation' | 'bare'> & { kind: ColdResult['kind'] }
   > = [
     {
       name: 'node + empty module',
@@ -112,10 +112,10 @@ export async function measureColdStarts(
   ];
   const samples = new Map<string, ColdSample[]>(variants.map((v) => [v.name, []]));
   // One unrecorded round: the first read of each file comes from disk, later ones from the page cache.
-  for (const variant of variants) await sample(variant.path, variant.exportName);
+  for (const variant of variants) await sample(variant.path, variant.exportName, variant.bare);
   for (let round_ = 0; round_ < rounds; round_++) {
     for (const variant of rotate(variants, round_)) {
-      (samples.get(variant.name) as ColdSample[]).push(await sample(variant.path, variant.exportName));
+      (samples.get(variant.name) as ColdSample[]).push(await sample(variant.path, variant.exportName, variant.bare));
     }
     if ((round_ + 1) % 5 === 0 || round_ === rounds - 1) log(`  cold start: round ${round_ + 1}/${rounds}`);
   }

@@ -1,54 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Collection, MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startChildMongo } from '#dev/mongo/child';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ROUNDS = 4;
 const CLIENTS = 3;
 const LOOPS_PER_CLIENT = 2;
 const PAD = 'p'.repeat(8 * 1024);
-
-interface Server {
-  child: ChildProcess;
-  uri: string;
-  output: string[];
-}
-
-/** Starts `dev/mongo/cli.ts` as a child process on `dir` and resolves with its URI. */
-function startChild(dir: string): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/mongo/cli.ts', '--port', '0', '--dbpath', dir], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${output.join('')}`)), 60_000);
-    child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      output.push(d.toString());
-      const port = /listening: mongodb:\/\/127\.0\.0\.1:(\d+)/.exec(output.join(''))?.[1];
-      if (port) {
-        clearTimeout(timer);
-        resolve({ child, uri: `mongodb://127.0.0.1:${port}/?directConnection=true`, output });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${output.join('')}`));
-    });
-  });
-}
-
-function kill(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.child.once('exit', () => resolve());
-    server.child.kill('SIGKILL');
-  });
-}
 
 type Item = { _id: string; group?: string; pad?: string };
 type Counter = { _id: string; v: number };
@@ -162,7 +122,7 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
   it('keeps every acknowledged write and no partial multi-document write across repeated kill -9', async () => {
     const ledger = new Ledger();
     for (let round = 0; round < ROUNDS; round++) {
-      const server = await startChild(dir);
+      const server = await startChildMongo(['--dbpath', dir]);
       // Everything acknowledged before the previous kills is still there after this restart.
       await verify(server.uri, ledger);
       const clients = Array.from(
@@ -181,17 +141,17 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
       // Kill at a random moment once the load is running (some writes acknowledged).
       while (ledger.acked - ackedBefore < 60 && !loadsEnded) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, Math.random() * 600));
-      await kill(server);
+      await server.stop('SIGKILL');
       stop.now = true;
       await ended;
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
       expect(ledger.acked - ackedBefore).toBeGreaterThanOrEqual(60);
     }
-    const last = await startChild(dir);
+    const last = await startChildMongo(['--dbpath', dir]);
     try {
       await verify(last.uri, ledger);
     } finally {
-      await kill(last);
+      await last.stop('SIGKILL');
     }
   }, 180_000);
 });
