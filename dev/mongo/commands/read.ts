@@ -4,7 +4,7 @@ import { Context, aggregate as mingoAggregate, ProcessingMode } from 'mingo';
 import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
-import { compareBson, keyString } from '../bson-order.ts';
+import { compareBson } from '../bson-order.ts';
 import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
@@ -157,22 +157,13 @@ function collectValues(v: unknown, parts: string[], i: number, out: unknown[]): 
 }
 
 /**
- * The distinct values in first-seen order: equal as mongod keys them (1 and 1.0 are one value), or
- * under the collation ('a' and 'A' are one at strength 2), keeping the first one seen.
+ * The distinct values in BSON order, as mongod returns them (from an ordered set): one per group
+ * of equal values (1, 1.0 and Long(1); 'a' and 'A' under a strength-2 collation), the first seen.
  */
 function distinctValues(values: unknown[], collation: Collation | undefined): unknown[] {
-  if (!collation) {
-    const seen = new Map<string, unknown>();
-    for (const v of values) {
-      const k = keyString(v);
-      if (!seen.has(k)) seen.set(k, v);
-    }
-    return [...seen.values()];
-  }
-  // No collation keys in Intl: a sorted list of representatives, searched by the collation's order.
-  const cmp = (a: unknown, b: unknown): number => compareBson(a, b, collation.compare);
+  // Intl has no collation keys to hash: a sorted array of representatives, binary searched.
+  const cmp = (a: unknown, b: unknown): number => compareBson(a, b, collation?.compare);
   const reps: unknown[] = [];
-  const out: unknown[] = [];
   for (const v of values) {
     let lo = 0;
     let hi = reps.length;
@@ -183,9 +174,8 @@ function distinctValues(values: unknown[], collation: Collation | undefined): un
     }
     if (lo < reps.length && cmp(reps[lo], v) === 0) continue;
     reps.splice(lo, 0, v);
-    out.push(v);
   }
-  return out;
+  return reps;
 }
 
 const distinct: CommandSpec = {
