@@ -156,6 +156,26 @@ describe('collation', () => {
     expect((await errorOf(other.createIndex({ n: 1 }, { unique: true, collation: EN(2) }))).code).toBe(11000);
   });
 
+  it('two transactions inserting case-only duplicates under a strength-2 unique index conflict', async () => {
+    const users = db.collection<{ _id: number; name: string }>(`t${Math.random().toString(36).slice(2, 8)}`);
+    await users.createIndex({ name: 1 }, { unique: true, collation: EN(2) });
+    const s1 = client.startSession();
+    const s2 = client.startSession();
+    try {
+      s1.startTransaction();
+      s2.startTransaction();
+      await users.insertOne({ _id: 1, name: 'bob' }, { session: s1 });
+      const err = await errorOf(users.insertOne({ _id: 2, name: 'BOB' }, { session: s2 }));
+      expect(err.code).toBe(112);
+      await s2.abortTransaction();
+      await s1.commitTransaction();
+      expect(await users.countDocuments()).toBe(1);
+    } finally {
+      await s1.endSession();
+      await s2.endSession();
+    }
+  });
+
   it('a collated query gets correct results on a field with a simple index', async () => {
     await words.createIndex({ w: 1 });
     expect(ids(await words.find({ w: 'APPLE' }, { collation: EN(2) }).toArray())).toEqual([1, 2]);
