@@ -258,6 +258,17 @@ function decimalKey(v: Decimal128): string {
   return `d${c}e${e}`;
 }
 
+/** The BSON type name mongod prints in type errors (`int`, `double`, `string`, `array`…). */
+export function bsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Date) return 'date';
+  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
+}
+
 /** Formats a value like mongod does inside `dup key: { … }` error messages. */
 export function formatKeyValue(v: unknown): string {
   if (v === null || v === undefined) return 'null';

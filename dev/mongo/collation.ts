@@ -11,7 +11,7 @@
  * `alternate: 'shifted'`, a `backwards` other than the locale's own (true only for fr_CA),
  * `normalization: true`, `caseLevel: true` above strength 1, and locale keywords (`@collation=…`).
  */
-import { formatKeyValue, type StringCompare } from './bson-order.ts';
+import { formatKeyValue, type StringCompare, bsonTypeName as typeName } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
 
 type Doc = Record<string, unknown>;
@@ -46,15 +46,6 @@ const ENUMS: Record<string, string[]> = {
   alternate: ['non-ignorable', 'shifted'],
   maxVariable: ['punct', 'space'],
 };
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'object') return 'object';
-  return typeof v;
-}
 
 function shown(raw: Doc): string {
   return formatKeyValue(raw);
