@@ -95,8 +95,11 @@ export class Index {
     this.paths = this.fields.map((f) => f.split('.'));
     this.unique = spec.unique === true || spec.name === '_id_';
     this.sparse = spec.sparse === true;
-    this.partial = isPlainObject(spec.partialFilterExpression) ? bsonQuery(spec.partialFilterExpression) : undefined;
     this.collation = parseCollation(spec.collation);
+    // mongod matches a collated index's partial filter under the index's collation.
+    this.partial = isPlainObject(spec.partialFilterExpression)
+      ? bsonQuery(spec.partialFilterExpression, undefined, this.collation)
+      : undefined;
     const dirs = this.dirs;
     const strings = this.collation?.compare;
     this.entries = new SortedList<IndexEntry>((a, b) => {

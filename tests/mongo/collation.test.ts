@@ -156,6 +156,22 @@ describe('collation', () => {
     expect((await errorOf(other.createIndex({ n: 1 }, { unique: true, collation: EN(2) }))).code).toBe(11000);
   });
 
+  it("a collated index's partial filter matches under the index's collation", async () => {
+    const accounts = db.collection(`p${Math.random().toString(36).slice(2, 8)}`);
+    await accounts.createIndex(
+      { email: 1 },
+      { unique: true, partialFilterExpression: { kind: 'USER' }, collation: EN(2) },
+    );
+    await accounts.insertOne({ kind: 'user', email: 'a@x' });
+    expect((await errorOf(accounts.insertOne({ kind: 'User', email: 'A@X' }))).code).toBe(11000);
+    await accounts.insertOne({ kind: 'admin', email: 'a@x' }); // outside the partial filter
+  });
+
+  it('explain of a find reports the collated result', async () => {
+    const plan = await words.find({ w: 'APPLE' }, { collation: EN(2) }).explain('executionStats');
+    expect(plan.executionStats?.nReturned).toBe(2);
+  });
+
   it('two transactions inserting case-only duplicates under a strength-2 unique index conflict', async () => {
     const users = db.collection<{ _id: number; name: string }>(`t${Math.random().toString(36).slice(2, 8)}`);
     await users.createIndex({ name: 1 }, { unique: true, collation: EN(2) });

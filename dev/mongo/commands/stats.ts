@@ -4,6 +4,7 @@
  */
 import { calculateObjectSize } from 'bson';
 import { MongoCommandError } from '../errors.ts';
+import { parseCollation } from '../collation.ts';
 import { type PlanInfo, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { checkCollectionName } from '../storage.ts';
@@ -104,6 +105,7 @@ const explain: CommandSpec = {
         skip: typeof cmd.skip === 'number' ? cmd.skip : undefined,
         limit: typeof cmd.limit === 'number' ? cmd.limit : undefined,
         hint: cmd.hint,
+        collation: parseCollation(cmd.collation, 'find.collation'),
       },
       plan,
     );
