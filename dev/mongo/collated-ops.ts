@@ -44,7 +44,15 @@ export function refuseUncollatedUpdate(u: unknown, arrayFilters: unknown): void 
   if (arrayFilters !== undefined) throw refused('arrayFilters');
   if (Array.isArray(u)) throw refused('a pipeline update');
   if (!isPlain(u)) return;
-  for (const k of Object.keys(u)) if (UNCOLLATED_UPDATE_OPS.has(k)) throw refused(`update operator ${k}`);
+  for (const [k, fields] of Object.entries(u)) {
+    if (UNCOLLATED_UPDATE_OPS.has(k)) throw refused(`update operator ${k}`);
+    if (!isPlain(fields)) continue;
+    for (const [path, v] of Object.entries(fields)) {
+      // The positional `$` finds its element by matching the query; `$push` `$sort` orders strings.
+      if (/\.\$(\.|$)/.test(path)) throw refused('a positional ($) update');
+      if (k === '$push' && isPlain(v) && '$sort' in v) throw refused('$push with $sort');
+    }
+  }
 }
 
 /** Refuses projections that match array elements (`$elemMatch`, positional `.$`) under a collation. */

@@ -5,6 +5,7 @@ import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mon
 interface Word extends Document {
   _id: number;
   w: string | number;
+  tags?: string[];
 }
 
 const EN = (strength: number) => ({ locale: 'en_US', strength });
@@ -234,6 +235,12 @@ describe('collation', () => {
       await refused(words.aggregate([{ $group: { _id: '$w', n: { $sum: 1 } } }], { collation: EN(2) }).toArray()),
     ).toBe(115);
     expect(await refused(words.updateMany({}, { $addToSet: { tags: 'A' } }, { collation: EN(2) }))).toBe(115);
+    expect(
+      await refused(
+        words.updateMany({}, { $push: { tags: { $each: ['b', 'A'], $sort: 1 } } } as never, { collation: EN(2) }),
+      ),
+    ).toBe(115);
+    expect(await refused(words.updateOne({ tags: 'a' }, { $set: { 'tags.$': 'b' } }, { collation: EN(2) }))).toBe(115);
     expect(
       await refused(
         words.findOneAndUpdate({ w: 'apple' }, { $set: { z: 1 } }, { collation: EN(2), projection: { 'w.$': 1 } }),
