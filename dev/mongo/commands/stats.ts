@@ -3,8 +3,8 @@
  * `replSetGetStatus`. Sizes are estimates (BSON size of the latest versions): there is no disk format.
  */
 import { calculateObjectSize } from 'bson';
-import { MongoCommandError } from '../errors.ts';
 import { parseCollation } from '../collation.ts';
+import { MongoCommandError } from '../errors.ts';
 import { type PlanInfo, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { checkCollectionName } from '../storage.ts';
