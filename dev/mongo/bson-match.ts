@@ -16,7 +16,8 @@ import * as windowOps from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
 import { addBson, isBsonNumber } from './bson-arith.ts';
-import { compareBson, typeClass } from './bson-order.ts';
+import { compareBson, type StringCompare, typeClass } from './bson-order.ts';
+import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 
 type Doc = Record<string, unknown>;
@@ -72,7 +73,7 @@ function isNaNValue(v: unknown): boolean {
 }
 
 /** One value against a comparison, like mongod's ComparisonMatchExpression::matchesSingleElement. */
-function matchesSingle(op: Op, v: unknown, rhs: unknown): boolean {
+function matchesSingle(op: Op, v: unknown, rhs: unknown, strings?: StringCompare): boolean {
   const cv = canonical(v);
   const cr = canonical(rhs);
   if (cv !== cr) {
@@ -87,7 +88,7 @@ function matchesSingle(op: Op, v: unknown, rhs: unknown): boolean {
     return isNaNValue(v) && isNaNValue(rhs) && op !== 'lt' && op !== 'gt';
   }
   if (cv === 0) return op === 'eq' || op === 'lte' || op === 'gte';
-  const c = compareBson(v, rhs);
+  const c = compareBson(v, rhs, strings);
   switch (op) {
     case 'eq':
       return c === 0;
@@ -108,36 +109,43 @@ function regexOf(v: unknown): RegExp | undefined {
   return undefined;
 }
 
-function matchesAny(op: Op, doc: unknown, path: string, rhs: unknown): boolean {
-  return leafValues(doc, path).some((v) => matchesSingle(op, v, rhs));
+function matchesAny(op: Op, doc: unknown, path: string, rhs: unknown, strings?: StringCompare): boolean {
+  return leafValues(doc, path).some((v) => matchesSingle(op, v, rhs, strings));
 }
 
-function inMatches(doc: unknown, path: string, list: unknown[]): boolean {
+/** The string comparison of the query's collation (passed as mingo's `collation` option), if any. */
+function collationOf(options: Options): StringCompare | undefined {
+  return (options.collation as unknown as Collation | undefined)?.compare;
+}
+
+function inMatches(doc: unknown, path: string, list: unknown[], strings?: StringCompare): boolean {
   const values = leafValues(doc, path);
   return list.some((rhs) => {
     const re = regexOf(rhs);
     if (re) return values.some((v) => (typeof v === 'string' || v instanceof BSONSymbol) && re.test(String(v)));
-    return values.some((v) => matchesSingle('eq', v, rhs));
+    return values.some((v) => matchesSingle('eq', v, rhs, strings));
   });
 }
 
 function comparison(op: Op, negate = false) {
-  return (selector: string, rhs: unknown, _options: Options) => {
+  return (selector: string, rhs: unknown, options: Options) => {
     if (regexOf(rhs) && op !== 'eq')
       throw new MongoCommandError(2, `Can't have RegEx as arg to predicate over field '${selector}'.`);
-    return (doc: Doc): boolean => matchesAny(op, doc, selector, rhs) !== negate;
+    const strings = collationOf(options);
+    return (doc: Doc): boolean => matchesAny(op, doc, selector, rhs, strings) !== negate;
   };
 }
 
 function membership(name: '$in' | '$nin') {
-  return (selector: string, rhs: unknown, _options: Options) => {
+  return (selector: string, rhs: unknown, options: Options) => {
     if (!Array.isArray(rhs)) throw new MongoCommandError(2, `${name} needs an array`);
     for (const v of rhs) {
       if (isPlainDoc(v) && Object.keys(v).some((k) => k.startsWith('$')))
         throw new MongoCommandError(2, 'cannot nest $ under $in');
     }
     const negate = name === '$nin';
-    return (doc: Doc): boolean => inMatches(doc, selector, rhs) !== negate;
+    const strings = collationOf(options);
+    return (doc: Doc): boolean => inMatches(doc, selector, rhs, strings) !== negate;
   };
 }
 
@@ -276,7 +284,14 @@ export const BSON_CONTEXT = Context.init({
   window: windowOps as never,
 });
 
-/** Compiles a filter with MongoDB's comparison semantics (mingo errors propagate as thrown). */
-export function bsonQuery(filter: Doc, variables?: Doc): Query {
-  return new Query(filter, variables ? { variables, context: BSON_CONTEXT } : { context: BSON_CONTEXT });
+/**
+ * Compiles a filter with MongoDB's comparison semantics (mingo errors propagate as thrown); string
+ * comparisons follow `collation` when given (it rides in mingo's `collation` option).
+ */
+export function bsonQuery(filter: Doc, variables?: Doc, collation?: Collation): Query {
+  return new Query(filter, {
+    context: BSON_CONTEXT,
+    ...(variables ? { variables } : {}),
+    ...(collation ? { collation: collation as never } : {}),
+  });
 }

@@ -109,8 +109,14 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
   return cmpPrimitive(a.length, b.length);
 }
 
-/** Compares two BSON values the way mongod orders index keys and sorts. */
-export function compareBson(a: unknown, b: unknown): number {
+/** A string comparison: a collation's (see collation.ts); binary (UTF-16 code units) when absent. */
+export type StringCompare = (a: string, b: string) => number;
+
+/**
+ * Compares two BSON values the way mongod orders index keys and sorts; `strings` is the
+ * collation's comparison of strings (inside documents and arrays too; field names stay binary).
+ */
+export function compareBson(a: unknown, b: unknown, strings?: StringCompare): number {
   const ca = typeClass(a);
   const cb = typeClass(b);
   if (ca !== cb) return ca < cb ? -1 : 1;
@@ -137,7 +143,7 @@ export function compareBson(a: unknown, b: unknown): number {
       return cmpPrimitive(x, y);
     }
     case 15:
-      return cmpPrimitive(String(a), String(b));
+      return strings ? Math.sign(strings(String(a), String(b))) : cmpPrimitive(String(a), String(b));
     case 20: {
       const ea = Object.entries(a as object);
       const eb = Object.entries(b as object);
@@ -149,7 +155,7 @@ export function compareBson(a: unknown, b: unknown): number {
         if (t !== 0) return t < 0 ? -1 : 1;
         const k = cmpPrimitive(ka, kb);
         if (k !== 0) return k;
-        const c = compareBson(va, vb);
+        const c = compareBson(va, vb, strings);
         if (c !== 0) return c;
       }
       return cmpPrimitive(ea.length, eb.length);
@@ -159,7 +165,7 @@ export function compareBson(a: unknown, b: unknown): number {
       const xb = b as unknown[];
       const n = Math.min(xa.length, xb.length);
       for (let i = 0; i < n; i++) {
-        const c = compareBson(xa[i], xb[i]);
+        const c = compareBson(xa[i], xb[i], strings);
         if (c !== 0) return c;
       }
       return cmpPrimitive(xa.length, xb.length);
@@ -189,9 +195,10 @@ export function compareBson(a: unknown, b: unknown): number {
 
 /**
  * A string that is equal for two values exactly when mongod treats them as the same key
- * (1, 1.0 and Long(1) are one key; "1" and 1 are not).
+ * (1, 1.0 and Long(1) are one key; "1" and 1 are not). With `anyString`, every string has the
+ * same key: a coarse key that two values equal under any collation share (for collated unique-key locks).
  */
-export function keyString(v: unknown): string {
+export function keyString(v: unknown, anyString = false): string {
   switch (typeClass(v)) {
     case 1:
       return 'm';
@@ -207,13 +214,13 @@ export function keyString(v: unknown): string {
       return `n${Object.is(n, -0) ? 0 : n}`;
     }
     case 15:
-      return `s${JSON.stringify(String(v))}`;
+      return anyString ? 's' : `s${JSON.stringify(String(v))}`;
     case 20:
       return `{${Object.entries(v as object)
-        .map(([k, x]) => `${JSON.stringify(k)}:${keyString(x)}`)
+        .map(([k, x]) => `${JSON.stringify(k)}:${keyString(x, anyString)}`)
         .join(',')}}`;
     case 25:
-      return `[${(v as unknown[]).map(keyString).join(',')}]`;
+      return `[${(v as unknown[]).map((x) => keyString(x, anyString)).join(',')}]`;
     case 30: {
       const b = v as Binary;
       return `b${b.sub_type}:${Buffer.from(b.buffer.subarray(0, b.position)).toString('base64')}`;
@@ -249,6 +256,17 @@ function decimalKey(v: Decimal128): string {
   const back = exactDecimal(asDouble);
   if (back && cmpDecimal(back, { c, e }) === 0) return `n${Object.is(asDouble, -0) ? 0 : asDouble}`;
   return `d${c}e${e}`;
+}
+
+/** The BSON type name mongod prints in type errors (`int`, `double`, `string`, `array`…). */
+export function bsonTypeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof Date) return 'date';
+  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
 }
 
 /** Formats a value like mongod does inside `dup key: { … }` error messages. */

@@ -6,6 +6,7 @@
 import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
 import { compareBson, keyString } from './bson-order.ts';
+import { type Collation, parseCollation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 import { SortedList } from './sorted-list.ts';
 
@@ -79,6 +80,8 @@ export class Index {
   readonly unique: boolean;
   readonly sparse: boolean;
   readonly partial: Query | undefined;
+  /** The index's collation (string keys are ordered and made unique by it); undefined: simple. */
+  readonly collation: Collation | undefined;
   readonly entries: SortedList<IndexEntry>;
   /** Set once any document produced more than one key (arrays): range intersection and sort-by-index are then unsafe. */
   multikey = false;
@@ -92,11 +95,16 @@ export class Index {
     this.paths = this.fields.map((f) => f.split('.'));
     this.unique = spec.unique === true || spec.name === '_id_';
     this.sparse = spec.sparse === true;
-    this.partial = isPlainObject(spec.partialFilterExpression) ? bsonQuery(spec.partialFilterExpression) : undefined;
+    this.collation = parseCollation(spec.collation);
+    // mongod matches a collated index's partial filter under the index's collation.
+    this.partial = isPlainObject(spec.partialFilterExpression)
+      ? bsonQuery(spec.partialFilterExpression, undefined, this.collation)
+      : undefined;
     const dirs = this.dirs;
+    const strings = this.collation?.compare;
     this.entries = new SortedList<IndexEntry>((a, b) => {
       for (let i = 0; i < dirs.length; i++) {
-        const c = compareBson(a.key[i], b.key[i]);
+        const c = compareBson(a.key[i], b.key[i], strings);
         if (c !== 0) return c * (dirs[i] as number);
       }
       return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -134,15 +142,26 @@ export class Index {
       keys = next;
     }
     if (keys.length > 1) {
-      const seen = new Set<string>();
-      keys = keys.filter((k) => {
-        const s = keyString(k);
-        if (seen.has(s)) return false;
-        seen.add(s);
-        return true;
-      });
+      const kept: unknown[][] = [];
+      for (const k of keys) if (!kept.some((x) => this.sameKey(x, k))) kept.push(k);
+      keys = kept;
     }
     return keys;
+  }
+
+  /** Whether two keys are the same key of this index (equal under its collation). */
+  sameKey(a: unknown[], b: unknown[]): boolean {
+    if (!this.collation) return keyString(a) === keyString(b);
+    const strings = this.collation.compare;
+    return a.length === b.length && a.every((v, i) => compareBson(v, b[i], strings) === 0);
+  }
+
+  /**
+   * A string shared by keys that are the same key of this index (for unique-key locks). Under a
+   * collation every string maps to one token: coarser than needed (more conflicts), never finer.
+   */
+  lockKeyOf(key: unknown[]): string {
+    return keyString(key, this.collation !== undefined);
   }
 
   add(id: string, doc: Doc): void {
@@ -153,23 +172,22 @@ export class Index {
   remove(id: string, doc: Doc, keep: Array<Doc | null> = []): void {
     const keys = this.keysOf(doc);
     if (keys.length === 0) return;
-    let kept: Set<string> | undefined;
-    if (keep.length > 0) {
-      kept = new Set();
-      for (const d of keep) if (d) for (const k of this.keysOf(d)) kept.add(keyString(k));
-    }
+    const kept: unknown[][] = [];
+    for (const d of keep) if (d) kept.push(...this.keysOf(d));
     for (const key of keys) {
-      if (kept?.has(keyString(key))) continue;
+      // The entry stands for every key equal to it (under the collation): keep it while one is live.
+      if (kept.some((k) => this.sameKey(k, key))) continue;
       this.entries.delete({ key, id });
     }
   }
 
-  /** Ids of entries whose key equals `key` exactly. */
+  /** Ids of entries whose key equals `key` (under the index's collation). */
   idsWithKey(key: unknown[]): string[] {
     const dirs = this.dirs;
+    const strings = this.collation?.compare;
     const cmpKey = (e: IndexEntry): number => {
       for (let i = 0; i < dirs.length; i++) {
-        const c = compareBson(e.key[i], key[i]);
+        const c = compareBson(e.key[i], key[i], strings);
         if (c !== 0) return c * (dirs[i] as number);
       }
       return 0;

@@ -4,7 +4,9 @@
  */
 import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
-import { compareBson, keyString, typeClass } from './bson-order.ts';
+import { compareBson, keyString, type StringCompare, typeClass } from './bson-order.ts';
+import { refuseUncollatedFilter } from './collated-ops.ts';
+import { type Collation, sameCollation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index, IndexEntry } from './indexes.ts';
 import type { Collection, Doc, Engine, ReadView } from './storage.ts';
@@ -76,14 +78,16 @@ export function extractBounds(filter: Doc, out = new Map<string, FieldBounds>())
 
 /** Entries of an index whose leading key lies in the bounds, in index order (or reversed). */
 function* scanLeading(index: Index, bounds: FieldBounds | undefined, reverse: boolean): Generator<IndexEntry> {
+  // Keys are ordered by the index's collation: bounds compare the same way.
+  const strings = index.collation?.compare;
   if (bounds?.kind === 'points') {
-    const values = [...bounds.values].sort(compareBson);
+    const values = [...bounds.values].sort((a, b) => compareBson(a, b, strings));
     const ascending = (index.dirs[0] === 1) !== reverse;
     if (!ascending) values.reverse();
     let last: unknown;
     let first = true;
     for (const v of values) {
-      if (!first && compareBson(v, last) === 0) continue;
+      if (!first && compareBson(v, last, strings) === 0) continue;
       first = false;
       last = v;
       yield* scanLeading(
@@ -102,7 +106,7 @@ function* scanLeading(index: Index, bounds: FieldBounds | undefined, reverse: bo
     const c0 = typeClass(e.key[0]);
     if (c0 !== cls) return c0 < cls;
     if (!lo) return false;
-    const c = compareBson(e.key[0], lo.v);
+    const c = compareBson(e.key[0], lo.v, strings);
     return c < 0 || (c === 0 && !lo.incl);
   };
   const aboveHi = (e: IndexEntry): boolean => {
@@ -110,7 +114,7 @@ function* scanLeading(index: Index, bounds: FieldBounds | undefined, reverse: bo
     const c0 = typeClass(e.key[0]);
     if (c0 !== cls) return c0 > cls;
     if (!hi) return false;
-    const c = compareBson(e.key[0], hi.v);
+    const c = compareBson(e.key[0], hi.v, strings);
     return c > 0 || (c === 0 && !hi.incl);
   };
   const list = index.entries;
@@ -129,6 +133,25 @@ function* scanLeading(index: Index, bounds: FieldBounds | undefined, reverse: bo
       yield e;
     }
   }
+}
+
+/** Whether bounds involve strings (whose order and equality depend on the collation). */
+function hasStrings(b: FieldBounds): boolean {
+  return b.kind === 'points' ? b.values.some((v) => typeClass(v) === 15) : b.cls === 15;
+}
+
+/** A query's bounds per field, with the collation its strings compare by. */
+type QueryBounds = { byField: Map<string, FieldBounds>; collation: Collation | undefined };
+
+/**
+ * The bounds on an index's leading field that the index can answer: string bounds only when the
+ * query's collation is the index's (else 'a' and 'A' could be equal to the query but apart in the
+ * index, or the reverse), other types always.
+ */
+function boundsFor(bounds: QueryBounds, index: Index): FieldBounds | undefined {
+  const b = bounds.byField.get(index.fields[0] as string);
+  if (!b || !hasStrings(b) || sameCollation(index.collation, bounds.collation)) return b;
+  return undefined;
 }
 
 function boundsScore(b: FieldBounds | undefined, index: Index): number {
@@ -159,17 +182,19 @@ function sortValues(v: unknown, parts: string[], i: number, out: unknown[]): voi
   else out.push(null);
 }
 
-function compareSortKeys(a: unknown, b: unknown): number {
+function compareSortKeys(a: unknown, b: unknown, strings?: StringCompare): number {
   if (a === EMPTY_ARRAY_KEY || b === EMPTY_ARRAY_KEY) return a === b ? 0 : a === EMPTY_ARRAY_KEY ? -1 : 1;
-  return compareBson(a, b);
+  return compareBson(a, b, strings);
 }
 
 /**
  * Sorts documents the way mongod does, in BSON order across types (MinKey, null, numbers of every
  * type together, strings, objects, BinData, ObjectId, booleans, dates, timestamps, regexes, MaxKey):
  * an array field sorts by its smallest element ascending and its largest descending. Stable.
+ * Strings compare by the collation when one is given.
  */
-export function sortDocuments(docs: Doc[], sort: Doc): Doc[] {
+export function sortDocuments(docs: Doc[], sort: Doc, collation?: Collation): Doc[] {
+  const strings = collation?.compare;
   const spec = Object.entries(sort).map(([path, dir]) => {
     if (dir !== 1 && dir !== -1)
       throw new MongoCommandError(15974, `Illegal key in $sort specification: ${path}: ${JSON.stringify(dir)}`);
@@ -183,7 +208,7 @@ export function sortDocuments(docs: Doc[], sort: Doc): Doc[] {
       sortValues(doc, parts, 0, values);
       let best = values[0];
       for (const v of values.slice(1)) {
-        const c = compareSortKeys(v, best);
+        const c = compareSortKeys(v, best, strings);
         if (dir === 1 ? c < 0 : c > 0) best = v;
       }
       return best;
@@ -191,7 +216,7 @@ export function sortDocuments(docs: Doc[], sort: Doc): Doc[] {
   }));
   keyed.sort((x, y) => {
     for (let i = 0; i < spec.length; i++) {
-      const c = compareSortKeys(x.keys[i], y.keys[i]);
+      const c = compareSortKeys(x.keys[i], y.keys[i], strings);
       if (c !== 0) return c * (spec[i]?.dir ?? 1);
     }
     return x.index - y.index;
@@ -208,6 +233,8 @@ export interface ReadOptions {
   hint?: unknown;
   /** The command's `let` variables (`$$name` in `$expr`). */
   variables?: Doc | undefined;
+  /** The operation's collation (undefined: simple, binary comparison). */
+  collation?: Collation | undefined;
 }
 
 /**
@@ -251,23 +278,33 @@ export interface PlanInfo {
   examined: number;
 }
 
-/** Compiles a filter with mingo (with the command's `let` variables), turning its errors into BadValue like mongod. */
-export function compileFilter(filter: unknown, variables?: Doc): Query {
+/**
+ * Compiles a filter with mingo (with the command's `let` variables and collation), turning its
+ * errors into BadValue like mongod.
+ */
+export function compileFilter(filter: unknown, variables?: Doc, collation?: Collation): Query {
   if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
+  if (collation) refuseUncollatedFilter(filter);
   try {
-    return bsonQuery((filter ?? {}) as Doc, variables);
+    return bsonQuery((filter ?? {}) as Doc, variables, collation);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
 }
 
-function sortIndex(coll: Collection, sort: Doc): { index: Index; reverse: boolean } | undefined {
+function sortIndex(
+  coll: Collection,
+  sort: Doc,
+  collation: Collation | undefined,
+): { index: Index; reverse: boolean } | undefined {
   const spec = Object.entries(sort);
   if (spec.length === 0) return undefined;
   for (const index of coll.indexes.values()) {
     if (!index.complete || spec.length > index.fields.length) continue;
+    // Strings are in the index's collation order: only a sort with that collation can use it.
+    if (!sameCollation(index.collation, collation)) continue;
     let sign = 0;
     let ok = true;
     for (let i = 0; i < spec.length; i++) {
@@ -300,7 +337,7 @@ export function runQuery(
   options: ReadOptions = {},
   plan?: PlanInfo,
 ): Doc[] {
-  const query = compileFilter(filter, options.variables);
+  const query = compileFilter(filter, options.variables, options.collation);
   const info: PlanInfo = plan ?? { stage: 'COLLSCAN', examined: 0 };
   if (!coll) {
     info.stage = 'EOF';
@@ -312,7 +349,7 @@ export function runQuery(
   const natural = naturalOrder(coll, options.sort, options.hint);
   const sort = options.sort && Object.keys(options.sort).length > 0 && !natural ? options.sort : undefined;
   const own = view.txn?.writes.get(coll);
-  const bounds = extractBounds(filter);
+  const bounds: QueryBounds = { byField: extractBounds(filter), collation: options.collation };
   const out: Doc[] = [];
 
   // 0. Natural (insertion) order: a collection scan, reversed for -1.
@@ -332,11 +369,9 @@ export function runQuery(
 
   // 1. An index that yields documents already in sort order (only if nothing of ours is buffered).
   if (sort && !own?.size) {
-    const bySort = sortIndex(coll, sort);
-    const leading = bySort && bounds.get(bySort.index.fields[0] as string);
-    const bestPoints = [...coll.indexes.values()].some(
-      (ix) => !ix.partial && bounds.get(ix.fields[0] as string)?.kind === 'points',
-    );
+    const bySort = sortIndex(coll, sort, options.collation);
+    const leading = bySort && boundsFor(bounds, bySort.index);
+    const bestPoints = [...coll.indexes.values()].some((ix) => !ix.partial && boundsFor(bounds, ix)?.kind === 'points');
     if (bySort && (leading || !bestPoints)) {
       info.stage = 'IXSCAN';
       info.index = bySort.index.name;
@@ -348,7 +383,7 @@ export function runQuery(
         if (engine.isMultiVersion(coll, e.id)) {
           // Old versions leave entries behind: only the one matching the visible version counts.
           const k = bySort.index.keysOf(doc)[0];
-          if (!k || keyString(k) !== keyString(e.key)) continue;
+          if (!k || !bySort.index.sameKey(k, e.key)) continue;
         }
         if (!query.test(doc)) continue;
         out.push(doc);
@@ -363,7 +398,7 @@ export function runQuery(
   let bestScore = 0;
   for (const index of coll.indexes.values()) {
     if (index.partial) continue;
-    const score = boundsScore(bounds.get(index.fields[0] as string), index);
+    const score = boundsScore(boundsFor(bounds, index), index);
     if (score > bestScore) {
       best = index;
       bestScore = score;
@@ -383,11 +418,11 @@ export function runQuery(
     info.stage = 'IXSCAN';
     info.index = best.name;
     const seen = best.multikey || engine.activeTxns.size > 0 ? new Set<string>() : undefined;
-    const leading = bounds.get(best.fields[0] as string);
+    const leading = boundsFor(bounds, best);
     // Point lookups on _id go straight to the document map (same result, no tree walk).
     const entries: Iterable<{ id: string }> =
       best.name === '_id_' && leading?.kind === 'points'
-        ? [...new Set(leading.values.map(keyString))].map((id) => ({ id }))
+        ? [...new Set(leading.values.map((v) => keyString(v)))].map((id) => ({ id }))
         : scanLeading(best, leading, false);
     for (const e of entries) {
       if (seen) {
@@ -414,7 +449,7 @@ export function runQuery(
     for (const [id, doc] of own) if (consider(id, doc)) break;
   }
   if (sort) {
-    const sorted = sortDocuments(out, sort);
+    const sorted = sortDocuments(out, sort, options.collation);
     return sorted.slice(skip, limit === undefined ? undefined : skip + limit);
   }
   return out.slice(skip, limit === undefined ? undefined : skip + limit);

@@ -168,16 +168,18 @@ export class Engine {
       for (const v of chain) if (v.doc) index.add(id, v.doc);
     }
     if (index.unique) {
-      // Check the latest state for duplicates, as mongod does when building the index.
-      const owner = new Map<string, string>();
+      // Check the latest state for duplicates, as mongod does when building the index: equal keys
+      // (under the index's collation) are neighbours once sorted by the index's order.
+      const latest = new Index(spec);
       for (const [id, chain] of coll.docs) {
         const doc = chain[chain.length - 1]?.doc;
-        if (!doc) continue;
-        for (const key of index.keysOf(doc)) {
-          const ks = keyString(key);
-          if (owner.has(ks) && owner.get(ks) !== id) throw this.duplicateKeyError(coll, index, key);
-          owner.set(ks, id);
-        }
+        if (doc) latest.add(id, doc);
+      }
+      let prev: { key: unknown[]; id: string } | undefined;
+      for (const e of latest.entries.forward()) {
+        if (prev && prev.id !== e.id && latest.sameKey(prev.key, e.key))
+          throw this.duplicateKeyError(coll, index, e.key);
+        prev = e;
       }
     }
     coll.indexes.set(spec.name, index);
@@ -239,7 +241,7 @@ export class Engine {
   }
 
   private keyLockKey(coll: Collection, index: Index, key: unknown[]): string {
-    return `${coll.lockPrefix}\0${index.name}\0${keyString(key)}`;
+    return `${coll.lockPrefix}\0${index.name}\0${index.lockKeyOf(key)}`;
   }
 
   /**
@@ -253,11 +255,10 @@ export class Engine {
     for (const index of coll.indexes.values()) {
       if (!index.unique || index.name === '_id_') continue;
       for (const key of index.keysOf(doc)) {
-        const ks = keyString(key);
         const lockKey = this.keyLockKey(coll, index, key);
         this.takeLockOrFail(lockKey, txn);
         keyLocks.push(lockKey);
-        const producesKey = (d: Doc | null): boolean => !!d && index.keysOf(d).some((k) => keyString(k) === ks);
+        const producesKey = (d: Doc | null): boolean => !!d && index.keysOf(d).some((k) => index.sameKey(k, key));
         for (const otherId of index.idsWithKey(key)) {
           if (otherId === id) continue;
           if (own?.has(otherId)) continue; // judged below from the transaction's own version

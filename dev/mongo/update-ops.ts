@@ -6,7 +6,7 @@
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
 import { addBson, isBsonNumber, isExactNumber, mulBson } from './bson-arith.ts';
-import { keyString } from './bson-order.ts';
+import { keyString, bsonTypeName as typeName } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Doc } from './storage.ts';
@@ -144,17 +144,6 @@ function checkArithmetic(doc: Doc, u: Doc): void {
       }
     }
   }
-}
-
-/** The BSON type name mongod prints in update errors. */
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'string') return 'string';
-  if (v instanceof Date) return 'date';
-  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
 }
 
 function shown(v: unknown): string {

@@ -1,6 +1,7 @@
 /** Collections, databases and indexes. */
 import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
@@ -36,6 +37,7 @@ const SUPPORTED_INDEX_OPTIONS = new Set([
   'expireAfterSeconds',
   'background',
   'hidden',
+  'collation',
 ]);
 
 function notFound(ctx: CommandContext, name: string): MongoCommandError {
@@ -79,7 +81,15 @@ const create: CommandSpec = {
   allowedInTxn: true,
   handler: async (ctx) => {
     const name = collectionName(ctx);
+    // A default collation would apply to every operation and index of the collection: validated,
+    // then refused (not implemented), never ignored.
+    if (parseCollation(ctx.cmd.collation, 'create.collation'))
+      throw new MongoCommandError(
+        115,
+        "create option 'collation' (a collection default collation) is not supported by the embedded MongoDB server",
+      );
     for (const key of Object.keys(ctx.cmd)) {
+      if (key === 'collation') continue;
       if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
         throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
       }
@@ -178,6 +188,9 @@ const createIndexes: CommandSpec = {
       };
       if (raw.unique === true) spec.unique = true;
       if (raw.sparse === true) spec.sparse = true;
+      // Stored in full as mongod lists it; the simple collation is the default and not stored.
+      const collation = parseCollation(raw.collation, 'collation');
+      if (collation) spec.collation = collation.spec;
       if (raw.partialFilterExpression !== undefined) {
         if (typeof raw.partialFilterExpression !== 'object' || raw.partialFilterExpression === null) {
           throw new MongoCommandError(67, 'partialFilterExpression must be an object');
@@ -211,7 +224,10 @@ const createIndexes: CommandSpec = {
     for (const spec of requested) {
       const current = [...coll.indexes.values()].map((i) => i.spec);
       const sameName = current.find((s) => s.name === spec.name);
-      const sameKey = current.find((s) => sameDoc(s.key, spec.key));
+      // Indexes on one key pattern may differ by collation (mongod allows both, with their own names).
+      const sameKey = current.find(
+        (s) => sameDoc(s.key, spec.key) && JSON.stringify(s.collation) === JSON.stringify(spec.collation),
+      );
       if (sameName) {
         if (sameDoc(sameName.key, spec.key) && sameDoc(indexOptions(sameName), indexOptions(spec))) continue;
         if (sameName.name === '_id_' && sameDoc(sameName.key, spec.key)) continue;

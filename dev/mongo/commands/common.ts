@@ -1,6 +1,8 @@
 /** Helpers shared by the CRUD handlers. */
 import { deserialize, ObjectId, serialize } from 'bson';
 import { aggregate, find } from 'mingo';
+import { refuseUncollatedProjection } from '../collated-ops.ts';
+import { type Collation, parseCollation } from '../collation.ts';
 import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
@@ -43,15 +45,12 @@ export function listable(ctx: CommandContext, coll: Collection): boolean {
   return !coll.createdBy || coll.createdBy === ctx.txn || coll.createdBy.state !== 'active';
 }
 
-/** Rejects options that would silently change results if ignored. */
-export function rejectUnsupported(ctx: CommandContext, op: Doc = ctx.cmd): void {
-  const collation = op.collation as Doc | undefined;
-  if (collation && collation.locale !== 'simple') {
-    throw new MongoCommandError(
-      115,
-      'collation is not supported by the embedded MongoDB server (see dev/mongo/README.md)',
-    );
-  }
+/**
+ * The collation of a command (or of one update/delete statement), validated like mongod;
+ * undefined for the simple collation. What cannot be honoured is refused (115), see collation.ts.
+ */
+export function operationCollation(ctx: CommandContext, op: Doc = ctx.cmd): Collation | undefined {
+  return parseCollation(op.collation, op === ctx.cmd ? `${ctx.name}.collation` : `${ctx.name}.${ctx.name}s.collation`);
 }
 
 /** A deep copy that keeps BSON types (ObjectId, Date, Binary…), made by a BSON round trip. */
@@ -77,11 +76,12 @@ function filterMentions(filter: Doc, path: string): boolean {
  * Applies a find-style projection with mingo. A positional projection (`'arr.$'`) takes its match
  * from the filter; without a condition on that array mongod fails the query (mingo would return `[null]`).
  */
-export function project(docs: Doc[], projection: unknown, filter: Doc = {}): Doc[] {
+export function project(docs: Doc[], projection: unknown, filter: Doc = {}, collation?: Collation): Doc[] {
   if (projection === undefined || projection === null) return docs;
   if (typeof projection !== 'object' || Array.isArray(projection)) {
     throw new MongoCommandError(14, "BSON field 'projection' is the wrong type, expected type 'object'");
   }
+  if (collation) refuseUncollatedProjection(projection);
   if (Object.keys(projection).length === 0) return docs;
   const positional = Object.keys(projection).filter((k) => k.endsWith('.$'));
   if (positional.length > 0 && docs.length > 0) {

@@ -4,19 +4,22 @@ import { Context, aggregate as mingoAggregate, ProcessingMode } from 'mingo';
 import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
-import { keyString } from '../bson-order.ts';
+import { compareBson } from '../bson-order.ts';
+import { refuseUncollatedPipeline } from '../collated-ops.ts';
+import type { Collation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery, sortDocuments } from '../query.ts';
 import type { Doc } from '../storage.ts';
-import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
+import { collectionName, existingCollection, intOption, letVariables, operationCollation, project } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 /** A `$sort` stage in BSON order (the same as find's sort), instead of mingo's JavaScript-type order. */
-function bsonSortStage(coll: Iterator, spec: unknown): Iterator {
+function bsonSortStage(coll: Iterator, spec: unknown, options: { collation?: unknown }): Iterator {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec))
     throw new MongoCommandError(15973, 'the $sort key specification must be an object');
   if (Object.keys(spec).length === 0) throw new MongoCommandError(15976, '$sort stage must have at least one sort key');
-  return coll.transform(((docs: Doc[]) => Lazy(sortDocuments(docs, spec as Doc))) as never);
+  const collation = options.collation as Collation | undefined;
+  return coll.transform(((docs: Doc[]) => Lazy(sortDocuments(docs, spec as Doc, collation))) as never);
 }
 
 /** Aggregation operators: BSON-aware filters and accumulators, and `$sort` in BSON order (first context wins). */
@@ -45,7 +48,7 @@ const find: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
   handler: (ctx) => {
-    rejectUnsupported(ctx);
+    const collation = operationCollation(ctx);
     if (ctx.cmd.tailable === true)
       throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
     for (const option of ['returnKey', 'showRecordId', 'min', 'max'] as const) {
@@ -72,9 +75,11 @@ const find: CommandSpec = {
         limit,
         hint: ctx.cmd.hint,
         variables: letVariables(ctx),
+        collation,
       }),
       optionalDoc(ctx, 'projection'),
       filter,
+      collation,
     );
     const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
       batchSize,
@@ -124,7 +129,7 @@ const killCursors: CommandSpec = {
 
 const count: CommandSpec = {
   handler: (ctx) => {
-    rejectUnsupported(ctx);
+    const collation = operationCollation(ctx);
     const coll = existingCollection(ctx);
     const skip = intOption(ctx, 'skip');
     const limit = intOption(ctx, 'limit');
@@ -132,6 +137,7 @@ const count: CommandSpec = {
       hint: ctx.cmd.hint,
       skip,
       limit: limit === undefined ? undefined : Math.abs(limit),
+      collation,
     });
     return { n: docs.length, ok: 1 };
   },
@@ -150,26 +156,43 @@ function collectValues(v: unknown, parts: string[], i: number, out: unknown[]): 
   if (typeof v === 'object' && v !== null) collectValues((v as Doc)[parts[i] as string], parts, i + 1, out);
 }
 
+/**
+ * The distinct values in BSON order, as mongod returns them (from an ordered set): one per group
+ * of equal values (1, 1.0 and Long(1); 'a' and 'A' under a strength-2 collation), the first seen.
+ */
+function distinctValues(values: unknown[], collation: Collation | undefined): unknown[] {
+  // Intl has no collation keys to hash: a sorted array of representatives, binary searched.
+  const cmp = (a: unknown, b: unknown): number => compareBson(a, b, collation?.compare);
+  const reps: unknown[] = [];
+  for (const v of values) {
+    let lo = 0;
+    let hi = reps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cmp(reps[mid], v) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < reps.length && cmp(reps[lo], v) === 0) continue;
+    reps.splice(lo, 0, v);
+  }
+  return reps;
+}
+
 const distinct: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
   handler: (ctx) => {
-    rejectUnsupported(ctx);
+    const collation = operationCollation(ctx);
     const key = ctx.cmd.key;
     if (typeof key !== 'string')
       throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or the wrong type, expected type 'string'");
-    const docs = runQuery(ctx.engine, existingCollection(ctx), ctx.view, optionalDoc(ctx, 'query') ?? {});
-    const seen = new Map<string, unknown>();
+    const docs = runQuery(ctx.engine, existingCollection(ctx), ctx.view, optionalDoc(ctx, 'query') ?? {}, {
+      collation,
+    });
     const parts = key.split('.');
-    for (const doc of docs) {
-      const values: unknown[] = [];
-      collectValues(doc, parts, 0, values);
-      for (const v of values) {
-        const k = keyString(v);
-        if (!seen.has(k)) seen.set(k, v);
-      }
-    }
-    return { values: [...seen.values()], ok: 1 };
+    const values: unknown[] = [];
+    for (const doc of docs) collectValues(doc, parts, 0, values);
+    return { values: distinctValues(values, collation), ok: 1 };
   },
 };
 
@@ -180,7 +203,7 @@ const aggregate: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
   handler: (ctx) => {
-    rejectUnsupported(ctx);
+    const collation = operationCollation(ctx);
     if (ctx.cmd.explain !== undefined)
       throw new MongoCommandError(115, 'explain is not supported by the embedded MongoDB server');
     const pipeline = ctx.cmd.pipeline;
@@ -190,6 +213,7 @@ const aggregate: CommandSpec = {
       throw new MongoCommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
     }
     const stages = pipeline as Doc[];
+    if (collation) refuseUncollatedPipeline(stages);
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
       const op = Object.keys(stage)[0] ?? '';
@@ -212,6 +236,7 @@ const aggregate: CommandSpec = {
       input = runQuery(ctx.engine, existingCollection(ctx), ctx.view, leadingMatch ?? {}, {
         hint: ctx.cmd.hint,
         variables,
+        collation,
       });
       rest = leadingMatch ? stages.slice(1) : stages;
     }
@@ -221,6 +246,7 @@ const aggregate: CommandSpec = {
       results = new Aggregator(rest, {
         processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
         ...(variables ? { variables } : {}),
+        ...(collation ? { collation: collation as never } : {}),
         collectionResolver: (name: string) =>
           runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
         context: AGGREGATE_CONTEXT,

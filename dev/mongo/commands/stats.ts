@@ -3,6 +3,7 @@
  * `replSetGetStatus`. Sizes are estimates (BSON size of the latest versions): there is no disk format.
  */
 import { calculateObjectSize } from 'bson';
+import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import { type PlanInfo, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
@@ -104,6 +105,7 @@ const explain: CommandSpec = {
         skip: typeof cmd.skip === 'number' ? cmd.skip : undefined,
         limit: typeof cmd.limit === 'number' ? cmd.limit : undefined,
         hint: cmd.hint,
+        collation: parseCollation(cmd.collation, 'find.collation'),
       },
       plan,
     );

@@ -1,6 +1,7 @@
 /** insert, update, delete and findAndModify. */
 import { calculateObjectSize } from 'bson';
 import { keyString } from '../bson-order.ts';
+import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../collated-ops.ts';
 import { isWriteError, MongoCommandError } from '../errors.ts';
 import { compileFilter, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
@@ -12,8 +13,8 @@ import {
   collectionName,
   intOption,
   letVariables,
+  operationCollation,
   project,
-  rejectUnsupported,
   retryOnLock,
   sameBson,
   withIdFirst,
@@ -94,16 +95,22 @@ async function updateStatement(
   coll: Collection,
   op: Doc,
 ): Promise<{ matched: number; modified: number; upserted?: unknown }> {
-  rejectUnsupported(ctx, op);
+  const collation = operationCollation(ctx, op);
+  if (collation) refuseUncollatedUpdate(op.u, op.arrayFilters);
   const q = (op.q ?? {}) as Doc;
   const variables = letVariables(ctx);
-  const query = compileFilter(q, variables);
+  const query = compileFilter(q, variables, collation);
   const kind = updateKind(op.u);
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
-  const targets = runQuery(ctx.engine, coll, ctx.view, q, { limit: multi ? undefined : 1, hint: op.hint, variables });
+  const targets = runQuery(ctx.engine, coll, ctx.view, q, {
+    limit: multi ? undefined : 1,
+    hint: op.hint,
+    variables,
+    collation,
+  });
   let matched = 0;
   let modified = 0;
   for (const target of targets) {
@@ -169,18 +176,19 @@ const del: CommandSpec = {
     const coll = ctx.engine.getCollection(ctx.db, collectionName(ctx));
     let n = 0;
     const writeErrors = await eachOp(ctx, ops, async (op) => {
-      rejectUnsupported(ctx, op);
+      const collation = operationCollation(ctx, op);
       const limit = intOption(ctx, 'limit', op);
       if (limit !== 0 && limit !== 1)
         throw new MongoCommandError(9, `The limit field in delete objects must be 0 or 1. Got ${String(op.limit)}`);
       if (!coll) return;
       const q = (op.q ?? {}) as Doc;
       const variables = letVariables(ctx);
-      const query = compileFilter(q, variables);
+      const query = compileFilter(q, variables, collation);
       const targets = runQuery(ctx.engine, coll, ctx.view, q, {
         limit: limit === 1 ? 1 : undefined,
         hint: op.hint,
         variables,
+        collation,
       });
       for (const target of targets) {
         const id = keyString(target._id);
@@ -201,7 +209,7 @@ const findAndModify: CommandSpec = {
   allowedInTxn: true,
   retryableWrite: true,
   handler: async (ctx) => {
-    rejectUnsupported(ctx);
+    const collation = operationCollation(ctx);
     const { cmd } = ctx;
     const remove = cmd.remove === true;
     const returnNew = cmd.new === true;
@@ -214,11 +222,16 @@ const findAndModify: CommandSpec = {
       throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
     const name = collectionName(ctx);
     const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
+    if (collation) {
+      // Checked before anything is written.
+      if (!remove) refuseUncollatedUpdate(cmd.update, cmd.arrayFilters);
+      refuseUncollatedProjection(cmd.fields);
+    }
     const q = (cmd.query ?? {}) as Doc;
     const variables = letVariables(ctx);
-    const query = compileFilter(q, variables);
+    const query = compileFilter(q, variables, collation);
     const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
-    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q)[0] ?? null) : null);
+    const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q, collation)[0] ?? null) : null);
     const kind = remove ? 'replacement' : updateKind(cmd.update);
 
     const result = await retryOnLock(ctx, () => {
@@ -228,6 +241,7 @@ const findAndModify: CommandSpec = {
             limit: 1,
             hint: cmd.hint,
             variables,
+            collation,
           })[0]
         : undefined;
       if (target && coll) {
