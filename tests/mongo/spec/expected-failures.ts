@@ -92,6 +92,7 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     file: 'crud/bypassDocumentValidation.json',
     reason: 'driver: the Node driver omits bypassDocumentValidation: false from the command it sends',
     tests: [
+      'Aggregate with $out passes bypassDocumentValidation: false',
       'BulkWrite passes bypassDocumentValidation: false',
       'FindOneAndReplace passes bypassDocumentValidation: false',
       'FindOneAndUpdate passes bypassDocumentValidation: false',
@@ -116,82 +117,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     file: 'crud/findOneAndUpdate-errorResponse.json',
     reason: 'refused on purpose: collMod prepareUnique/unique conversion and validators (115 CommandNotSupported)',
     tests: ['findOneAndUpdate document validation errInfo is accessible'],
-  },
-  {
-    file: 'crud/aggregate-let.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['Aggregate to collection with let option'],
-  },
-  {
-    file: 'crud/aggregate-merge-errorResponse.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['aggregate $merge DuplicateKey error is accessible'],
-  },
-  {
-    file: 'crud/aggregate-merge.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: [
-      'Aggregate with $merge',
-      'Aggregate with $merge and batch size of 0',
-      'Aggregate with $merge and majority readConcern',
-      'Aggregate with $merge and local readConcern',
-      'Aggregate with $merge and available readConcern',
-    ],
-  },
-  {
-    file: 'crud/aggregate-out-readConcern.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: [
-      'readConcern majority with out stage',
-      'readConcern local with out stage',
-      'readConcern available with out stage',
-    ],
-  },
-  {
-    file: 'crud/aggregate-out.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['Aggregate with $out', 'Aggregate with $out and batch size of 0'],
-  },
-  {
-    file: 'crud/aggregate-write-readPreference.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: [
-      'Aggregate with $out includes read preference for 5.0+ server',
-      'Aggregate with $merge includes read preference for 5.0+ server',
-    ],
-  },
-  {
-    file: 'crud/bypassDocumentValidation.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['Aggregate with $out passes bypassDocumentValidation: false'],
-  },
-  {
-    file: 'crud/db-aggregate-write-readPreference.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: [
-      'Database-level aggregate with $out includes read preference for 5.0+ server',
-      'Database-level aggregate with $merge includes read preference for 5.0+ server',
-    ],
-  },
-  {
-    file: 'read-write-concern-operation/default-write-concern-3.4.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['Aggregate with $out omits default write concern'],
-  },
-  {
-    file: 'read-write-concern-operation/default-write-concern-4.2.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['Aggregate with $merge omits default write concern'],
-  },
-  {
-    file: 'retryable-writes/aggregate-out-merge.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['aggregate with $out does not set txnNumber', 'aggregate with $merge does not set txnNumber'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/poc-crud.json',
-    reason: 'refused on purpose: $out/$merge aggregation stages (115 CommandNotSupported)',
-    tests: ['readConcern majority with out stage'],
   },
   {
     file: 'run-command/runCursorCommand.json',
