@@ -324,6 +324,8 @@ function parseMerge(ctx: CommandContext, spec: unknown): WriteStage {
         51273,
         "'let' may not define a value for the reserved 'new' variable other than '$$ROOT'",
       );
+    // Like mongod: an insert-on-no-match merge always has `new` (it carries the document to insert).
+    if (!('new' in letSpec) && whenNotMatched === 'insert') letSpec = { ...letSpec, new: '$$ROOT' };
     for (const name of Object.keys(letSpec)) {
       if (!/^[a-z]/.test(name) && !(name.charCodeAt(0) > 127))
         throw new MongoCommandError(2, `'${name}' starts with an invalid character for a user variable name`);
