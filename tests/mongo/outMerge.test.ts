@@ -6,6 +6,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
 
+/** Test documents: a chosen `_id` and any fields. */
+interface Row {
+  _id: number | string;
+  [field: string]: unknown;
+}
+
 /** The server error an operation fails with (fails the test if it succeeds). */
 async function serverError(run: () => Promise<unknown>): Promise<MongoServerError> {
   try {
@@ -35,19 +41,19 @@ describe('aggregation $out and $merge', () => {
     const suffix = Math.random().toString(36).slice(2, 8);
     src = `src_${suffix}`;
     dst = `dst_${suffix}`;
-    await db.collection(src).insertMany([
+    await db.collection<Row>(src).insertMany([
       { _id: 1, x: 11, k: 'a' },
       { _id: 2, x: 22, k: 'b' },
       { _id: 3, x: 33, k: 'c' },
     ]);
   });
 
-  const sorted = (name: string): Promise<Document[]> => db.collection(name).find().sort({ _id: 1 }).toArray();
+  const sorted = (name: string): Promise<Document[]> => db.collection<Row>(name).find().sort({ _id: 1 }).toArray();
   const collectionNames = async (): Promise<string[]> =>
     (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
 
   it('$out replaces the target with the results and answers an empty, closed cursor', async () => {
-    await db.collection(dst).insertMany([
+    await db.collection<Row>(dst).insertMany([
       { _id: 9, old: true },
       { _id: 2, old: true },
     ]);
@@ -67,23 +73,23 @@ describe('aggregation $out and $merge', () => {
   });
 
   it('$out keeps the indexes of an existing target, and they still hold afterwards', async () => {
-    await db.collection(dst).createIndex({ k: 1 }, { unique: true, name: 'k_unique' });
+    await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true, name: 'k_unique' });
     await db
       .collection(src)
       .aggregate([{ $out: dst }])
       .toArray();
-    const indexes = await db.collection(dst).listIndexes().toArray();
+    const indexes = await db.collection<Row>(dst).listIndexes().toArray();
     expect(indexes.map((i) => [i.name, i.unique ?? false])).toEqual([
       ['_id_', false],
       ['k_unique', true],
     ]);
-    const err = await serverError(() => db.collection(dst).insertOne({ _id: 4, k: 'a' }));
+    const err = await serverError(() => db.collection<Row>(dst).insertOne({ _id: 4, k: 'a' }));
     expect(err.code).toBe(11000);
   });
 
   it('$out failing on a duplicate key (11000) leaves the old target, its indexes and no temporary collection', async () => {
-    await db.collection(dst).insertOne({ _id: 'old', k: 'z' });
-    await db.collection(dst).createIndex({ k: 1 }, { unique: true });
+    await db.collection<Row>(dst).insertOne({ _id: 'old', k: 'z' });
+    await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true });
     const err = await serverError(() =>
       db
         .collection(src)
@@ -93,7 +99,7 @@ describe('aggregation $out and $merge', () => {
     expect(err.code).toBe(11000);
     expect(err.message).toMatch(/tmp\.agg_out\..* index: k_1 dup key: \{ k: "same" \}/);
     expect(await sorted(dst)).toEqual([{ _id: 'old', k: 'z' }]);
-    expect((await db.collection(dst).listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'k_1']);
+    expect((await db.collection<Row>(dst).listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'k_1']);
     expect((await collectionNames()).filter((n) => n.startsWith('tmp.agg_out'))).toEqual([]);
   });
 
@@ -110,7 +116,7 @@ describe('aggregation $out and $merge', () => {
         .collection(src)
         .aggregate([{ $project: { x: 1 } }, { $out: { db: other.databaseName, coll: 'copy' } }])
         .toArray();
-      expect(await other.collection('copy').find().sort({ _id: 1 }).toArray()).toEqual([
+      expect(await other.collection<Row>('copy').find().sort({ _id: 1 }).toArray()).toEqual([
         { _id: 2, x: 22 },
         { _id: 3, x: 33 },
       ]);
@@ -156,8 +162,8 @@ describe('aggregation $out and $merge', () => {
       const session = client.startSession();
       try {
         session.startTransaction();
-        await db.collection(src).insertOne({ _id: 100 }, { session });
-        const err = await serverError(() => db.collection(src).aggregate([stage], { session }).toArray());
+        await db.collection<Row>(src).insertOne({ _id: 100 }, { session });
+        const err = await serverError(() => db.collection<Row>(src).aggregate([stage], { session }).toArray());
         expect(err.code).toBe(263);
         expect(err.codeName).toBe('OperationNotSupportedInTransaction');
         expect(err.message).toBe(`${Object.keys(stage)[0]} cannot be used in a transaction`);
@@ -167,12 +173,12 @@ describe('aggregation $out and $merge', () => {
         await session.endSession();
       }
     }
-    expect(await db.collection(src).findOne({ _id: 100 })).toBeNull();
+    expect(await db.collection<Row>(src).findOne({ _id: 100 })).toBeNull();
     expect(await collectionNames()).not.toContain(dst);
   });
 
   it('$merge by default merges fields into matches and inserts the rest', async () => {
-    await db.collection(dst).insertMany([
+    await db.collection<Row>(dst).insertMany([
       { _id: 1, x: 0, kept: true },
       { _id: 7, x: 7 },
     ]);
@@ -187,7 +193,7 @@ describe('aggregation $out and $merge', () => {
   });
 
   it('$merge whenMatched replace / keepExisting, whenNotMatched discard', async () => {
-    await db.collection(dst).insertMany([
+    await db.collection<Row>(dst).insertMany([
       { _id: 1, x: 0, kept: true },
       { _id: 2, x: 0 },
     ]);
@@ -207,7 +213,7 @@ describe('aggregation $out and $merge', () => {
   });
 
   it('$merge whenMatched fail reports the duplicate key (11000) with keyPattern/keyValue', async () => {
-    await db.collection(dst).insertOne({ _id: 2, x: 0 });
+    await db.collection<Row>(dst).insertOne({ _id: 2, x: 0 });
     const err = await serverError(() =>
       db
         .collection(src)
@@ -223,7 +229,7 @@ describe('aggregation $out and $merge', () => {
   });
 
   it('$merge whenNotMatched fail gives 13113 when a result has no match', async () => {
-    await db.collection(dst).insertOne({ _id: 1, x: 0 });
+    await db.collection<Row>(dst).insertOne({ _id: 1, x: 0 });
     const err = await serverError(() =>
       db
         .collection(src)
@@ -236,7 +242,7 @@ describe('aggregation $out and $merge', () => {
   });
 
   it('$merge on a field needs a unique index on it (51183)', async () => {
-    await db.collection(dst).createIndex({ k: 1 });
+    await db.collection<Row>(dst).createIndex({ k: 1 });
     const err = await serverError(() =>
       db
         .collection(src)
@@ -246,9 +252,9 @@ describe('aggregation $out and $merge', () => {
     expect(err.code).toBe(51183);
     expect(err.message).toBe('Cannot find index to verify that join fields will be unique');
 
-    await db.collection(dst).dropIndexes();
-    await db.collection(dst).createIndex({ k: 1 }, { unique: true });
-    await db.collection(dst).insertOne({ _id: 'a-doc', k: 'a', x: 0 });
+    await db.collection<Row>(dst).dropIndexes();
+    await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true });
+    await db.collection<Row>(dst).insertOne({ _id: 'a-doc', k: 'a', x: 0 });
     await db
       .collection(src)
       .aggregate([{ $project: { _id: 0 } }, { $merge: { into: dst, on: 'k', whenMatched: 'merge' } }])
@@ -263,11 +269,11 @@ describe('aggregation $out and $merge', () => {
       { k: 'b', x: 22 },
       { k: 'c', x: 33 },
     ]);
-    expect(await db.collection(dst).findOne({ k: 'a' })).toMatchObject({ _id: 'a-doc' });
+    expect(await db.collection<Row>(dst).findOne({ k: 'a' })).toMatchObject({ _id: 'a-doc' });
   });
 
   it('$merge whenMatched pipeline sees $$new and the let variables', async () => {
-    await db.collection(dst).insertMany([
+    await db.collection<Row>(dst).insertMany([
       { _id: 1, total: 100 },
       { _id: 2, total: 200 },
     ]);
@@ -331,7 +337,7 @@ describe('aggregation $out and $merge', () => {
     );
     expect(err.code).toBe(100);
     expect(err.codeName).toBe('UnsatisfiableWriteConcern');
-    expect(await db.collection(dst).countDocuments()).toBe(3);
+    expect(await db.collection<Row>(dst).countDocuments()).toBe(3);
   });
 });
 
@@ -350,22 +356,22 @@ describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
         }
       };
       await run(async (db) => {
-        await db.collection('src').insertMany([{ _id: 1 }, { _id: 2 }]);
-        await db.collection('dst').insertOne({ _id: 'old' });
-        await db.collection('dst').createIndex({ v: 1 }, { name: 'v_1' });
+        await db.collection<Row>('src').insertMany([{ _id: 1 }, { _id: 2 }]);
+        await db.collection<Row>('dst').insertOne({ _id: 'old' });
+        await db.collection<Row>('dst').createIndex({ v: 1 }, { name: 'v_1' });
         await db
           .collection('src')
           .aggregate([{ $set: { v: '$_id' } }, { $out: 'dst' }])
           .toArray();
-        await db.collection('dst').insertOne({ _id: 3, v: 3 }); // a write after the rename
+        await db.collection<Row>('dst').insertOne({ _id: 3, v: 3 }); // a write after the rename
       });
       await run(async (db) => {
-        expect(await db.collection('dst').find().sort({ _id: 1 }).toArray()).toEqual([
+        expect(await db.collection<Row>('dst').find().sort({ _id: 1 }).toArray()).toEqual([
           { _id: 1, v: 1 },
           { _id: 2, v: 2 },
           { _id: 3, v: 3 },
         ]);
-        expect((await db.collection('dst').listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'v_1']);
+        expect((await db.collection<Row>('dst').listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'v_1']);
         const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
         expect(names).toEqual(['dst', 'src']);
       });
