@@ -388,13 +388,12 @@ async function runOut(ctx: CommandContext, target: Target, results: Doc[]): Prom
   }
 }
 
-/** The value at a dotted path of a document (undefined when absent). */
+/** The value at a dotted path of a document; undefined when absent or under an array (like mongod's getNestedField). */
 function valueAt(doc: Doc, path: string): unknown {
   let v: unknown = doc;
   for (const part of path.split('.')) {
     if (Array.isArray(v) || typeof v !== 'object' || v === null) return undefined;
     v = (v as Doc)[part];
-    if (Array.isArray(v)) return v;
   }
   return v;
 }
