@@ -342,7 +342,7 @@ describe('aggregation $out and $merge', () => {
 });
 
 describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
-  it('an acknowledged $out survives a restart: target replaced, indexes kept, no temporary collection', async () => {
+  it('an acknowledged $out survives a restart (target replaced, indexes kept); leftover temporary collections are dropped', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'embedded-out-'));
     try {
       const run = async (body: (db: Db) => Promise<void>): Promise<void> => {
@@ -372,6 +372,13 @@ describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
           { _id: 3, v: 3 },
         ]);
         expect((await db.collection<Row>('dst').listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_', 'v_1']);
+        const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+        expect(names).toEqual(['dst', 'src']);
+        // What an interrupted $out leaves behind (a crash while it waits) is dropped at startup, like mongod.
+        await db.createCollection('tmp.agg_out.interrupted');
+        await db.collection<Row>('tmp.agg_out.interrupted').insertOne({ _id: 1 });
+      });
+      await run(async (db) => {
         const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
         expect(names).toEqual(['dst', 'src']);
       });

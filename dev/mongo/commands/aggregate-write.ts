@@ -16,7 +16,15 @@ import { aggregate as mingoAggregate } from 'mingo';
 import { keyString } from '../bson-order.ts';
 import { isWriteError, MongoCommandError } from '../errors.ts';
 import { runQuery } from '../query.ts';
-import { type Collection, checkCollectionName, checkDbName, type Doc, LATEST, LockWait } from '../storage.ts';
+import {
+  type Collection,
+  checkCollectionName,
+  checkDbName,
+  type Doc,
+  type Engine,
+  LATEST,
+  LockWait,
+} from '../storage.ts';
 import { applyUpdate, upsertSeed } from '../update-ops.ts';
 import { checkId, checkSize, cloneDoc, collectionForWrite, retryOnLock, sameBson, withIdFirst } from './common.ts';
 import type { CommandContext } from './types.ts';
@@ -347,6 +355,19 @@ export async function runWriteStage(
   else await runMerge(ctx, stage, results, variables);
 }
 
+/** Prefix of `$out`'s temporary collections (mongod's, which tools such as MongoMirror know). */
+const OUT_TEMP_PREFIX = 'tmp.agg_out.';
+
+/**
+ * Drops the temporary collections of `$out`s a crash interrupted (one can reach the journal through
+ * a compaction while its `$out` waits for a transaction), as mongod does at startup.
+ */
+export function dropInterruptedOutCollections(engine: Engine): void {
+  for (const [db, colls] of [...engine.dbs]) {
+    for (const name of [...colls.keys()]) if (name.startsWith(OUT_TEMP_PREFIX)) engine.dropCollection(db, name);
+  }
+}
+
 /** A collection's secondary index specs, to copy them and to see whether they changed. */
 function indexSpecs(coll: Collection | undefined): Doc[] {
   return coll ? [...coll.indexes.values()].filter((i) => i.name !== '_id_').map((i) => ({ ...i.spec })) : [];
@@ -356,7 +377,7 @@ async function runOut(ctx: CommandContext, target: Target, results: Doc[]): Prom
   const { engine } = ctx;
   const original = engine.getCollection(target.db, target.coll);
   const originalIndexes = indexSpecs(original);
-  const temp = engine.ensureCollection(target.db, `tmp.agg_out.${new UUID().toHexString()}`, {
+  const temp = engine.ensureCollection(target.db, `${OUT_TEMP_PREFIX}${new UUID().toHexString()}`, {
     ...(original?.options ?? {}),
   });
   try {
