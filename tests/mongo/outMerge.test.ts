@@ -272,6 +272,23 @@ describe('aggregation $out and $merge', () => {
     expect(await db.collection<Row>(dst).findOne({ k: 'a' })).toMatchObject({ _id: 'a-doc' });
   });
 
+  it("$merge with a result missing an 'on' field fails with 51132 before writing anything", async () => {
+    await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true });
+    await db.collection<Row>(dst).insertOne({ _id: 'pre', k: 'z' });
+    const err = await serverError(() =>
+      db
+        .collection<Row>(src)
+        .aggregate([
+          { $set: { k: { $cond: [{ $eq: ['$_id', 3] }, '$$REMOVE', '$k'] } } },
+          { $merge: { into: dst, on: 'k' } },
+        ])
+        .toArray(),
+    );
+    expect(err.code).toBe(51132);
+    expect(err.message).toBe("$merge write error: 'on' field 'k' cannot be missing, null, undefined or an array");
+    expect(await sorted(dst)).toEqual([{ _id: 'pre', k: 'z' }]);
+  });
+
   it('$merge whenMatched pipeline sees $$new and the let variables', async () => {
     await db.collection<Row>(dst).insertMany([
       { _id: 1, total: 100 },

@@ -488,20 +488,25 @@ async function runMerge(
   results: Doc[],
   variables: Doc | undefined,
 ): Promise<void> {
+  const onId = stage.on.includes('_id');
+  // Like mongod building its batch: every result gets its `on` values (51132/51185) and `let`
+  // before anything is written, so such an error writes nothing.
+  const batch = results.map((raw) => {
+    let doc = cloneDoc(raw);
+    if (onId && doc._id === undefined) doc = withIdFirst(doc);
+    const filter = matchFilter(doc, stage.on);
+    const vars = stage.whenMatched === 'pipeline' ? mergeVariables(stage, doc, variables) : variables;
+    return { doc, filter, vars };
+  });
   const { engine } = ctx;
   let coll = engine.getCollection(stage.db, stage.coll);
   if (!coll && stage.whenNotMatched === 'insert' && results.length > 0)
     coll = await collectionForWrite(ctx, stage.coll, stage.db);
-  const onId = stage.on.includes('_id');
   let unmatched = 0;
   let firstError: MongoCommandError | undefined;
   // mongod sends the writes as unordered batches: every result is tried, the first error is reported.
-  for (const raw of results) {
+  for (const { doc, filter, vars } of batch) {
     try {
-      let doc = cloneDoc(raw);
-      if (onId && doc._id === undefined) doc = withIdFirst(doc);
-      const filter = matchFilter(doc, stage.on);
-      const vars = stage.whenMatched === 'pipeline' ? mergeVariables(stage, doc, variables) : variables;
       const outcome = await retryOnLock(ctx, () => mergeOne(ctx, coll, stage, doc, filter, vars));
       if (outcome === 'unmatched') unmatched++;
     } catch (err) {
