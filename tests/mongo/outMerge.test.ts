@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Db, type Document, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
 import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
 
 /** Test documents: a chosen `_id` and any fields. */
@@ -399,6 +400,42 @@ describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
         const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
         expect(names).toEqual(['dst', 'src']);
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("replay: $out's rename voids an older write to the old target that reached the journal after it", async () => {
+    // `s` is the order changes were applied; records reach the file in unit completion order.
+    const put = (s: number, name: string, _id: number | string) => ({ op: 'put', db: 'j', name, doc: { _id }, s });
+    const temp = 'tmp.agg_out.0123';
+    const dir = mkdtempSync(join(tmpdir(), 'embedded-out-'));
+    try {
+      writeFileSync(
+        join(dir, 'journal.bson'),
+        Buffer.concat([
+          FILE_MAGIC,
+          encodeRecord({
+            ops: [
+              { op: 'createCollection', db: 'j', name: 'x', options: {}, s: 1 },
+              { op: 'createCollection', db: 'j', name: temp, options: {}, s: 2 },
+              put(3, temp, 1),
+              { op: 'renameCollection', db: 'j', name: temp, to: 'x', s: 5 },
+            ],
+          }),
+          encodeRecord({ ops: [put(4, 'x', 'late')] }), // applied to the old target before the rename
+          encodeRecord({ ops: [put(6, 'x', 2)] }), // written to the new target
+        ]),
+      );
+      const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} });
+      const client = new MongoClient(server.uri);
+      try {
+        const db = client.db('j');
+        expect(await db.collection<Row>('x').find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 1 }, { _id: 2 }]);
+        expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['x']);
+      } finally {
+        await client.close();
+        await server.stop();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
