@@ -5,6 +5,7 @@
  */
 import { ObjectId } from 'bson';
 import { keyString } from './bson-order.ts';
+import { dropInterruptedOutCollections } from './commands/aggregate-write.ts';
 import type { ServerState } from './commands/types.ts';
 import { CursorStore } from './cursors.ts';
 import { type CompactionPolicy, openJournal } from './journal.ts';
@@ -93,6 +94,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
         ...(options.compaction ? { compaction: options.compaction } : {}),
       },
     );
+    dropInterruptedOutCollections(engine);
   }
   const state: ServerState = {
     engine,

@@ -31,6 +31,7 @@ export type JournalRecord =
   | { op: 'dropCollection'; db: string; name: string }
   | { op: 'createIndex'; db: string; name: string; spec: IndexSpec }
   | { op: 'dropIndex'; db: string; name: string; index: string }
+  | { op: 'renameCollection'; db: string; name: string; to: string }
   | { op: 'put'; db: string; name: string; doc: Doc }
   | { op: 'delete'; db: string; name: string; id: unknown }
   | { op: 'batch'; ops: JournalRecord[] };
@@ -115,6 +116,16 @@ class ReplayFilter {
       return;
     }
     const ns = `${op.db}\0${op.name}`;
+    if (op.op === 'renameCollection') {
+      // Both namespaces change at once: older changes to either (reaching the file later) are void.
+      const toNs = `${op.db}\0${op.to}`;
+      if (s <= this.floor || s <= (this.droppedAt.get(ns) ?? 0) || s <= (this.droppedAt.get(toNs) ?? 0)) return;
+      this.droppedAt.set(ns, s);
+      this.droppedAt.set(toNs, s);
+      this.maxSeq = Math.max(this.maxSeq, s);
+      this.apply(op);
+      return;
+    }
     const target =
       op.op === 'put'
         ? `${ns}\0d${keyString(op.doc._id)}`

@@ -23,7 +23,8 @@ interface Version {
 /** A collection: documents by `_id` key (each a chain of versions) and its indexes. */
 export class Collection {
   readonly db: string;
-  readonly name: string;
+  /** Changes only when the collection is renamed (see {@link Engine.renameCollection}). */
+  name: string;
   readonly options: Doc;
   readonly uuid: Binary;
   /** Prefix of this collection's lock keys (unique per incarnation, so a re-created collection starts clean). */
@@ -154,6 +155,25 @@ export class Engine {
     this.pruneQueue.delete(coll);
     this.log({ op: 'dropCollection', db, name });
     return true;
+  }
+
+  /**
+   * Renames a collection within its database, replacing the collection of that name if there is
+   * one (mongod's renameCollection with dropTarget): one catalog change, journaled as one record,
+   * so readers see either the old target or the whole new one. The documents keep their versions.
+   */
+  renameCollection(coll: Collection, to: string): void {
+    checkCollectionName(coll.db, to);
+    const colls = this.dbs.get(coll.db);
+    if (!colls || colls.get(coll.name) !== coll)
+      throw new MongoCommandError(26, `collection ${coll.ns} does not exist`);
+    const from = coll.name;
+    const target = colls.get(to);
+    if (target) this.pruneQueue.delete(target);
+    colls.delete(from);
+    colls.set(to, coll);
+    coll.name = to;
+    this.log({ op: 'renameCollection', db: coll.db, name: from, to });
   }
 
   dropDatabase(db: string): void {
@@ -463,6 +483,11 @@ export class Engine {
       case 'dropIndex': {
         const coll = this.getCollection(record.db, record.name);
         if (coll) this.dropIndex(coll, record.index);
+        break;
+      }
+      case 'renameCollection': {
+        const coll = this.getCollection(record.db, record.name);
+        if (coll) this.renameCollection(coll, record.to);
         break;
       }
       case 'put': {

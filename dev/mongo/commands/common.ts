@@ -1,11 +1,12 @@
 /** Helpers shared by the CRUD handlers. */
-import { deserialize, ObjectId, serialize } from 'bson';
+import { calculateObjectSize, deserialize, ObjectId, serialize } from 'bson';
 import { aggregate, find } from 'mingo';
 import { refuseUncollatedProjection } from '../collated-ops.ts';
 import { type Collation, parseCollation } from '../collation.ts';
 import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../wire.ts';
 import type { CommandContext } from './types.ts';
 
 /** The collection named by the command's first field (a string), validated. */
@@ -28,9 +29,13 @@ export function existingCollection(ctx: CommandContext): Collection | undefined 
  * after the commit). A collection another open transaction is creating makes a plain write wait
  * and a transactional one conflict, as in mongod.
  */
-export async function collectionForWrite(ctx: CommandContext, name: string = collectionName(ctx)): Promise<Collection> {
+export async function collectionForWrite(
+  ctx: CommandContext,
+  name: string = collectionName(ctx),
+  db: string = ctx.db,
+): Promise<Collection> {
   return retryOnLock(ctx, () => {
-    const coll = ctx.engine.ensureCollection(ctx.db, name, {}, ctx.txn);
+    const coll = ctx.engine.ensureCollection(db, name, {}, ctx.txn);
     const creator = coll.createdBy;
     if (creator && creator !== ctx.txn && creator.state === 'active') {
       if (ctx.txn) throw writeConflict();
@@ -106,6 +111,16 @@ export function withIdFirst(doc: Doc): Doc {
   if ('_id' in doc && Object.keys(doc)[0] === '_id') return doc;
   const { _id, ...rest } = doc;
   return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
+}
+
+/** Refuses a document larger than a BSON document may be, as mongod does before storing it. */
+export function checkSize(doc: Doc): void {
+  const size = calculateObjectSize(doc);
+  if (size > MAX_BSON_OBJECT_SIZE)
+    throw new MongoCommandError(
+      10334,
+      `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`,
+    );
 }
 
 /** Validates an `_id` value as mongod does. */

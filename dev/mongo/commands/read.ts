@@ -10,6 +10,7 @@ import type { Collation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery, sortDocuments } from '../query.ts';
 import type { Doc } from '../storage.ts';
+import { runWriteStage, takeWriteStage } from './aggregate-write.ts';
 import { collectionName, existingCollection, intOption, letVariables, operationCollation, project } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -202,7 +203,7 @@ const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$cou
 const aggregate: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
-  handler: (ctx) => {
+  handler: async (ctx) => {
     const collation = operationCollation(ctx);
     if (ctx.cmd.explain !== undefined)
       throw new MongoCommandError(115, 'explain is not supported by the embedded MongoDB server');
@@ -217,17 +218,18 @@ const aggregate: CommandSpec = {
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
       const op = Object.keys(stage)[0] ?? '';
-      if (op === '$out' || op === '$merge' || op === '$changeStream' || op === '$search' || op === '$geoNear') {
+      if (op === '$changeStream' || op === '$search' || op === '$geoNear') {
         throw new MongoCommandError(115, `${op} is not supported by the embedded MongoDB server`);
       }
     }
-    const first = stages[0];
+    const { read: readStages, write } = takeWriteStage(ctx, stages);
+    const first = readStages[0];
     const variables = letVariables(ctx);
     let input: Doc[];
     let rest: Doc[];
     if (dbLevel) {
       input = dbLevelSource(ctx, first);
-      rest = stages.slice(1);
+      rest = readStages.slice(1);
     } else {
       if (first && ('$currentOp' in first || '$listLocalSessions' in first || '$documents' in first))
         throw new MongoCommandError(73, `${Object.keys(first)[0]} must be run against the database, not a collection`);
@@ -238,7 +240,7 @@ const aggregate: CommandSpec = {
         variables,
         collation,
       });
-      rest = leadingMatch ? stages.slice(1) : stages;
+      rest = leadingMatch ? readStages.slice(1) : readStages;
     }
     const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
     let results: Doc[];
@@ -258,7 +260,8 @@ const aggregate: CommandSpec = {
     const cursorOpts = ctx.cmd.cursor as Doc;
     const batchSize = batchSizeOf(ctx, cursorOpts);
     const ns = dbLevel ? `${ctx.db}.$cmd.aggregate` : `${ctx.db}.${collectionName(ctx)}`;
-    const cursor = ctx.state.cursors.openCursor(ns, results, { batchSize, lsid: ctx.lsidKey });
+    if (write) await runWriteStage(ctx, write, results, variables); // then an empty, closed cursor
+    const cursor = ctx.state.cursors.openCursor(ns, write ? [] : results, { batchSize, lsid: ctx.lsidKey });
     return { cursor, ok: 1 };
   },
 };

@@ -1,14 +1,14 @@
 /** insert, update, delete and findAndModify. */
-import { calculateObjectSize } from 'bson';
 import { keyString } from '../bson-order.ts';
 import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../collated-ops.ts';
 import { isWriteError, MongoCommandError } from '../errors.ts';
 import { compileFilter, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
-import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
+import { MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import {
   checkId,
+  checkSize,
   collectionForWrite,
   collectionName,
   intOption,
@@ -37,15 +37,6 @@ function opsArray(ctx: CommandContext, field: string): Doc[] {
     );
   }
   return ops as Doc[];
-}
-
-function checkSize(doc: Doc): void {
-  const size = calculateObjectSize(doc);
-  if (size > MAX_BSON_OBJECT_SIZE)
-    throw new MongoCommandError(
-      10334,
-      `object to insert too large. size in bytes: ${size}, max size: ${MAX_BSON_OBJECT_SIZE}`,
-    );
 }
 
 /** Runs each write op, collecting per-op write errors like mongod (stopping at the first when ordered). */

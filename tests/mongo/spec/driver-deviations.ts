@@ -90,6 +90,7 @@ export const driverDeviations: DriverDeviation[] = [
     file: 'crud/bypassDocumentValidation.json',
     ...bypassFalse,
     tests: [
+      'Aggregate with $out passes bypassDocumentValidation: false',
       'BulkWrite passes bypassDocumentValidation: false',
       'FindOneAndReplace passes bypassDocumentValidation: false',
       'FindOneAndUpdate passes bypassDocumentValidation: false',
