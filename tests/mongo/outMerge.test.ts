@@ -253,6 +253,17 @@ describe('aggregation $out and $merge', () => {
     expect(err.code).toBe(51183);
     expect(err.message).toBe('Cannot find index to verify that join fields will be unique');
 
+    // A unique index whose collation differs from the aggregation's (simple) does not count either.
+    await db.collection<Row>(dst).dropIndexes();
+    await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true, collation: { locale: 'en', strength: 2 } });
+    const collated = await serverError(() =>
+      db
+        .collection(src)
+        .aggregate([{ $project: { _id: 0 } }, { $merge: { into: dst, on: 'k' } }])
+        .toArray(),
+    );
+    expect(collated.code).toBe(51183);
+
     await db.collection<Row>(dst).dropIndexes();
     await db.collection<Row>(dst).createIndex({ k: 1 }, { unique: true });
     await db.collection<Row>(dst).insertOne({ _id: 'a-doc', k: 'a', x: 0 });

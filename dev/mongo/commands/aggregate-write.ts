@@ -269,7 +269,11 @@ function mergeOnFields(on: unknown): string[] | undefined {
   return fields as string[];
 }
 
-/** mongod's check that `on` is backed by a unique, non-partial index on exactly those fields. */
+/**
+ * mongod's check that `on` is backed by a unique, non-partial index on exactly those fields, with
+ * the aggregation's collation. That collation is always simple here: an aggregate with another one
+ * refuses `$merge` (collated-ops.ts), so an index with a collation of its own does not count.
+ */
 function checkOnHasUniqueIndex(ctx: CommandContext, target: Target, on: string[]): void {
   const coll = ctx.engine.getCollection(target.db, target.coll);
   const wanted = [...on].sort().join('\0');
@@ -278,6 +282,7 @@ function checkOnHasUniqueIndex(ctx: CommandContext, target: Target, on: string[]
         (index) =>
           (index.unique || index.name === '_id_') &&
           index.spec.partialFilterExpression === undefined &&
+          index.collation === undefined &&
           Object.keys(index.spec.key).sort().join('\0') === wanted,
       )
     : wanted === '_id';
