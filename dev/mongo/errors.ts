@@ -30,6 +30,7 @@ export const codeNames: Record<number, string> = {
   13113: 'MergeStageNoMatchingDocument',
   13: 'Unauthorized',
   352: 'UnsupportedOpQueryCommand',
+  359: 'CannotConvertIndexToUnique',
   40571: 'Location40571',
   51024: 'Location51024',
   51246: 'Location51246',

@@ -78,6 +78,8 @@ export class Index {
   readonly dirs: number[];
   readonly paths: string[][];
   readonly unique: boolean;
+  /** collMod's prepareUnique: new keys must be unique; duplicates already there may stay. */
+  readonly prepareUnique: boolean;
   readonly sparse: boolean;
   readonly partial: Query | undefined;
   /** The index's collation (string keys are ordered and made unique by it); undefined: simple. */
@@ -94,6 +96,7 @@ export class Index {
     this.dirs = keyEntries.map(([, d]) => (Number(d) < 0 ? -1 : 1));
     this.paths = this.fields.map((f) => f.split('.'));
     this.unique = spec.unique === true || spec.name === '_id_';
+    this.prepareUnique = spec.prepareUnique === true;
     this.sparse = spec.sparse === true;
     this.collation = parseCollation(spec.collation);
     // mongod matches a collated index's partial filter under the index's collation.

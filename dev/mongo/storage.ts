@@ -188,22 +188,43 @@ export class Engine {
       for (const v of chain) if (v.doc) index.add(id, v.doc);
     }
     if (index.unique) {
-      // Check the latest state for duplicates, as mongod does when building the index: equal keys
-      // (under the index's collation) are neighbours once sorted by the index's order.
-      const latest = new Index(spec);
-      for (const [id, chain] of coll.docs) {
-        const doc = chain[chain.length - 1]?.doc;
-        if (doc) latest.add(id, doc);
-      }
-      let prev: { key: unknown[]; id: string } | undefined;
-      for (const e of latest.entries.forward()) {
-        if (prev && prev.id !== e.id && latest.sameKey(prev.key, e.key))
-          throw this.duplicateKeyError(coll, index, e.key);
-        prev = e;
-      }
+      const [first] = this.duplicateKeys(coll, spec);
+      if (first) throw this.duplicateKeyError(coll, index, first.key);
     }
     coll.indexes.set(spec.name, index);
     this.log({ op: 'createIndex', db: coll.db, name: coll.name, spec });
+  }
+
+  /**
+   * The keys of index `spec` that more than one document holds in the latest state, each with the
+   * `_id`s of those documents, as mongod finds them when it builds a unique index or converts one:
+   * equal keys (under the index's collation) are neighbours once sorted by the index's order.
+   */
+  duplicateKeys(coll: Collection, spec: IndexSpec): { key: unknown[]; ids: unknown[] }[] {
+    const latest = new Index(spec);
+    const latestDocs = new Map<string, Doc>();
+    for (const [id, chain] of coll.docs) {
+      const doc = chain[chain.length - 1]?.doc;
+      if (doc) {
+        latest.add(id, doc);
+        latestDocs.set(id, doc);
+      }
+    }
+    const groups: { key: unknown[]; ids: unknown[] }[] = [];
+    let group: { key: unknown[]; idKeys: Set<string> } | undefined;
+    const flush = (): void => {
+      if (group && group.idKeys.size > 1)
+        groups.push({ key: group.key, ids: [...group.idKeys].map((id) => latestDocs.get(id)?._id) });
+    };
+    for (const e of latest.entries.forward()) {
+      if (group && latest.sameKey(group.key, e.key)) group.idKeys.add(e.id);
+      else {
+        flush();
+        group = { key: e.key, idKeys: new Set([e.id]) };
+      }
+    }
+    flush();
+    return groups;
   }
 
   dropIndex(coll: Collection, name: string): void {
@@ -273,8 +294,13 @@ export class Engine {
     const txn = view.txn;
     const own = txn?.writes.get(coll);
     for (const index of coll.indexes.values()) {
-      if (!index.unique || index.name === '_id_') continue;
+      if (!(index.unique || index.prepareUnique) || index.name === '_id_') continue;
+      // A prepareUnique index refuses only keys the document adds (mongod checks on index
+      // insertion): a key it already had may keep the duplicates that existed before.
+      const before = index.unique ? null : this.visible(coll, id, view);
+      const beforeKeys = before ? index.keysOf(before) : [];
       for (const key of index.keysOf(doc)) {
+        if (beforeKeys.some((k) => index.sameKey(k, key))) continue;
         const lockKey = this.keyLockKey(coll, index, key);
         this.takeLockOrFail(lockKey, txn);
         keyLocks.push(lockKey);

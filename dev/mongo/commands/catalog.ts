@@ -3,7 +3,7 @@ import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
 import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
-import type { IndexSpec } from '../indexes.ts';
+import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
 import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
@@ -38,6 +38,7 @@ const SUPPORTED_INDEX_OPTIONS = new Set([
   'background',
   'hidden',
   'collation',
+  'prepareUnique',
 ]);
 
 function notFound(ctx: CommandContext, name: string): MongoCommandError {
@@ -187,6 +188,7 @@ const createIndexes: CommandSpec = {
         name: typeof raw.name === 'string' ? raw.name : defaultIndexName(raw.key),
       };
       if (raw.unique === true) spec.unique = true;
+      if (raw.prepareUnique === true && raw.unique !== true) spec.prepareUnique = true;
       if (raw.sparse === true) spec.sparse = true;
       // Stored in full as mongod lists it; the simple collation is the default and not stored.
       const collation = parseCollation(raw.collation, 'collation');
@@ -309,11 +311,11 @@ const dropIndexes: CommandSpec = {
 };
 
 /**
- * collMod: an index's `hidden` flag and TTL (`expireAfterSeconds`). Validators, views, time series,
- * pre/post images and unique conversion are refused (115), never ignored.
+ * collMod: an index's `hidden` flag, TTL (`expireAfterSeconds`), `prepareUnique` and conversion to
+ * `unique: true`. Validators, views, time series and pre/post images are refused (115), never ignored.
  */
 const collMod: CommandSpec = {
-  handler: (ctx) => {
+  handler: async (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
     const allowed = new Set(['collMod', 'index', ...SUPPORTED_CREATE_OPTIONS]);
@@ -325,7 +327,7 @@ const collMod: CommandSpec = {
     if (change === undefined) return { ok: 1 };
     if (typeof change !== 'object' || change === null)
       throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
-    const { keyPattern, name, hidden, expireAfterSeconds, ...rest } = change;
+    const { keyPattern, name, hidden, expireAfterSeconds, prepareUnique, unique, ...rest } = change;
     if (Object.keys(rest).length > 0)
       throw new MongoCommandError(
         115,
@@ -354,12 +356,68 @@ const collMod: CommandSpec = {
       reply.expireAfterSeconds_new = expireAfterSeconds;
       spec.expireAfterSeconds = expireAfterSeconds;
     }
+    if (prepareUnique !== undefined || unique !== undefined) {
+      // Like an index build, the duplicate check must see what open transactions commit.
+      await retryOnLock(ctx, () => {
+        for (const txn of ctx.engine.activeTxns) {
+          if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
+        }
+      });
+      Object.assign(reply, convertToUnique(ctx, coll, index, spec, prepareUnique, unique));
+    }
     // Re-registered through the engine so the change is journaled like any index creation.
     ctx.engine.dropIndex(coll, index.name);
     ctx.engine.addIndex(coll, spec);
     return reply;
   },
 };
+
+/**
+ * collMod's two steps to a unique index (MongoDB 6.0+): `prepareUnique: true` makes the index
+ * refuse new duplicate keys, then `unique: true` converts it once no duplicates are left, else
+ * 359 with the `_id`s of each group of duplicates. Changes `spec`; returns the reply's fields.
+ */
+function convertToUnique(
+  ctx: CommandContext,
+  coll: Collection,
+  index: Index,
+  spec: IndexSpec,
+  prepareUnique: unknown,
+  unique: unknown,
+): Doc {
+  if (prepareUnique !== undefined && typeof prepareUnique !== 'boolean')
+    throw new MongoCommandError(14, "BSON field 'collMod.index.prepareUnique' is the wrong type, expected type 'bool'");
+  if (unique !== undefined && typeof unique !== 'boolean')
+    throw new MongoCommandError(14, "BSON field 'collMod.index.unique' is the wrong type, expected type 'bool'");
+  if (unique === false)
+    throw new MongoCommandError(115, "collMod 'unique: false' is not supported by the embedded MongoDB server");
+  if (index.name === '_id_') throw new MongoCommandError(72, 'cannot modify unique or prepareUnique of the _id index');
+  const reply: Doc = {};
+  if (prepareUnique !== undefined) {
+    reply.prepareUnique_old = index.prepareUnique;
+    reply.prepareUnique_new = prepareUnique;
+    if (prepareUnique) spec.prepareUnique = true;
+    else delete spec.prepareUnique;
+  }
+  if (unique === true && !index.unique) {
+    if (spec.prepareUnique !== true)
+      throw new MongoCommandError(
+        72,
+        "Cannot make index unique with 'prepareUnique=false'. Run collMod to set it first.",
+      );
+    const violations = ctx.engine.duplicateKeys(coll, spec).map((group) => ({ ids: group.ids }));
+    if (violations.length > 0)
+      throw new MongoCommandError(
+        359,
+        'Cannot convert the index to unique. Please resolve conflicting documents before running collMod again.',
+        { violations },
+      );
+    spec.unique = true;
+    delete spec.prepareUnique;
+    reply.unique_new = true;
+  }
+  return reply;
+}
 
 export const catalogCommands: Record<string, CommandSpec> = {
   collMod,

@@ -31,11 +31,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
-    file: 'collection-management/modifyCollection-errorResponse.json',
-    reason: 'refused on purpose: collMod prepareUnique/unique conversion and validators (115 CommandNotSupported)',
-    tests: ['modifyCollection prepareUnique violations are accessible'],
-  },
-  {
     file: 'crud/findOneAndUpdate-errorResponse.json',
     reason: 'refused on purpose: collMod prepareUnique/unique conversion and validators (115 CommandNotSupported)',
     tests: ['findOneAndUpdate document validation errInfo is accessible'],

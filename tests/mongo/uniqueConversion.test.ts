@@ -1,0 +1,81 @@
+import { type Collection, type Db, type MongoClient, MongoServerError } from 'mongodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+
+type Row = { _id: number; x: number; y?: number };
+
+async function serverError(run: () => Promise<unknown>): Promise<MongoServerError> {
+  const err = await run().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MongoServerError);
+  return err as MongoServerError;
+}
+
+describe('collMod: prepareUnique, then unique (converting an index to unique, as MongoDB 6.0+)', () => {
+  let client: MongoClient;
+  let db: Db;
+  let coll: Collection<Row>;
+  const collMod = (index: Record<string, unknown>) => db.command({ collMod: 'rows', index });
+
+  beforeAll(async () => {
+    client = await connectTestClient();
+    db = client.db(uniqueDbName('unique_conversion'));
+  });
+  afterAll(async () => {
+    await db.dropDatabase();
+    await client.close();
+  });
+  beforeEach(async () => {
+    await db.dropCollection('rows').catch(() => undefined);
+    coll = db.collection<Row>('rows');
+    await coll.insertMany([
+      { _id: 1, x: 1 },
+      { _id: 2, x: 1 },
+      { _id: 3, x: 2 },
+    ]);
+    await coll.createIndex({ x: 1 });
+  });
+
+  it('prepareUnique refuses a new duplicate key (11000) but keeps the duplicates already there', async () => {
+    expect(await collMod({ keyPattern: { x: 1 }, prepareUnique: true })).toMatchObject({
+      prepareUnique_old: false,
+      prepareUnique_new: true,
+      ok: 1,
+    });
+    expect((await coll.indexes()).find((i) => i.name === 'x_1')).toMatchObject({ prepareUnique: true });
+    expect((await serverError(() => coll.insertOne({ _id: 4, x: 2 }))).code).toBe(11000);
+    expect((await serverError(() => coll.updateOne({ _id: 3 }, { $set: { x: 1 } }))).code).toBe(11000);
+    // A document that already shares its key may still be updated without changing it.
+    await coll.updateOne({ _id: 2 }, { $set: { y: 5 } });
+    await coll.insertOne({ _id: 5, x: 9 });
+    expect(await coll.countDocuments({ x: 1 })).toBe(2);
+  });
+
+  it('unique: true needs prepareUnique first (72), then lists every group of duplicates (359) and changes nothing', async () => {
+    expect((await serverError(() => collMod({ keyPattern: { x: 1 }, unique: true }))).code).toBe(72);
+    await collMod({ keyPattern: { x: 1 }, prepareUnique: true });
+    const err = await serverError(() => collMod({ keyPattern: { x: 1 }, unique: true }));
+    expect(err.code).toBe(359);
+    expect(err.codeName).toBe('CannotConvertIndexToUnique');
+    expect(err.errorResponse.violations).toEqual([{ ids: [1, 2] }]);
+    expect((await coll.indexes()).find((i) => i.name === 'x_1')?.unique).toBeUndefined();
+  });
+
+  it('converts once the duplicates are gone: the index is then unique and refuses duplicates', async () => {
+    await collMod({ keyPattern: { x: 1 }, prepareUnique: true });
+    await coll.deleteOne({ _id: 2 });
+    expect(await collMod({ name: 'x_1', unique: true })).toMatchObject({ unique_new: true, ok: 1 });
+    const index = (await coll.indexes()).find((i) => i.name === 'x_1');
+    expect(index).toMatchObject({ unique: true });
+    expect(index?.prepareUnique).toBeUndefined();
+    expect((await serverError(() => coll.insertOne({ _id: 7, x: 1 }))).code).toBe(11000);
+  });
+
+  it('creates an index with prepareUnique directly (createIndexes; the driver helper drops the option)', async () => {
+    await db.command({ createIndexes: 'rows', indexes: [{ key: { y: 1 }, name: 'y_1', prepareUnique: true }] });
+    await coll.updateOne({ _id: 1 }, { $set: { y: 1 } });
+    expect((await serverError(() => coll.updateOne({ _id: 2 }, { $set: { y: 1 } }))).code).toBe(11000);
+  });
+});
