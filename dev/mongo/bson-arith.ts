@@ -71,3 +71,40 @@ export function mulBson(a: unknown, b: unknown): number | Long | Decimal128 | un
 export function addBson(a: unknown, b: unknown): number | Long | Decimal128 | undefined {
   return combine(a, b, 'add');
 }
+
+/** `-v` with its BSON type kept; undefined for the one Int64 without a negation (-2^63). */
+export function negateBson(v: unknown): number | Long | Decimal128 | undefined {
+  if (v instanceof Decimal128) {
+    const s = v.toString();
+    return Decimal128.fromString(s.startsWith('-') ? s.slice(1) : `-${s}`);
+  }
+  if (isLong(v)) {
+    const n = -BigInt(String(v));
+    return n > INT64_MAX ? undefined : Long.fromBigInt(n);
+  }
+  return -(v as number);
+}
+
+/**
+ * The mean of BSON numbers as mongod's `$avg` gives it: Decimal128 when one of them is a
+ * Decimal128 (34 significant digits), else a Double.
+ */
+export function averageBson(values: unknown[]): number | Decimal128 {
+  let sum: unknown = 0;
+  for (const v of values) sum = addBson(sum, v) ?? Number(String(sum)) + Number(String(v));
+  if (!(sum instanceof Decimal128)) return Number(String(sum)) / values.length;
+  const x = exactDecimal(sum);
+  if (!x) return sum; // NaN or ±Infinity stay as they are
+  // 40 more digits than the 34 a Decimal128 keeps, so its own rounding decides the last one; an
+  // exact quotient keeps the sum's exponent (IEEE 754's preferred exponent), as mongod's does.
+  const n = BigInt(values.length);
+  let q = (x.c * 10n ** 40n) / n;
+  let e = x.e - 40;
+  if ((x.c * 10n ** 40n) % n === 0n) {
+    while (e < x.e && q % 10n === 0n) {
+      q /= 10n;
+      e++;
+    }
+  }
+  return decimalOf({ c: q, e });
+}

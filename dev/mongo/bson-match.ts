@@ -16,6 +16,7 @@ import * as windowOps from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
 import { addBson, isBsonNumber } from './bson-arith.ts';
+import { bsonAccumulatorOps, bsonExpressionOps } from './bson-expressions.ts';
 import { compareBson, type StringCompare, typeClass } from './bson-order.ts';
 import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
@@ -276,8 +277,8 @@ function bsonSum(coll: unknown[], expr: unknown, options: Options): unknown {
  * (mingo's default context cannot be overridden by merging: its operators win.)
  */
 export const BSON_CONTEXT = Context.init({
-  accumulator: { ...accumulatorOps, $sum: bsonSum } as never,
-  expression: expressionOps as never,
+  accumulator: { ...accumulatorOps, ...bsonAccumulatorOps, $sum: bsonSum } as never,
+  expression: { ...expressionOps, ...bsonExpressionOps } as never,
   pipeline: pipelineOps as never,
   projection: projectionOps as never,
   query: bsonQueryOps as never,

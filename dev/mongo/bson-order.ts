@@ -258,15 +258,39 @@ function decimalKey(v: Decimal128): string {
   return `d${c}e${e}`;
 }
 
-/** The BSON type name mongod prints in type errors (`int`, `double`, `string`, `array`…). */
+/** mongod's names of the js-bson classes (the `$type` aliases). */
+const TYPE_NAMES_BY_CLASS: Record<string, string> = {
+  Double: 'double',
+  Int32: 'int',
+  Long: 'long',
+  Decimal128: 'decimal',
+  ObjectId: 'objectId',
+  Binary: 'binData',
+  BSONRegExp: 'regex',
+  Timestamp: 'timestamp',
+  MinKey: 'minKey',
+  MaxKey: 'maxKey',
+  Code: 'javascript',
+  BSONSymbol: 'symbol',
+  DBRef: 'dbPointer',
+};
+
+/**
+ * The BSON type name mongod prints in type errors and `$type` answers (`int`, `double`,
+ * `string`, `objectId`, `decimal`…); `missing` for an absent value.
+ */
 export function bsonTypeName(v: unknown): string {
+  if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
   if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
+  if (typeof v === 'bigint') return 'long';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'string') return 'string';
   if (v instanceof Date) return 'date';
-  return (v as { _bsontype?: string })?._bsontype?.toLowerCase() ?? 'object';
+  if (v instanceof RegExp) return 'regex';
+  const bsonClass = (v as { _bsontype?: string })._bsontype;
+  return (bsonClass && TYPE_NAMES_BY_CLASS[bsonClass]) ?? 'object';
 }
 
 /** Formats a value like mongod does inside `dup key: { … }` error messages. */

@@ -222,4 +222,89 @@ describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
     expect(await order(-1)).toEqual([5, 1, 3, 4, 2, 7, 6]);
     await expect(coll.aggregate([{ $sort: { v: 2 } }]).toArray()).rejects.toMatchObject({ code: 15974 });
   });
+
+  it('computes $add, $subtract and $multiply on Decimal128 in decimal and on Int64 beyond 2^53 exactly', async () => {
+    const coll = db.collection<ArithDoc>('expressions');
+    await coll.insertOne({
+      _id: 1,
+      d: Decimal128.fromString('0.1'),
+      l: Long.fromString('9007199254740993'),
+      at: new Date('2026-01-01T00:00:00Z'),
+    });
+    const [r] = await coll
+      .aggregate(
+        [
+          {
+            $project: {
+              add: { $add: ['$d', Decimal128.fromString('0.2'), 1] },
+              addLong: { $add: ['$l', 2] },
+              sub: { $subtract: ['$d', Decimal128.fromString('0.3')] },
+              subLong: { $subtract: ['$l', Long.fromString('9007199254740992')] },
+              mul: { $multiply: ['$d', 3] },
+              later: { $add: ['$at', 1000] },
+              span: { $subtract: [{ $add: ['$at', 60000] }, '$at'] },
+              none: { $add: ['$d', null] },
+            },
+          },
+        ],
+        { promoteLongs: false },
+      )
+      .toArray();
+    expect(String(r?.add)).toBe('1.3');
+    expect(r?.add).toBeInstanceOf(Decimal128);
+    expect(r?.addLong).toEqual(Long.fromString('9007199254740995'));
+    expect(String(r?.sub)).toBe('-0.2');
+    expect(r?.subLong).toEqual(Long.fromNumber(1));
+    expect(String(r?.mul)).toBe('0.3');
+    expect(r?.later).toEqual(new Date('2026-01-01T00:00:01Z'));
+    expect(Number(r?.span)).toBe(60000);
+    expect(r?.none).toBeNull();
+    await expect(coll.aggregate([{ $project: { x: { $add: ['$d', 'a'] } } }]).toArray()).rejects.toMatchObject({
+      code: 14,
+      message: '$add only supports numeric or date types, not string',
+    });
+  });
+
+  it('takes $avg, $min and $max over every BSON number type by value, and $min/$max across types in BSON order', async () => {
+    const coll = db.collection<ArithDoc>('accumulators');
+    await coll.insertMany([
+      { _id: 1, g: 'dec', v: Decimal128.fromString('0.1') },
+      { _id: 2, g: 'dec', v: Decimal128.fromString('0.2') },
+      { _id: 3, g: 'dec', v: 'ignored by $avg' },
+      { _id: 4, g: 'mixed', v: Decimal128.fromString('2.5') },
+      { _id: 5, g: 'mixed', v: 2 },
+      { _id: 6, g: 'mixed', v: Long.fromString('9007199254740993') },
+      { _id: 7, g: 'mixed', v: null },
+      { _id: 8, g: 'types', v: 1 },
+      { _id: 9, g: 'types', v: 'a' },
+    ]);
+    const groups = await coll
+      .aggregate(
+        [
+          { $match: { g: { $in: ['dec', 'mixed', 'types'] } } },
+          { $group: { _id: '$g', avg: { $avg: '$v' }, min: { $min: '$v' }, max: { $max: '$v' } } },
+          { $sort: { _id: 1 } },
+        ],
+        { promoteLongs: false },
+      )
+      .toArray();
+    const [dec, mixed, types] = groups;
+    expect(String(dec?.avg)).toBe('0.15');
+    expect(dec?.avg).toBeInstanceOf(Decimal128);
+    expect(String(mixed?.min)).toBe('2');
+    expect(mixed?.max).toEqual(Long.fromString('9007199254740993'));
+    expect(types?.min).toBe(1);
+    expect(types?.max).toBe('a');
+  });
+
+  it("answers $type with mongod's names: decimal, long, int, missing", async () => {
+    const coll = db.collection<ArithDoc>('types');
+    await coll.insertOne({ _id: 1, d: Decimal128.fromString('1'), l: Long.fromString('9007199254740993') });
+    const [r] = await coll
+      .aggregate([
+        { $project: { d: { $type: '$d' }, l: { $type: '$l' }, id: { $type: '$_id' }, gone: { $type: '$nothing' } } },
+      ])
+      .toArray();
+    expect(r).toEqual({ _id: 1, d: 'decimal', l: 'long', id: 'int', gone: 'missing' });
+  });
 });

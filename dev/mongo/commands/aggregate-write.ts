@@ -13,7 +13,7 @@
  */
 import { UUID } from 'bson';
 import { aggregate as mingoAggregate } from 'mingo';
-import { keyString } from '../bson-order.ts';
+import { bsonTypeName, keyString } from '../bson-order.ts';
 import { isWriteError, MongoCommandError } from '../errors.ts';
 import { runQuery } from '../query.ts';
 import {
@@ -66,19 +66,6 @@ const SUPPORTED_MODES = new Set([
   'pipeline/fail',
   'pipeline/discard',
 ]);
-
-function bsonTypeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (v === undefined) return 'missing';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'int' : 'double';
-  if (typeof v === 'boolean') return 'bool';
-  if (typeof v === 'object') {
-    const bsontype = (v as { _bsontype?: string })._bsontype;
-    return bsontype ? bsontype.toLowerCase() : 'object';
-  }
-  return typeof v;
-}
 
 function isPlainDoc(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
