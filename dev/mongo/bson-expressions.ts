@@ -1,7 +1,7 @@
 /**
  * Aggregation operators that mingo computes on JavaScript numbers only, redone on every BSON number
- * type as mongod computes them: `$add`, `$subtract`, `$multiply` (expressions) and `$avg`, `$min`,
- * `$max` (accumulators). With Int64 beyond 2^53 and Decimal128 mingo refuses valid input ("$add
+ * type as mongod computes them: `$add`, `$subtract`, `$multiply`, the comparisons `$eq`…`$cmp`
+ * (expressions) and `$avg`, `$min`, `$max` (accumulators). With Int64 beyond 2^53 and Decimal128 mingo refuses valid input ("$add
  * expression must resolve to array of numbers") or answers wrongly (its `$max` orders objects by
  * its own rules, its `$avg` skips Decimal128). Arithmetic is exact (bson-arith.ts); order is
  * MongoDB's (bson-order.ts). Registered in BSON_CONTEXT (bson-match.ts).
@@ -97,8 +97,44 @@ function $type(obj: unknown, expr: unknown, options: Options): string {
   return bsonTypeName(evalExpr(obj, Array.isArray(expr) && expr.length === 1 ? expr[0] : expr, options));
 }
 
+/**
+ * Order of two values in aggregation expressions: BSON order (no type brackets, unlike filters),
+ * with a missing value below null and above MinKey, as mongod's canonical types put it.
+ */
+function compareValues(a: unknown, b: unknown): number {
+  if (a === undefined || b === undefined) {
+    if (a === b) return 0;
+    const other = a === undefined ? b : a;
+    const otherIsMinKey = (other as { _bsontype?: string } | null)?._bsontype === 'MinKey';
+    const missingFirst = otherIsMinKey ? 1 : -1;
+    return a === undefined ? missingFirst : -missingFirst;
+  }
+  return compareBson(a, b);
+}
+
+function comparison(op: string, test: (order: number) => boolean | number) {
+  return (obj: unknown, expr: unknown, options: Options): boolean | number => {
+    const args = operands(obj, expr, options, op);
+    if (args.length !== 2)
+      throw new MongoCommandError(16020, `Expression ${op} takes exactly 2 arguments. ${args.length} were passed in.`);
+    return test(compareValues(args[0], args[1]));
+  };
+}
+
 /** BSON-aware expression operators, to be merged over mingo's. */
-export const bsonExpressionOps = { $add, $subtract, $multiply, $type };
+export const bsonExpressionOps = {
+  $add,
+  $subtract,
+  $multiply,
+  $type,
+  $cmp: comparison('$cmp', (c) => Math.sign(c)),
+  $eq: comparison('$eq', (c) => c === 0),
+  $ne: comparison('$ne', (c) => c !== 0),
+  $gt: comparison('$gt', (c) => c > 0),
+  $gte: comparison('$gte', (c) => c >= 0),
+  $lt: comparison('$lt', (c) => c < 0),
+  $lte: comparison('$lte', (c) => c <= 0),
+};
 
 /** BSON-aware accumulators, to be merged over mingo's. */
 export const bsonAccumulatorOps = {

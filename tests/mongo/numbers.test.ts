@@ -307,4 +307,27 @@ describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
       .toArray();
     expect(r).toEqual({ _id: 1, d: 'decimal', l: 'long', id: 'int', gone: 'missing' });
   });
+
+  it('compares in $expr and expression operators by BSON order: Decimal128 by value, missing below null', async () => {
+    const coll = db.collection<ArithDoc>('exprcompare');
+    await coll.insertMany([
+      { _id: 1, v: Decimal128.fromString('1.5') },
+      { _id: 2, v: 2 },
+      { _id: 3, v: Long.fromString('9007199254740993') },
+      { _id: 4, v: null },
+      { _id: 5 },
+      { _id: 6, v: 'a' },
+    ]);
+    const found = async (expr: unknown): Promise<number[]> =>
+      (await coll.find({ $expr: expr } as never).toArray()).map((d) => d._id as number).sort((a, b) => a - b);
+    expect(await found({ $gt: ['$v', Decimal128.fromString('1.4')] })).toEqual([1, 2, 3, 6]);
+    expect(await found({ $lt: ['$v', 2] })).toEqual([1, 4, 5]);
+    expect(await found({ $eq: ['$v', Long.fromString('9007199254740993')] })).toEqual([3]);
+    expect(await found({ $eq: ['$v', null] })).toEqual([4]);
+    expect(await found({ $lt: ['$v', null] })).toEqual([5]);
+    const [r] = await coll
+      .aggregate([{ $match: { _id: 1 } }, { $project: { c: { $cmp: ['$v', 1.5] }, d: { $cmp: ['$v', 2] } } }])
+      .toArray();
+    expect(r).toEqual({ _id: 1, c: 0, d: -1 });
+  });
 });
