@@ -28,6 +28,8 @@ const specDir = resolve(argValue('--dir') ?? join(root, '../shared/mongodb-spec-
 const filter = argValue('--filter');
 const verbose = args.includes('--verbose');
 const TEST_TIMEOUT_MS = 10_000;
+const README_START = '<!-- spec-results:start (written by npm run test:spec) -->';
+const README_END = '<!-- spec-results:end -->';
 
 function listFiles(): { folder: string; file: string; path: string }[] {
   const out: { folder: string; file: string; path: string }[] = [];
@@ -213,6 +215,22 @@ async function main(): Promise<void> {
       '',
     ];
     writeFileSync(join(here, 'RESULTS.md'), md.join('\n'));
+    // dev/mongo/README.md shows the same figures between its markers, rewritten here so they never drift.
+    const readmePath = join(root, 'dev/mongo/README.md');
+    const readme = readFileSync(readmePath, 'utf8');
+    const start = readme.indexOf(README_START);
+    const end = readme.indexOf(README_END);
+    if (start < 0 || end < start) throw new Error(`${readmePath} lacks the ${README_START} … ${README_END} markers`);
+    const failedBy = (prefix: string): number =>
+      [...reasons.entries()].filter(([r]) => r.startsWith(prefix)).reduce((n, [, k]) => n + k, 0);
+    const summary = [
+      README_START,
+      ...table,
+      '',
+      `${total.passed} of ${total.run} applicable tests pass (${((100 * total.passed) / Math.max(1, total.run)).toFixed(1)} %), ${relaxedPasses.length} of them with a listed Node-driver deviation (only the driver-sent fields it names are not compared). Of the ${total.failed} failures, ${failedBy('refused on purpose')} are refusals listed below (MongoDB-shaped errors), ${failedBy('driver')} are the Node driver's own deviations from the specs, and ${failedBy('topology')} need a secondary. [RESULTS.md](../../tests/mongo/spec/RESULTS.md) has the reasons and the skips.`,
+      '',
+    ];
+    writeFileSync(readmePath, readme.slice(0, start) + summary.join('\n') + readme.slice(end));
   }
   const bad = unexpectedFailures.length + unexpectedPasses.length + stale.length + staleDeviations.length;
   console.log(
