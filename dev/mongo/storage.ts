@@ -30,6 +30,9 @@ export class Collection {
   readonly lockPrefix: string;
   readonly docs = new Map<string, Version[]>();
   readonly indexes = new Map<string, Index>();
+  /** Each live document's record id (`showRecordId`): a counter taken when the document is inserted, kept by updates. */
+  readonly recordIds = new Map<string, number>();
+  lastRecordId = 0;
   /** The open transaction that created this collection: others do not list it until it commits. */
   createdBy: Transaction | undefined;
 
@@ -333,6 +336,8 @@ export class Engine {
       if (this.getCollection(coll.db, coll.name) !== coll) continue; // dropped meanwhile
       const chain = coll.docs.get(id);
       const prev = chain ? (chain[chain.length - 1] as Version).doc : null;
+      if (doc && !prev) coll.recordIds.set(id, ++coll.lastRecordId);
+      else if (!doc) coll.recordIds.delete(id);
       if (!keepHistory) {
         if (prev) for (const index of coll.indexes.values()) index.remove(id, prev, [doc]);
         if (doc) {

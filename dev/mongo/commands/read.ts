@@ -6,8 +6,9 @@ import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { keyString } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
-import { runQuery, sortDocuments } from '../query.ts';
-import type { Doc } from '../storage.ts';
+import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
+import { type PlanInfo, runQuery, sortDocuments } from '../query.ts';
+import type { Collection, Doc } from '../storage.ts';
 import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -41,6 +42,53 @@ function batchSizeOf(ctx: CommandContext, cmd: Doc = ctx.cmd): number | undefine
   return v;
 }
 
+function boolOption(ctx: CommandContext, field: string): boolean {
+  const v = ctx.cmd[field];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean')
+    throw new MongoCommandError(
+      14,
+      `BSON field '${ctx.name}.${field}' is the wrong type '${typeof v}', expected type 'bool'`,
+    );
+  return v;
+}
+
+/** find's result documents: filter, sort, skip, limit, projection, and the index-dependent options (find-options.ts). */
+function findDocuments(
+  ctx: CommandContext,
+  coll: Collection | undefined,
+  options: { filter: Doc; sort: Doc | undefined; skip: number | undefined; limit: number | undefined },
+): Doc[] {
+  const returnKey = boolOption(ctx, 'returnKey');
+  const showRecordId = boolOption(ctx, 'showRecordId');
+  const min = optionalDoc(ctx, 'min');
+  const max = optionalDoc(ctx, 'max');
+  const projection = optionalDoc(ctx, 'projection');
+  const variables = letVariables(ctx);
+  const { filter } = options;
+  const index = coll && hintedIndex(coll, ctx.cmd.hint);
+  if (coll && (min || max || (returnKey && index))) {
+    // Validates the hint (a missing index is an error) before the min/max checks.
+    runQuery(ctx.engine, coll, ctx.view, {}, { hint: ctx.cmd.hint, limit: 1 });
+    const found = scanHintedIndex(ctx.engine, coll, ctx.view, index, { ...options, min, max, variables });
+    if (returnKey) return found.map(({ key }) => indexKeyDoc(index, key));
+    const stored = found.map(({ doc }) => doc);
+    const projected = project(stored, projection, filter);
+    return showRecordId ? projected.map((doc, i) => withRecordId(coll, stored[i] as Doc, doc)) : projected;
+  }
+  const plan: PlanInfo = { stage: 'COLLSCAN', examined: 0 };
+  const stored = runQuery(ctx.engine, coll, ctx.view, filter, { ...options, hint: ctx.cmd.hint, variables }, plan);
+  if (returnKey && coll) {
+    return stored.map((doc) => {
+      const used = keyFromPlan(coll, plan, doc);
+      return indexKeyDoc(used.index, used.key);
+    });
+  }
+  const projected = project(stored, projection, filter);
+  if (!showRecordId || !coll) return projected;
+  return projected.map((doc, i) => withRecordId(coll, stored[i] as Doc, doc));
+}
+
 const find: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
@@ -48,10 +96,6 @@ const find: CommandSpec = {
     rejectUnsupported(ctx);
     if (ctx.cmd.tailable === true)
       throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
-    for (const option of ['returnKey', 'showRecordId', 'min', 'max'] as const) {
-      if (ctx.cmd[option] !== undefined && ctx.cmd[option] !== false)
-        throw new MongoCommandError(115, `find option '${option}' is not supported by the embedded MongoDB server`);
-    }
     const coll = existingCollection(ctx);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
@@ -65,17 +109,7 @@ const find: CommandSpec = {
     }
     if (limit === 0) limit = undefined;
     const batchSize = batchSizeOf(ctx);
-    const docs = project(
-      runQuery(ctx.engine, coll, ctx.view, filter, {
-        sort,
-        skip,
-        limit,
-        hint: ctx.cmd.hint,
-        variables: letVariables(ctx),
-      }),
-      optionalDoc(ctx, 'projection'),
-      filter,
-    );
+    const docs = findDocuments(ctx, coll, { filter, sort, skip, limit });
     const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
       batchSize,
       singleBatch,

@@ -311,11 +311,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['UpdateOne when one document matches with collation'],
   },
   {
-    file: 'command-monitoring/find.json',
-    reason: 'refused on purpose: find returnKey/showRecordId/min/max (115 CommandNotSupported)',
-    tests: ['A successful find with options', 'A successful find with showRecordId and returnKey'],
-  },
-  {
     file: 'collection-management/timeseries-collection.json',
     reason: 'refused on purpose: time series collections (115 CommandNotSupported)',
     tests: [
