@@ -4,6 +4,7 @@ import { compareBson } from '../bson-order.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
+import { checkNoCycle, isView, rejectView, viewDefinition } from '../views.ts';
 import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -65,6 +66,7 @@ function sameDoc(a: Doc, b: Doc): boolean {
 }
 
 function listedCollection(coll: Collection): Doc {
+  if (isView(coll)) return { name: coll.name, type: 'view', options: coll.options, info: { readOnly: true } };
   return {
     name: coll.name,
     type: 'collection',
@@ -79,14 +81,28 @@ const create: CommandSpec = {
   allowedInTxn: true,
   handler: async (ctx) => {
     const name = collectionName(ctx);
-    for (const key of Object.keys(ctx.cmd)) {
-      if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
-        throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
+    const view = viewDefinition(ctx.cmd, ctx.db, name, SUPPORTED_CREATE_OPTIONS);
+    if (!view) {
+      for (const key of Object.keys(ctx.cmd)) {
+        if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
+          throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
+        }
       }
     }
+    if (view && ctx.txn) throw new MongoCommandError(263, 'Cannot create a view in a multi-document transaction.');
     const existing = ctx.engine.getCollection(ctx.db, name);
     if (existing && listable(ctx, existing))
       throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
+    if (view) {
+      checkNoCycle(ctx.engine, ctx.db, name, view.viewOn);
+      // A view being created by an open transaction's collection would be a write conflict; views are
+      // never created inside one, so the catalog entry is made at once.
+      await retryOnLock(ctx, () => {
+        if (existing?.createdBy && existing.createdBy.state === 'active') throw new LockWait(existing.createdBy.done);
+        ctx.engine.ensureCollection(ctx.db, name, { viewOn: view.viewOn, pipeline: view.pipeline });
+      });
+      return { ok: 1 };
+    }
     await collectionForWrite(ctx, name);
     return { ok: 1 };
   },
@@ -99,6 +115,7 @@ const drop: CommandSpec = {
     if (!coll) throw notFound(ctx, name);
     const nIndexesWas = coll.indexes.size;
     ctx.engine.dropCollection(ctx.db, name);
+    if (isView(coll)) return { ns: coll.ns, ok: 1 };
     return { nIndexesWas, ns: coll.ns, ok: 1 };
   },
 };
@@ -198,6 +215,7 @@ const createIndexes: CommandSpec = {
       requested.push(spec);
     }
     const found = ctx.engine.getCollection(ctx.db, name);
+    if (isView(found)) throw new MongoCommandError(166, 'Cannot create indexes on a view');
     const existing = found && listable(ctx, found) ? found : undefined;
     if (ctx.txn && existing && existing.createdBy !== ctx.txn) {
       throw new MongoCommandError(
@@ -256,6 +274,7 @@ const listIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
+    rejectView(coll);
     const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
     const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
     const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
@@ -267,6 +286,7 @@ const dropIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll) throw notFound(ctx, collectionName(ctx));
+    rejectView(coll);
     const nIndexesWas = coll.indexes.size;
     const target = ctx.cmd.index;
     const names: string[] = [];
@@ -307,6 +327,7 @@ const collMod: CommandSpec = {
     }
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
+    rejectView(coll);
     if (typeof change !== 'object' || change === null)
       throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
     const { keyPattern, name, hidden, expireAfterSeconds, ...rest } = change;

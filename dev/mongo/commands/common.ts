@@ -4,6 +4,7 @@ import { aggregate, find } from 'mingo';
 import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
+import { rejectView } from '../views.ts';
 import type { CommandContext } from './types.ts';
 
 /** The collection named by the command's first field (a string), validated. */
@@ -29,6 +30,7 @@ export function existingCollection(ctx: CommandContext): Collection | undefined 
 export async function collectionForWrite(ctx: CommandContext, name: string = collectionName(ctx)): Promise<Collection> {
   return retryOnLock(ctx, () => {
     const coll = ctx.engine.ensureCollection(ctx.db, name, {}, ctx.txn);
+    rejectView(coll);
     const creator = coll.createdBy;
     if (creator && creator !== ctx.txn && creator.state === 'active') {
       if (ctx.txn) throw writeConflict();

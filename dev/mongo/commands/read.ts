@@ -9,6 +9,7 @@ import { MongoCommandError } from '../errors.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
 import { type PlanInfo, runQuery, sortDocuments } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
+import { findAsPipeline, isView, resolveView } from '../views.ts';
 import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -66,6 +67,8 @@ function findDocuments(
   const projection = optionalDoc(ctx, 'projection');
   const variables = letVariables(ctx);
   const { filter } = options;
+  if (coll && isView(coll))
+    return namespaceDocuments(ctx, coll, findAsPipeline(ctx.cmd), { hint: ctx.cmd.hint, variables });
   const index = coll && hintedIndex(coll, ctx.cmd.hint);
   if (coll && (min || max || (returnKey && index))) {
     // Validates the hint (a missing index is an error) before the min/max checks.
@@ -156,17 +159,28 @@ const killCursors: CommandSpec = {
   },
 };
 
+/** count on a view, as the aggregation mongod runs for it. */
+function viewCountStages(query: Doc, skip: number | undefined, limit: number | undefined): Doc[] {
+  const stages: Doc[] = [{ $match: query }];
+  if (skip) stages.push({ $skip: skip });
+  if (limit) stages.push({ $limit: Math.abs(limit) });
+  return stages;
+}
+
 const count: CommandSpec = {
   handler: (ctx) => {
     rejectUnsupported(ctx);
     const coll = existingCollection(ctx);
     const skip = intOption(ctx, 'skip');
     const limit = intOption(ctx, 'limit');
-    const docs = runQuery(ctx.engine, coll, ctx.view, optionalDoc(ctx, 'query') ?? {}, {
-      hint: ctx.cmd.hint,
-      skip,
-      limit: limit === undefined ? undefined : Math.abs(limit),
-    });
+    const query = optionalDoc(ctx, 'query') ?? {};
+    const docs = isView(coll)
+      ? namespaceDocuments(ctx, coll, viewCountStages(query, skip, limit), { hint: ctx.cmd.hint })
+      : runQuery(ctx.engine, coll, ctx.view, query, {
+          hint: ctx.cmd.hint,
+          skip,
+          limit: limit === undefined ? undefined : Math.abs(limit),
+        });
     return { n: docs.length, ok: 1 };
   },
 };
@@ -192,7 +206,11 @@ const distinct: CommandSpec = {
     const key = ctx.cmd.key;
     if (typeof key !== 'string')
       throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or the wrong type, expected type 'string'");
-    const docs = runQuery(ctx.engine, existingCollection(ctx), ctx.view, optionalDoc(ctx, 'query') ?? {});
+    const query = optionalDoc(ctx, 'query') ?? {};
+    const coll = existingCollection(ctx);
+    const docs = isView(coll)
+      ? namespaceDocuments(ctx, coll, [{ $match: query }])
+      : runQuery(ctx.engine, coll, ctx.view, query);
     const seen = new Map<string, unknown>();
     const parts = key.split('.');
     for (const doc of docs) {
@@ -209,6 +227,44 @@ const distinct: CommandSpec = {
 
 /** Stages that never modify their input documents, so stored objects can be passed without a copy. */
 const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group', '$sortByCount']);
+
+/** Runs aggregation stages with this server's operators (BSON-order `$sort`, BSON-aware filters); views resolve in `$lookup` & co. */
+function runStages(ctx: CommandContext, input: Doc[], stages: Doc[], variables?: Doc): Doc[] {
+  const safe = stages.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
+  try {
+    return new Aggregator(stages, {
+      processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+      ...(variables ? { variables } : {}),
+      collectionResolver: (name: string) => namespaceDocuments(ctx, ctx.engine.getCollection(ctx.db, name)),
+      context: AGGREGATE_CONTEXT,
+    }).run(input) as Doc[];
+  } catch (err) {
+    if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * The documents of a namespace after `stages`: a collection's (filtered by a leading `$match`
+ * through the planner) or a view's pipeline output over its source.
+ */
+function namespaceDocuments(
+  ctx: CommandContext,
+  coll: Collection | undefined,
+  stages: Doc[] = [],
+  read: { hint?: unknown; variables?: Doc | undefined } = {},
+): Doc[] {
+  if (coll && isView(coll)) {
+    const view = resolveView(ctx.engine, coll);
+    const source = runQuery(ctx.engine, view.source, ctx.view, {}, { hint: read.hint });
+    return runStages(ctx, source, [...view.pipeline, ...stages], read.variables);
+  }
+  const first = stages[0];
+  const match = first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
+  const docs = runQuery(ctx.engine, coll, ctx.view, match ?? {}, { hint: read.hint, variables: read.variables });
+  const rest = match ? stages.slice(1) : stages;
+  return rest.length > 0 ? runStages(ctx, docs, rest, read.variables) : docs;
+}
 
 const aggregate: CommandSpec = {
   allowedInTxn: true,
@@ -233,35 +289,13 @@ const aggregate: CommandSpec = {
     }
     const first = stages[0];
     const variables = letVariables(ctx);
-    let input: Doc[];
-    let rest: Doc[];
+    let results: Doc[];
     if (dbLevel) {
-      input = dbLevelSource(ctx, first);
-      rest = stages.slice(1);
+      results = runStages(ctx, dbLevelSource(ctx, first), stages.slice(1), variables);
     } else {
       if (first && ('$currentOp' in first || '$listLocalSessions' in first || '$documents' in first))
         throw new MongoCommandError(73, `${Object.keys(first)[0]} must be run against the database, not a collection`);
-      const leadingMatch =
-        first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
-      input = runQuery(ctx.engine, existingCollection(ctx), ctx.view, leadingMatch ?? {}, {
-        hint: ctx.cmd.hint,
-        variables,
-      });
-      rest = leadingMatch ? stages.slice(1) : stages;
-    }
-    const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
-    let results: Doc[];
-    try {
-      results = new Aggregator(rest, {
-        processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
-        ...(variables ? { variables } : {}),
-        collectionResolver: (name: string) =>
-          runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
-        context: AGGREGATE_CONTEXT,
-      }).run(input) as Doc[];
-    } catch (err) {
-      if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
-      throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+      results = namespaceDocuments(ctx, existingCollection(ctx), stages, { hint: ctx.cmd.hint, variables });
     }
     const cursorOpts = ctx.cmd.cursor as Doc;
     const batchSize = batchSizeOf(ctx, cursorOpts);

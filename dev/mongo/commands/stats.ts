@@ -7,6 +7,7 @@ import { MongoCommandError } from '../errors.ts';
 import { type PlanInfo, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { checkCollectionName } from '../storage.ts';
+import { isView, rejectView } from '../views.ts';
 import { listable } from './common.ts';
 import { SERVER_VERSION } from './handshake.ts';
 import { currentOperations } from './read.ts';
@@ -38,8 +39,8 @@ const dbStats: CommandSpec = {
     }
     return {
       db: ctx.db,
-      collections: colls.length,
-      views: 0,
+      collections: colls.filter((c) => !isView(c)).length,
+      views: colls.filter(isView).length,
       objects,
       avgObjSize: objects ? dataSize / objects : 0,
       dataSize,
@@ -59,6 +60,7 @@ const collStats: CommandSpec = {
     checkCollectionName(ctx.db, name);
     const coll = ctx.engine.getCollection(ctx.db, name);
     if (!coll || !listable(ctx, coll)) throw new MongoCommandError(26, `Collection [${ctx.db}.${name}] not found.`);
+    rejectView(coll);
     const { count, size } = sizes(coll);
     return {
       ns: coll.ns,
@@ -93,6 +95,8 @@ const explain: CommandSpec = {
     const name = cmd.find;
     checkCollectionName(ctx.db, name);
     const coll = ctx.engine.getCollection(ctx.db, name);
+    if (isView(coll))
+      throw new MongoCommandError(115, 'explain of a find on a view is not supported by the embedded MongoDB server');
     const plan: PlanInfo = { stage: 'COLLSCAN', examined: 0 };
     const docs = runQuery(
       ctx.engine,

@@ -5,6 +5,7 @@ import { isWriteError, MongoCommandError } from '../errors.ts';
 import { compileFilter, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
+import { rejectView } from '../views.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import {
   checkId,
@@ -167,6 +168,7 @@ const del: CommandSpec = {
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'deletes');
     const coll = ctx.engine.getCollection(ctx.db, collectionName(ctx));
+    rejectView(coll);
     let n = 0;
     const writeErrors = await eachOp(ctx, ops, async (op) => {
       rejectUnsupported(ctx, op);
@@ -214,6 +216,7 @@ const findAndModify: CommandSpec = {
       throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
     const name = collectionName(ctx);
     const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
+    rejectView(coll);
     const q = (cmd.query ?? {}) as Doc;
     const variables = letVariables(ctx);
     const query = compileFilter(q, variables);

@@ -320,11 +320,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
-    file: 'crud/estimatedDocumentCount.json',
-    reason: 'refused on purpose: views (115 CommandNotSupported)',
-    tests: ['estimatedDocumentCount works correctly on views'],
-  },
-  {
     file: 'transactions/run-command.json',
     reason: 'topology: readPreference secondary needs a secondary, and a single-node replica set has none',
     tests: [
