@@ -6,6 +6,7 @@
  */
 import { Long } from 'bson';
 import { compareBson, keyString } from './bson-order.ts';
+import { indexByName } from './clustered.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index } from './indexes.ts';
 import { compileFilter, type PlanInfo, sortDocuments } from './query.ts';
@@ -32,7 +33,7 @@ function plannerError(coll: Collection, code: number, message: string): MongoCom
 /** The index a hint names (by name or key pattern), or undefined for no hint / `$natural`. */
 export function hintedIndex(coll: Collection, hint: unknown): Index | undefined {
   if (hint === undefined || hint === null) return undefined;
-  if (typeof hint === 'string') return coll.indexes.get(hint);
+  if (typeof hint === 'string') return indexByName(coll, hint);
   if (typeof hint !== 'object' || Object.keys(hint).length === 0 || '$natural' in (hint as Doc)) return undefined;
   return [...coll.indexes.values()].find((ix) => JSON.stringify(ix.spec.key) === JSON.stringify(hint));
 }

@@ -5,6 +5,7 @@
 import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
 import { compareBson, keyString, typeClass } from './bson-order.ts';
+import { clusteredIndexOf, indexByName, naturalOrderIds } from './clustered.ts';
 import { MongoCommandError } from './errors.ts';
 import type { Index, IndexEntry } from './indexes.ts';
 import type { Collection, Doc, Engine, ReadView } from './storage.ts';
@@ -226,7 +227,7 @@ function naturalOrder(coll: Collection, sort: Doc | undefined, hint: unknown): 1
     else {
       const found =
         typeof hint === 'string'
-          ? coll.indexes.has(hint)
+          ? indexByName(coll, hint) !== undefined
           : typeof hint === 'object' &&
             [...coll.indexes.values()].some((ix) => JSON.stringify(ix.spec.key) === JSON.stringify(hint));
       if (!found) {
@@ -318,9 +319,11 @@ export function runQuery(
   // 0. Natural (insertion) order: a collection scan, reversed for -1.
   if (natural) {
     info.stage = 'COLLSCAN';
-    const ids = [...coll.docs.keys()].filter((id) => !own?.has(id));
+    const ids = [...naturalOrderIds(coll)].filter((id) => !own?.has(id));
     const all: [string, Doc | null][] = ids.map((id) => [id, engine.visible(coll, id, view)]);
     if (own) all.push(...own);
+    // A clustered collection's natural order is _id order, the transaction's own writes included.
+    if (own?.size && clusteredIndexOf(coll)) all.sort((x, y) => compareBson(x[1]?._id ?? null, y[1]?._id ?? null));
     if (natural === -1) all.reverse();
     for (const [, doc] of all) {
       info.examined++;
@@ -369,7 +372,8 @@ export function runQuery(
       bestScore = score;
     }
   }
-  const stopEarly = !sort;
+  const clusteredOwn = !!own?.size && clusteredIndexOf(coll) !== undefined;
+  const stopEarly = !sort && !clusteredOwn;
   const consider = (_id: string, doc: Doc | null): boolean => {
     info.examined++;
     if (doc && query.test(doc)) {
@@ -402,7 +406,7 @@ export function runQuery(
     }
   } else {
     info.stage = 'COLLSCAN';
-    for (const id of coll.docs.keys()) {
+    for (const id of naturalOrderIds(coll)) {
       if (own?.has(id)) continue;
       if (consider(id, engine.visible(coll, id, view))) {
         done = true;
@@ -413,8 +417,8 @@ export function runQuery(
   if (!done && own) {
     for (const [id, doc] of own) if (consider(id, doc)) break;
   }
-  if (sort) {
-    const sorted = sortDocuments(out, sort);
+  if (sort || (clusteredOwn && !best)) {
+    const sorted = sortDocuments(out, sort ?? { _id: 1 });
     return sorted.slice(skip, limit === undefined ? undefined : skip + limit);
   }
   return out.slice(skip, limit === undefined ? undefined : skip + limit);

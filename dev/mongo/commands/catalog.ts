@@ -1,6 +1,7 @@
 /** Collections, databases and indexes. */
 import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
@@ -72,7 +73,8 @@ function listedCollection(coll: Collection): Doc {
     type: 'collection',
     options: coll.options,
     info: { readOnly: false, uuid: coll.uuid },
-    idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+    // A clustered collection has no separate _id index.
+    ...(clusteredIndexOf(coll) ? {} : { idIndex: { v: 2, key: { _id: 1 }, name: '_id_' } }),
   };
 }
 
@@ -82,9 +84,12 @@ const create: CommandSpec = {
   handler: async (ctx) => {
     const name = collectionName(ctx);
     const view = viewDefinition(ctx.cmd, ctx.db, name, SUPPORTED_CREATE_OPTIONS);
+    const options: Doc = {};
     if (!view) {
+      const clustered = clusteredIndexOption(ctx.cmd);
+      if (clustered) options.clusteredIndex = clustered;
       for (const key of Object.keys(ctx.cmd)) {
-        if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
+        if (!SUPPORTED_CREATE_OPTIONS.has(key) && !(key in options)) {
           throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
         }
       }
@@ -103,7 +108,7 @@ const create: CommandSpec = {
       });
       return { ok: 1 };
     }
-    await collectionForWrite(ctx, name);
+    await collectionForWrite(ctx, name, options);
     return { ok: 1 };
   },
 };
@@ -224,6 +229,7 @@ const createIndexes: CommandSpec = {
       );
     }
     const coll = await collectionForWrite(ctx, name);
+    for (const spec of requested) rejectClusterKeyIndexChange(coll, spec.key, spec.name);
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
@@ -275,7 +281,7 @@ const listIndexes: CommandSpec = {
     const coll = existingCollection(ctx);
     if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
     rejectView(coll);
-    const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
+    const docs = listedIndexes(coll);
     const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
     const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
     return { cursor: ctx.state.cursors.openCursor(`${coll.ns}`, docs, { batchSize, lsid: ctx.lsidKey }), ok: 1 };
@@ -304,6 +310,7 @@ const dropIndexes: CommandSpec = {
       throw new MongoCommandError(14, "BSON field 'dropIndexes.index' is the wrong type");
     }
     for (const n of names) {
+      rejectClusterKeyIndexChange(coll, undefined, n);
       if (n === '_id_') throw new MongoCommandError(72, 'cannot drop _id index');
       if (!coll.indexes.has(n)) throw new MongoCommandError(27, `index not found with name [${n}]`);
     }
@@ -328,6 +335,7 @@ const collMod: CommandSpec = {
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
     rejectView(coll);
+    rejectClusterKeyIndexChange(coll, change.keyPattern as Doc | undefined, change.name as string | undefined);
     if (typeof change !== 'object' || change === null)
       throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
     const { keyPattern, name, hidden, expireAfterSeconds, ...rest } = change;

@@ -237,15 +237,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
-    file: 'collection-management/clustered-indexes.json',
-    reason: 'refused on purpose: clustered collections (115 CommandNotSupported)',
-    tests: [
-      'createCollection with clusteredIndex',
-      'listCollections includes clusteredIndex',
-      'listIndexes returns the index',
-    ],
-  },
-  {
     file: 'crud/aggregate-collation.json',
     reason: 'refused on purpose: collation other than simple (115 CommandNotSupported)',
     tests: ['Aggregate with collation'],
