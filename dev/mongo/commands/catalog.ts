@@ -1,6 +1,7 @@
 /** Collections, databases and indexes. */
 import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { cappedOptions } from '../capped.ts';
 import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
@@ -26,6 +27,9 @@ const SUPPORTED_CREATE_OPTIONS = new Set([
   'apiStrict',
   'apiDeprecationErrors',
 ]);
+
+/** Collection options validated by their own modules (clustered.ts, capped.ts); `capped: false` is the default and not stored. */
+const MODULE_CREATE_OPTIONS = new Set(['clusteredIndex', 'capped', 'size', 'max']);
 
 /** Index options stored and (where noted) honoured; others are refused. */
 const SUPPORTED_INDEX_OPTIONS = new Set([
@@ -88,8 +92,9 @@ const create: CommandSpec = {
     if (!view) {
       const clustered = clusteredIndexOption(ctx.cmd);
       if (clustered) options.clusteredIndex = clustered;
+      else Object.assign(options, cappedOptions(ctx.cmd));
       for (const key of Object.keys(ctx.cmd)) {
-        if (!SUPPORTED_CREATE_OPTIONS.has(key) && !(key in options)) {
+        if (!SUPPORTED_CREATE_OPTIONS.has(key) && !MODULE_CREATE_OPTIONS.has(key)) {
           throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
         }
       }

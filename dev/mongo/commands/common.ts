@@ -4,7 +4,7 @@ import { aggregate, find } from 'mingo';
 import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
-import { rejectView } from '../views.ts';
+import { rejectWriteTo } from '../write-rules.ts';
 import type { CommandContext } from './types.ts';
 
 /** The collection named by the command's first field (a string), validated. */
@@ -34,7 +34,7 @@ export async function collectionForWrite(
 ): Promise<Collection> {
   return retryOnLock(ctx, () => {
     const coll = ctx.engine.ensureCollection(ctx.db, name, options, ctx.txn);
-    rejectView(coll);
+    rejectWriteTo(coll, ctx.txn !== undefined);
     const creator = coll.createdBy;
     if (creator && creator !== ctx.txn && creator.state === 'active') {
       if (ctx.txn) throw writeConflict();

@@ -5,11 +5,14 @@ import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { keyString } from '../bson-order.ts';
+import { collStatsDocument } from '../coll-stats.ts';
+import type { CursorTail } from '../cursors.ts';
 import { MongoCommandError } from '../errors.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
-import { type PlanInfo, runQuery, sortDocuments } from '../query.ts';
+import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
-import { findAsPipeline, isView, resolveView } from '../views.ts';
+import { checkTailableFind, tailableSource } from '../tailable.ts';
+import { findAsPipeline, isView, resolveView, viewNotCollection } from '../views.ts';
 import { collectionName, existingCollection, intOption, letVariables, project, rejectUnsupported } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -92,14 +95,31 @@ function findDocuments(
   return projected.map((doc, i) => withRecordId(coll, stored[i] as Doc, doc));
 }
 
+/** The later-batch source of a tailable find (tailable.ts), or undefined. */
+function tailOf(ctx: CommandContext, coll: Collection | undefined, filter: Doc): CursorTail | undefined {
+  if (ctx.cmd.tailable !== true) return undefined;
+  for (const option of ['returnKey', 'showRecordId', 'min', 'max', 'skip', 'limit'] as const) {
+    if (ctx.cmd[option] !== undefined && ctx.cmd[option] !== false)
+      throw new MongoCommandError(
+        115,
+        `a tailable find with '${option}' is not supported by the embedded MongoDB server`,
+      );
+  }
+  const projection = optionalDoc(ctx, 'projection');
+  const next = tailableSource(ctx.engine, coll, compileFilter(filter, letVariables(ctx)), (docs) =>
+    project(docs, projection, filter),
+  );
+  return next && { next, awaitData: ctx.cmd.awaitData === true };
+}
+
 const find: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
   handler: (ctx) => {
     rejectUnsupported(ctx);
-    if (ctx.cmd.tailable === true)
-      throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
     const coll = existingCollection(ctx);
+    const onView = coll !== undefined && isView(coll);
+    if (!onView) checkTailableFind(ctx.cmd, coll);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
     const skip = intOption(ctx, 'skip');
@@ -117,6 +137,7 @@ const find: CommandSpec = {
       batchSize,
       singleBatch,
       lsid: ctx.lsidKey,
+      tail: onView ? undefined : tailOf(ctx, coll, filter),
     });
     return { cursor, ok: 1 };
   },
@@ -124,7 +145,7 @@ const find: CommandSpec = {
 
 const getMore: CommandSpec = {
   allowedInTxn: true,
-  handler: (ctx) => {
+  handler: async (ctx) => {
     const raw = ctx.cmd.getMore;
     const id = typeof raw === 'number' ? raw : Number(String(raw));
     const collection = ctx.cmd.collection;
@@ -134,7 +155,17 @@ const getMore: CommandSpec = {
         "BSON field 'getMore.collection' is missing or the wrong type, expected type 'string'",
       );
     const ns = `${ctx.db}.${collection}`;
-    const result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    const awaitData = ctx.state.cursors.awaitsData(id);
+    const maxTimeMS = intOption(ctx, 'maxTimeMS');
+    if (maxTimeMS !== undefined && awaitData === false)
+      throw new MongoCommandError(2, 'cannot set maxTimeMS on getMore command for a non-awaitData cursor');
+    // A tailable awaitData cursor's getMore waits (maxTimeMS, default 1 s) for documents to arrive.
+    const deadline = Date.now() + (awaitData ? (maxTimeMS ?? 1000) : 0);
+    let result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    while (awaitData && typeof result === 'object' && result.nextBatch?.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, deadline - Date.now())));
+      result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    }
     if (result === undefined) throw new MongoCommandError(43, `cursor id ${id} not found`);
     if (result === 'wrong-ns')
       throw new MongoCommandError(
@@ -254,12 +285,17 @@ function namespaceDocuments(
   stages: Doc[] = [],
   read: { hint?: unknown; variables?: Doc | undefined } = {},
 ): Doc[] {
+  const first = stages[0];
+  if (first && '$collStats' in first) {
+    if (coll && isView(coll)) throw viewNotCollection(coll);
+    const stats = collStatsDocument(coll, `${ctx.db}.${collectionName(ctx)}`, first.$collStats, ctx.state.address);
+    return runStages(ctx, [stats], stages.slice(1), read.variables);
+  }
   if (coll && isView(coll)) {
     const view = resolveView(ctx.engine, coll);
     const source = runQuery(ctx.engine, view.source, ctx.view, {}, { hint: read.hint });
     return runStages(ctx, source, [...view.pipeline, ...stages], read.variables);
   }
-  const first = stages[0];
   const match = first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
   const docs = runQuery(ctx.engine, coll, ctx.view, match ?? {}, { hint: read.hint, variables: read.variables });
   const rest = match ? stages.slice(1) : stages;

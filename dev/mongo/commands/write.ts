@@ -5,8 +5,8 @@ import { isWriteError, MongoCommandError } from '../errors.ts';
 import { compileFilter, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
-import { rejectView } from '../views.ts';
 import { MAX_BSON_OBJECT_SIZE, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
+import { rejectWriteTo } from '../write-rules.ts';
 import {
   checkId,
   collectionForWrite,
@@ -168,7 +168,7 @@ const del: CommandSpec = {
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'deletes');
     const coll = ctx.engine.getCollection(ctx.db, collectionName(ctx));
-    rejectView(coll);
+    rejectWriteTo(coll, ctx.txn !== undefined);
     let n = 0;
     const writeErrors = await eachOp(ctx, ops, async (op) => {
       rejectUnsupported(ctx, op);
@@ -216,7 +216,7 @@ const findAndModify: CommandSpec = {
       throw new MongoCommandError(9, 'Cannot specify both upsert=true and remove=true or new=true and remove=true');
     const name = collectionName(ctx);
     const coll = remove ? ctx.engine.getCollection(ctx.db, name) : await collectionForWrite(ctx, name);
-    rejectView(coll);
+    rejectWriteTo(coll, ctx.txn !== undefined);
     const q = (cmd.query ?? {}) as Doc;
     const variables = letVariables(ctx);
     const query = compileFilter(q, variables);

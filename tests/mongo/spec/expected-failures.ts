@@ -194,16 +194,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['readConcern majority with out stage'],
   },
   {
-    file: 'run-command/runCursorCommand.json',
-    reason: 'refused on purpose: capped collections (115 CommandNotSupported)',
-    tests: ['does not close the cursor when receiving an empty batch'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/collectionData-createOptions.json',
-    reason: 'refused on purpose: capped collections (115 CommandNotSupported)',
-    tests: ['collection is created with the correct options'],
-  },
-  {
     file: 'collection-management/createCollection-pre_and_post_images.json',
     reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
     tests: ['createCollection with changeStreamPreAndPostImages enabled'],
