@@ -1,7 +1,8 @@
-import { type Db, type Document, Long, type MongoClient, MongoServerError } from 'mongodb';
+import { type Db, type Document, Long, type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
+import { serverError } from '../support/server-error.ts';
 
 interface Entry {
   _id: number;
@@ -21,14 +22,6 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
     await client.close();
   });
 
-  const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MongoServerError);
-    return err as MongoServerError;
-  };
   const ids = async (name: string): Promise<unknown[]> =>
     (await db.collection<Entry>(name).find().toArray()).map((d) => d._id);
 
@@ -76,7 +69,7 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
   });
 
   it('refuses bad capped options and writes inside a transaction with mongod codes', async () => {
-    const create = async (cmd: Document) => (await failure(db.command({ create: 'bad', ...cmd }))).code;
+    const create = async (cmd: Document) => (await serverError(db.command({ create: 'bad', ...cmd }))).code;
     expect(await create({ capped: true })).toBe(72);
     expect(await create({ size: 4096 })).toBe(72);
     expect(await create({ capped: false, max: 3 })).toBe(72);
@@ -87,7 +80,7 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
     const session = client.startSession();
     try {
       session.startTransaction();
-      const err = await failure(db.collection<Entry>('mutable').insertOne({ _id: 9 }, { session }));
+      const err = await serverError(db.collection<Entry>('mutable').insertOne({ _id: 9 }, { session }));
       expect(err.code).toBe(263);
       await session.abortTransaction().catch(() => undefined);
     } finally {
@@ -112,7 +105,7 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
     expect((await more()).cursor.nextBatch).toEqual([{ _id: 3 }]);
     // The collection wraps past the cursor's position (_id 4 evicts 1 and 2; 5, 6, 7 evict 3 and 4).
     await feed.insertMany([{ _id: 5 }, { _id: 6 }, { _id: 7 }]);
-    expect((await failure(more())).code).toBe(136);
+    expect((await serverError(more())).code).toBe(136);
   });
 
   it('an awaitData getMore waits for an insert; tailable misuse gets mongod errors', async () => {
@@ -133,13 +126,13 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
     expect(Long.fromValue(none.cursor.id).isZero()).toBe(true);
 
     await db.collection<Entry>('plain').insertOne({ _id: 1 });
-    const find = async (cmd: Document) => (await failure(db.command(cmd))).code;
+    const find = async (cmd: Document) => (await serverError(db.command(cmd))).code;
     expect(await find({ find: 'plain', tailable: true })).toBe(2);
     expect(await find({ find: 'waiting', awaitData: true })).toBe(9);
     expect(await find({ find: 'waiting', tailable: true, sort: { _id: 1 } })).toBe(2);
     const plainCursor = await db.command({ find: 'plain', batchSize: 0 });
     expect(
-      (await failure(db.command({ getMore: plainCursor.cursor.id, collection: 'plain', maxTimeMS: 10 }))).code,
+      (await serverError(db.command({ getMore: plainCursor.cursor.id, collection: 'plain', maxTimeMS: 10 }))).code,
     ).toBe(2);
   });
 

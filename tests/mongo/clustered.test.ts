@@ -1,7 +1,8 @@
-import { type Db, type MongoClient, MongoServerError } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
+import { serverError } from '../support/server-error.ts';
 
 interface Reading {
   _id: number;
@@ -20,15 +21,6 @@ describe('clustered collections (clusteredIndex: {key: {_id: 1}, unique: true})'
     await db.dropDatabase();
     await client.close();
   });
-
-  const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MongoServerError);
-    return err as MongoServerError;
-  };
 
   it('lists the cluster key as the only index and the option without an idIndex', async () => {
     await db.createCollection('named', { clusteredIndex: { key: { _id: 1 }, unique: true, name: 'by id' } });
@@ -58,10 +50,10 @@ describe('clustered collections (clusteredIndex: {key: {_id: 1}, unique: true})'
     expect((await coll.find().toArray()).map((d) => d._id)).toEqual([10, 20, 30]);
     expect((await coll.find({ v: { $ne: 'b' } }).toArray()).map((d) => d._id)).toEqual([10, 30]);
     expect((await coll.find({}, { sort: { $natural: -1 } }).toArray()).map((d) => d._id)).toEqual([30, 20, 10]);
-    expect((await failure(coll.insertOne({ _id: 20, v: 'again' }))).code).toBe(11000);
+    expect((await serverError(coll.insertOne({ _id: 20, v: 'again' }))).code).toBe(11000);
     expect((await coll.find({}, { hint: 'by id' }).toArray()).length).toBe(3);
     // There is no index named _id_ on this collection.
-    expect((await failure(coll.find({}, { hint: '_id_' }).toArray())).code).toBe(2);
+    expect((await serverError(coll.find({}, { hint: '_id_' }).toArray())).code).toBe(2);
     // A secondary index works as on any collection.
     await coll.createIndex({ v: 1 });
     expect((await coll.listIndexes().toArray()).map((i) => i.name)).toEqual(['by id', 'v_1']);
@@ -82,7 +74,7 @@ describe('clustered collections (clusteredIndex: {key: {_id: 1}, unique: true})'
 
   it('refuses invalid clusteredIndex options with mongod codes', async () => {
     const create = async (clusteredIndex: unknown, extra: Record<string, unknown> = {}) =>
-      (await failure(db.command({ create: 'bad', clusteredIndex, ...extra }))).code;
+      (await serverError(db.command({ create: 'bad', clusteredIndex, ...extra }))).code;
     expect(await create({ key: { _id: 1 }, unique: false })).toBe(5979700);
     expect(await create({ key: { a: 1 }, unique: true })).toBe(197);
     expect(await create({ key: { _id: 1 } })).toBe(40414);

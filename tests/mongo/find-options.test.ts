@@ -1,6 +1,7 @@
-import { type Collection, type Db, Long, type MongoClient, MongoServerError } from 'mongodb';
+import { type Collection, type Db, Long, type MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { serverError } from '../support/server-error.ts';
 
 describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semantics)', () => {
   let client: MongoClient;
@@ -24,15 +25,6 @@ describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semanti
     await client.close();
   });
 
-  const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MongoServerError);
-    return err as MongoServerError;
-  };
-
   it('min is inclusive and max exclusive, in the hinted index order (descending index included)', async () => {
     const byId = await coll.find({}, { hint: { _id: 1 }, min: { _id: 2 }, max: { _id: 4 } }).toArray();
     expect(byId.map((d) => d._id)).toEqual([2, 3]);
@@ -50,13 +42,13 @@ describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semanti
   });
 
   it('refuses min/max without a hint (51173), with an index of other fields (51174), and min not before max (51175)', async () => {
-    expect((await failure(coll.find({}, { min: { _id: 1 } }).toArray())).code).toBe(51173);
-    expect((await failure(coll.find({}, { hint: { a: -1 }, min: { _id: 1 } }).toArray())).code).toBe(51174);
-    expect((await failure(coll.find({}, { hint: { _id: 1 }, max: { _id: 1, a: 1 } }).toArray())).code).toBe(51174);
-    expect((await failure(coll.find({}, { hint: { _id: 1 }, min: { _id: 3 }, max: { _id: 3 } }).toArray())).code).toBe(
-      51175,
-    );
-    expect((await failure(coll.find({}, { hint: 'nope_1', min: { nope: 1 } }).toArray())).code).toBe(2);
+    expect((await serverError(coll.find({}, { min: { _id: 1 } }).toArray())).code).toBe(51173);
+    expect((await serverError(coll.find({}, { hint: { a: -1 }, min: { _id: 1 } }).toArray())).code).toBe(51174);
+    expect((await serverError(coll.find({}, { hint: { _id: 1 }, max: { _id: 1, a: 1 } }).toArray())).code).toBe(51174);
+    expect(
+      (await serverError(coll.find({}, { hint: { _id: 1 }, min: { _id: 3 }, max: { _id: 3 } }).toArray())).code,
+    ).toBe(51175);
+    expect((await serverError(coll.find({}, { hint: 'nope_1', min: { nope: 1 } }).toArray())).code).toBe(2);
   });
 
   it('returnKey returns the key of the index read, and {} for a collection scan', async () => {
@@ -98,7 +90,7 @@ describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semanti
   });
 
   it('rejects non-boolean returnKey/showRecordId and non-document min/max (14)', async () => {
-    const bad = async (cmd: Record<string, unknown>) => (await failure(db.command({ find: 'items', ...cmd }))).code;
+    const bad = async (cmd: Record<string, unknown>) => (await serverError(db.command({ find: 'items', ...cmd }))).code;
     expect(await bad({ returnKey: 1 })).toBe(14);
     expect(await bad({ showRecordId: 'yes' })).toBe(14);
     expect(await bad({ min: 3, hint: { _id: 1 } })).toBe(14);

@@ -1,7 +1,8 @@
-import { type Db, type MongoClient, MongoServerError } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
+import { serverError } from '../support/server-error.ts';
 
 interface Item {
   _id: number;
@@ -29,15 +30,6 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
     await db.dropDatabase();
     await client.close();
   });
-
-  const failure = async (p: Promise<unknown>): Promise<MongoServerError> => {
-    const err = await p.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MongoServerError);
-    return err as MongoServerError;
-  };
 
   it('find on a view runs its pipeline, then the filter, sort, skip, limit and projection', async () => {
     const big = db.collection<Item>('big');
@@ -82,22 +74,28 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
       ])
       .toArray();
     expect(joined).toEqual([{ _id: 3, n: 1 }]);
+    const union = await db
+      .collection('items')
+      .aggregate([{ $match: { _id: 3 } }, { $unionWith: { coll: 'bigKinds' } }, { $sort: { _id: 1 } }])
+      .toArray();
+    expect(union.map((d) => d._id)).toEqual([1, 2, 3, 4]);
+    expect(union.find((d) => d._id === 4)).toEqual({ _id: 4, kind: 'c' });
   });
 
   it('writes and index commands on a view fail with 166 CommandNotSupportedOnView; the source is untouched', async () => {
     const big = db.collection<Item>('big');
     const codes = [
-      (await failure(big.insertOne({ _id: 9, kind: 'z', qty: 3 }))).code,
-      (await failure(big.updateOne({ _id: 1 }, { $set: { qty: 100 } }))).code,
-      (await failure(big.deleteMany({}))).code,
-      (await failure(big.findOneAndDelete({ _id: 1 }))).code,
-      (await failure(big.findOneAndUpdate({ _id: 1 }, { $inc: { qty: 1 } }))).code,
-      (await failure(big.createIndex({ kind: 1 }))).code,
-      (await failure(big.listIndexes().toArray())).code,
-      (await failure(big.dropIndex('kind_1'))).code,
+      (await serverError(big.insertOne({ _id: 9, kind: 'z', qty: 3 }))).code,
+      (await serverError(big.updateOne({ _id: 1 }, { $set: { qty: 100 } }))).code,
+      (await serverError(big.deleteMany({}))).code,
+      (await serverError(big.findOneAndDelete({ _id: 1 }))).code,
+      (await serverError(big.findOneAndUpdate({ _id: 1 }, { $inc: { qty: 1 } }))).code,
+      (await serverError(big.createIndex({ kind: 1 }))).code,
+      (await serverError(big.listIndexes().toArray())).code,
+      (await serverError(big.dropIndex('kind_1'))).code,
     ];
     expect(codes).toEqual([166, 166, 166, 166, 166, 166, 166, 166]);
-    const err = await failure(big.insertOne({ _id: 9, kind: 'z', qty: 3 }));
+    const err = await serverError(big.insertOne({ _id: 9, kind: 'z', qty: 3 }));
     expect(err.message).toBe(`Namespace ${db.databaseName}.big is a view, not a collection`);
     expect(await db.collection('items').countDocuments()).toBe(4);
   });
@@ -119,7 +117,8 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
   });
 
   it('refuses bad view definitions with mongod codes', async () => {
-    const create = async (cmd: Record<string, unknown>) => (await failure(db.command({ create: 'bad', ...cmd }))).code;
+    const create = async (cmd: Record<string, unknown>) =>
+      (await serverError(db.command({ create: 'bad', ...cmd }))).code;
     expect(await create({ pipeline: [] })).toBe(72);
     expect(await create({ viewOn: 5 })).toBe(14);
     expect(await create({ viewOn: 'items', pipeline: {} })).toBe(14);
@@ -128,14 +127,14 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
     expect(await create({ viewOn: 'items', pipeline: [{ $nope: 1 }] })).toBe(40324);
     expect(await create({ viewOn: 'bad' })).toBe(93);
     await db.createCollection('loopA', { viewOn: 'loopB' });
-    expect((await failure(db.command({ create: 'loopB', viewOn: 'loopA' }))).code).toBe(93);
-    expect((await failure(db.command({ create: 'big', viewOn: 'items' }))).code).toBe(48);
-    expect((await failure(db.command({ create: 'items', viewOn: 'big' }))).code).toBe(48);
+    expect((await serverError(db.command({ create: 'loopB', viewOn: 'loopA' }))).code).toBe(93);
+    expect((await serverError(db.command({ create: 'big', viewOn: 'items' }))).code).toBe(48);
+    expect((await serverError(db.command({ create: 'items', viewOn: 'big' }))).code).toBe(48);
     expect(await db.listCollections({ name: 'bad' }).toArray()).toEqual([]);
   });
 
   it('refuses find options aggregation lacks (168) and view creation inside a transaction (263)', async () => {
-    const find = async (cmd: Record<string, unknown>) => (await failure(db.command({ find: 'big', ...cmd }))).code;
+    const find = async (cmd: Record<string, unknown>) => (await serverError(db.command({ find: 'big', ...cmd }))).code;
     expect(await find({ min: { _id: 1 }, hint: { _id: 1 } })).toBe(168);
     expect(await find({ returnKey: true })).toBe(168);
     expect(await find({ showRecordId: true })).toBe(168);
@@ -144,7 +143,7 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
     try {
       session.startTransaction();
       await db.collection<Item>('items').findOne({ _id: 1 }, { session });
-      const err = await failure(db.command({ create: 'inTxn', viewOn: 'items' }, { session }));
+      const err = await serverError(db.command({ create: 'inTxn', viewOn: 'items' }, { session }));
       expect(err.code).toBe(263);
       await session.abortTransaction();
     } finally {
