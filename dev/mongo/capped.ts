@@ -108,3 +108,9 @@ export function rejectCappedWriteInTransaction(ns: string, options: Doc, inTrans
       `Collection '${ns}' is a capped collection. Writes in transactions are not allowed on capped collections.`,
     );
 }
+
+/** mongod 7.0 builds no TTL index on a capped collection (67 CannotCreateIndex). */
+export function rejectTtlIndexOnCapped(options: Doc, indexSpec: Doc): void {
+  if (isCapped(options) && indexSpec.expireAfterSeconds !== undefined)
+    throw new MongoCommandError(67, 'Cannot create TTL index on a capped collection');
+}

@@ -76,6 +76,9 @@ describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () =
     expect(await create({ capped: true, size: -1 })).toBe(2);
     expect(await create({ capped: true, size: 4096, max: 2 ** 31 })).toBe(2);
     expect(await db.listCollections({ name: 'bad' }).toArray()).toEqual([]);
+    expect((await serverError(db.collection('mutable').createIndex({ at: 1 }, { expireAfterSeconds: 60 }))).code).toBe(
+      67,
+    );
 
     const session = client.startSession();
     try {

@@ -1,7 +1,7 @@
 /** Collections, databases and indexes. */
 import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
-import { cappedOptions } from '../capped.ts';
+import { cappedOptions, rejectTtlIndexOnCapped } from '../capped.ts';
 import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { IndexSpec } from '../indexes.ts';
@@ -234,7 +234,10 @@ const createIndexes: CommandSpec = {
       );
     }
     const coll = await collectionForWrite(ctx, name);
-    for (const spec of requested) rejectClusterKeyIndexChange(coll, spec.key, spec.name);
+    for (const spec of requested) {
+      rejectClusterKeyIndexChange(coll, spec.key, spec.name);
+      rejectTtlIndexOnCapped(coll.options, spec);
+    }
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
