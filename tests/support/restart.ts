@@ -1,9 +1,27 @@
-/** Runs code against an embedded server with a journal, then again against a fresh server on the same journal. */
+/** Embedded servers on a journal directory: one run (`withServer`), or two in a row on the same journal (`acrossRestart`). */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { startEmbeddedMongo } from '#dev/mongo/index';
+import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
+
+/** Starts a server on `dir`, runs `body` with a client, stops; returns the log lines. */
+export async function withServer(
+  dir: string,
+  body: (client: MongoClient) => Promise<void>,
+  options: Partial<EmbeddedMongoOptions> = {},
+): Promise<string[]> {
+  const lines: string[] = [];
+  const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: (l) => lines.push(l), ...options });
+  const client = new MongoClient(server.uri);
+  try {
+    await body(client);
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+  return lines;
+}
 
 /** `before` writes through one server; `after` reads through a second one started on its journal. */
 export async function acrossRestart(
@@ -12,16 +30,8 @@ export async function acrossRestart(
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'embedded-restart-'));
   try {
-    for (const body of [before, after]) {
-      const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} });
-      const client = new MongoClient(server.uri);
-      try {
-        await body(client);
-      } finally {
-        await client.close();
-        await server.stop();
-      }
-    }
+    await withServer(dir, before);
+    await withServer(dir, after);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
