@@ -19,6 +19,14 @@ interface OpenCursor {
   pos: number;
   lastUsed: number;
   lsid: string | undefined;
+  /** A tailable cursor's source of documents inserted since (tailable.ts); such a cursor stays open when exhausted. */
+  tail?: CursorTail | undefined;
+}
+
+/** Where a tailable cursor's later batches come from. */
+export interface CursorTail {
+  next: () => Doc[];
+  awaitData: boolean;
 }
 
 /** The `cursor` sub-document of a reply. */
@@ -52,17 +60,22 @@ export class CursorStore {
   openCursor(
     ns: string,
     docs: Doc[],
-    opts: { batchSize?: number | undefined; singleBatch?: boolean; lsid?: string | undefined },
+    opts: {
+      batchSize?: number | undefined;
+      singleBatch?: boolean;
+      lsid?: string | undefined;
+      tail?: CursorTail | undefined;
+    },
   ): CursorReply {
     const state = { docs, pos: 0 };
     const firstSize = opts.batchSize === undefined ? DEFAULT_FIRST_BATCH : opts.batchSize;
     const firstBatch = firstSize === 0 ? [] : this.takeBatch(state, firstSize);
-    if (opts.singleBatch || state.pos >= docs.length) {
+    if (opts.singleBatch || (state.pos >= docs.length && !opts.tail)) {
       return { id: Long.ZERO, ns, firstBatch };
     }
     let id = 0;
     while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
-    this.open.set(id, { ns, docs, pos: state.pos, lastUsed: Date.now(), lsid: opts.lsid });
+    this.open.set(id, { ns, docs, pos: state.pos, lastUsed: Date.now(), lsid: opts.lsid, tail: opts.tail });
     return { id: Long.fromNumber(id), ns, firstBatch };
   }
 
@@ -72,12 +85,27 @@ export class CursorStore {
     if (!cursor) return undefined;
     if (cursor.ns !== ns) return 'wrong-ns';
     cursor.lastUsed = Date.now();
+    if (cursor.tail && cursor.pos >= cursor.docs.length) {
+      try {
+        cursor.docs = cursor.tail.next();
+      } catch (err) {
+        this.open.delete(id); // mongod kills a tailable cursor that lost its position
+        throw err;
+      }
+      cursor.pos = 0;
+    }
     const nextBatch = this.takeBatch(cursor, batchSize);
-    if (cursor.pos >= cursor.docs.length) {
+    if (cursor.pos >= cursor.docs.length && !cursor.tail) {
       this.open.delete(id);
       return { id: Long.ZERO, ns, nextBatch };
     }
     return { id: Long.fromNumber(id), ns, nextBatch };
+  }
+
+  /** Whether a cursor is tailable with awaitData (its getMore waits for new documents), or undefined if unknown. */
+  awaitsData(id: number): boolean | undefined {
+    const cursor = this.open.get(id);
+    return cursor && cursor.tail?.awaitData === true;
   }
 
   kill(id: number): boolean {

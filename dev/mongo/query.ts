@@ -5,6 +5,7 @@
 import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
 import { compareBson, keyString, type StringCompare, typeClass } from './bson-order.ts';
+import { clusteredIndexOf, indexByName, naturalOrderIds } from './clustered.ts';
 import { refuseUncollatedFilter } from './collated-ops.ts';
 import { type Collation, sameCollation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
@@ -253,7 +254,7 @@ function naturalOrder(coll: Collection, sort: Doc | undefined, hint: unknown): 1
     else {
       const found =
         typeof hint === 'string'
-          ? coll.indexes.has(hint)
+          ? indexByName(coll, hint) !== undefined
           : typeof hint === 'object' &&
             [...coll.indexes.values()].some((ix) => JSON.stringify(ix.spec.key) === JSON.stringify(hint));
       if (!found) {
@@ -355,9 +356,11 @@ export function runQuery(
   // 0. Natural (insertion) order: a collection scan, reversed for -1.
   if (natural) {
     info.stage = 'COLLSCAN';
-    const ids = [...coll.docs.keys()].filter((id) => !own?.has(id));
+    const ids = [...naturalOrderIds(coll)].filter((id) => !own?.has(id));
     const all: [string, Doc | null][] = ids.map((id) => [id, engine.visible(coll, id, view)]);
     if (own) all.push(...own);
+    // A clustered collection's natural order is _id order, the transaction's own writes included.
+    if (own?.size && clusteredIndexOf(coll)) all.sort((x, y) => compareBson(x[1]?._id ?? null, y[1]?._id ?? null));
     if (natural === -1) all.reverse();
     for (const [, doc] of all) {
       info.examined++;
@@ -404,7 +407,8 @@ export function runQuery(
       bestScore = score;
     }
   }
-  const stopEarly = !sort;
+  const clusteredOwn = !!own?.size && clusteredIndexOf(coll) !== undefined;
+  const stopEarly = !sort && !clusteredOwn;
   const consider = (_id: string, doc: Doc | null): boolean => {
     info.examined++;
     if (doc && query.test(doc)) {
@@ -437,7 +441,7 @@ export function runQuery(
     }
   } else {
     info.stage = 'COLLSCAN';
-    for (const id of coll.docs.keys()) {
+    for (const id of naturalOrderIds(coll)) {
       if (own?.has(id)) continue;
       if (consider(id, engine.visible(coll, id, view))) {
         done = true;
@@ -448,8 +452,9 @@ export function runQuery(
   if (!done && own) {
     for (const [id, doc] of own) if (consider(id, doc)) break;
   }
-  if (sort) {
-    const sorted = sortDocuments(out, sort, options.collation);
+  if (sort || (clusteredOwn && !best)) {
+    // A clustered collection's natural order is its _id order, compared binary (not collated).
+    const sorted = sortDocuments(out, sort ?? { _id: 1 }, sort ? options.collation : undefined);
     return sorted.slice(skip, limit === undefined ? undefined : skip + limit);
   }
   return out.slice(skip, limit === undefined ? undefined : skip + limit);

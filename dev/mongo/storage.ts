@@ -9,6 +9,7 @@
  */
 import { type Binary, UUID } from 'bson';
 import { formatKeyValue, keyString } from './bson-order.ts';
+import { cappedDocBytes, cappedEvictions, isCapped } from './capped.ts';
 import { MongoCommandError, writeConflict } from './errors.ts';
 import { type Doc, Index, type IndexSpec } from './indexes.ts';
 import type { Journal, JournalRecord } from './journal.ts';
@@ -31,6 +32,11 @@ export class Collection {
   readonly lockPrefix: string;
   readonly docs = new Map<string, Version[]>();
   readonly indexes = new Map<string, Index>();
+  /** Each live document's record id (`showRecordId`): a counter taken when the document is inserted, kept by updates. */
+  readonly recordIds = new Map<string, number>();
+  lastRecordId = 0;
+  /** Total BSON size of the live documents of a capped collection (for its `size` limit). */
+  cappedBytes = 0;
   /** The open transaction that created this collection: others do not list it until it commits. */
   createdBy: Transaction | undefined;
 
@@ -376,10 +382,22 @@ export class Engine {
     const ts = ++this.clock;
     const keepHistory = this.activeTxns.size > 0;
     const record: JournalRecord[] = [];
-    for (const { coll, id, doc } of writes) {
+    // Indexed loop: inserts into a capped collection append the evictions they cause.
+    for (let i = 0; i < writes.length; i++) {
+      const { coll, id, doc } = writes[i] as PendingWrite;
       if (this.getCollection(coll.db, coll.name) !== coll) continue; // dropped meanwhile
       const chain = coll.docs.get(id);
       const prev = chain ? (chain[chain.length - 1] as Version).doc : null;
+      if (doc && !prev) {
+        coll.recordIds.set(id, ++coll.lastRecordId);
+        // Natural order is insertion order: a document re-inserted while older versions are kept moves to the end.
+        if (chain) {
+          coll.docs.delete(id);
+          coll.docs.set(id, chain);
+        }
+      } else if (!doc) coll.recordIds.delete(id);
+      const capped = isCapped(coll.options);
+      if (capped) coll.cappedBytes += cappedDocBytes(doc) - cappedDocBytes(prev);
       if (!keepHistory) {
         if (prev) for (const index of coll.indexes.values()) index.remove(id, prev, [doc]);
         if (doc) {
@@ -403,6 +421,9 @@ export class Engine {
             ? { op: 'put', db: coll.db, name: coll.name, doc }
             : { op: 'delete', db: coll.db, name: coll.name, id: prev?._id ?? null },
         );
+      }
+      if (capped && doc && !prev) {
+        for (const evicted of cappedEvictions(coll, id)) writes.push({ coll, id: evicted, doc: null });
       }
     }
     if (this.journal && record.length > 0) this.journal.append({ op: 'batch', ops: record });

@@ -12,11 +12,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'bson';
-import { MongoClient } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
+import { startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/journal';
 import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
+import { withServer } from '../support/restart.ts';
 
 const JOURNAL = 'journal.bson';
 const dirs: string[] = [];
@@ -30,24 +30,6 @@ function tempDir(): string {
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-/** Starts a server on `dir`, runs `body` with a client, stops; returns the log lines. */
-async function withServer(
-  dir: string,
-  body: (client: MongoClient) => Promise<void>,
-  options: Partial<EmbeddedMongoOptions> = {},
-): Promise<string[]> {
-  const lines: string[] = [];
-  const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: (l) => lines.push(l), ...options });
-  const client = new MongoClient(server.uri);
-  try {
-    await body(client);
-  } finally {
-    await client.close();
-    await server.stop();
-  }
-  return lines;
-}
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 

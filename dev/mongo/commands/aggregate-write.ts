@@ -493,7 +493,7 @@ async function runMerge(
   const { engine } = ctx;
   let coll = engine.getCollection(stage.db, stage.coll);
   if (!coll && stage.whenNotMatched === 'insert' && results.length > 0)
-    coll = await collectionForWrite(ctx, stage.coll, stage.db);
+    coll = await collectionForWrite(ctx, stage.coll, {}, stage.db);
   let unmatched = 0;
   let firstError: MongoCommandError | undefined;
   // mongod sends the writes as unordered batches: every result is tried, the first error is reported.

@@ -1,10 +1,13 @@
 /** Collections, databases and indexes. */
 import { bsonQuery } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { cappedOptions, rejectTtlIndexOnCapped } from '../capped.ts';
+import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
+import { checkNoCycle, isView, rejectView, viewDefinition } from '../views.ts';
 import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
@@ -25,6 +28,9 @@ const SUPPORTED_CREATE_OPTIONS = new Set([
   'apiStrict',
   'apiDeprecationErrors',
 ]);
+
+/** Collection options validated by their own modules (clustered.ts, capped.ts); `capped: false` is the default and not stored. */
+const MODULE_CREATE_OPTIONS = new Set(['clusteredIndex', 'capped', 'size', 'max']);
 
 /** Index options stored and (where noted) honoured; others are refused. */
 const SUPPORTED_INDEX_OPTIONS = new Set([
@@ -68,12 +74,14 @@ function sameDoc(a: Doc, b: Doc): boolean {
 }
 
 function listedCollection(coll: Collection): Doc {
+  if (isView(coll)) return { name: coll.name, type: 'view', options: coll.options, info: { readOnly: true } };
   return {
     name: coll.name,
     type: 'collection',
     options: coll.options,
     info: { readOnly: false, uuid: coll.uuid },
-    idIndex: { v: 2, key: { _id: 1 }, name: '_id_' },
+    // A clustered collection has no separate _id index.
+    ...(clusteredIndexOf(coll) ? {} : { idIndex: { v: 2, key: { _id: 1 }, name: '_id_' } }),
   };
 }
 
@@ -89,16 +97,34 @@ const create: CommandSpec = {
         115,
         "create option 'collation' (a collection default collation) is not supported by the embedded MongoDB server",
       );
-    for (const key of Object.keys(ctx.cmd)) {
-      if (key === 'collation') continue;
-      if (!SUPPORTED_CREATE_OPTIONS.has(key)) {
-        throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
+    const view = viewDefinition(ctx.cmd, ctx.db, name, SUPPORTED_CREATE_OPTIONS);
+    const options: Doc = {};
+    if (!view) {
+      const clustered = clusteredIndexOption(ctx.cmd);
+      if (clustered) options.clusteredIndex = clustered;
+      else Object.assign(options, cappedOptions(ctx.cmd));
+      for (const key of Object.keys(ctx.cmd)) {
+        if (key === 'collation') continue; // the simple collation, checked above
+        if (!SUPPORTED_CREATE_OPTIONS.has(key) && !MODULE_CREATE_OPTIONS.has(key)) {
+          throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
+        }
       }
     }
+    if (view && ctx.txn) throw new MongoCommandError(263, 'Cannot create a view in a multi-document transaction.');
     const existing = ctx.engine.getCollection(ctx.db, name);
     if (existing && listable(ctx, existing))
       throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
-    await collectionForWrite(ctx, name);
+    if (view) {
+      checkNoCycle(ctx.engine, ctx.db, name, view.viewOn);
+      // A view being created by an open transaction's collection would be a write conflict; views are
+      // never created inside one, so the catalog entry is made at once.
+      await retryOnLock(ctx, () => {
+        if (existing?.createdBy && existing.createdBy.state === 'active') throw new LockWait(existing.createdBy.done);
+        ctx.engine.ensureCollection(ctx.db, name, { viewOn: view.viewOn, pipeline: view.pipeline });
+      });
+      return { ok: 1 };
+    }
+    await collectionForWrite(ctx, name, options);
     return { ok: 1 };
   },
 };
@@ -110,6 +136,7 @@ const drop: CommandSpec = {
     if (!coll) throw notFound(ctx, name);
     const nIndexesWas = coll.indexes.size;
     ctx.engine.dropCollection(ctx.db, name);
+    if (isView(coll)) return { ns: coll.ns, ok: 1 };
     return { nIndexesWas, ns: coll.ns, ok: 1 };
   },
 };
@@ -213,6 +240,7 @@ const createIndexes: CommandSpec = {
       requested.push(spec);
     }
     const found = ctx.engine.getCollection(ctx.db, name);
+    if (isView(found)) throw new MongoCommandError(166, 'Cannot create indexes on a view');
     const existing = found && listable(ctx, found) ? found : undefined;
     if (ctx.txn && existing && existing.createdBy !== ctx.txn) {
       throw new MongoCommandError(
@@ -221,6 +249,10 @@ const createIndexes: CommandSpec = {
       );
     }
     const coll = await collectionForWrite(ctx, name);
+    for (const spec of requested) {
+      rejectClusterKeyIndexChange(coll, spec.key, spec.name);
+      rejectTtlIndexOnCapped(coll.options, spec);
+    }
     const numIndexesBefore = coll.indexes.size;
     const toBuild: IndexSpec[] = [];
     for (const spec of requested) {
@@ -274,7 +306,8 @@ const listIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
-    const docs = [...coll.indexes.values()].map((i) => i.spec as Doc);
+    rejectView(coll);
+    const docs = listedIndexes(coll);
     const cursorOpts = (ctx.cmd.cursor ?? {}) as Doc;
     const batchSize = typeof cursorOpts.batchSize === 'number' ? cursorOpts.batchSize : undefined;
     return { cursor: ctx.state.cursors.openCursor(`${coll.ns}`, docs, { batchSize, lsid: ctx.lsidKey }), ok: 1 };
@@ -285,6 +318,7 @@ const dropIndexes: CommandSpec = {
   handler: (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll) throw notFound(ctx, collectionName(ctx));
+    rejectView(coll);
     const nIndexesWas = coll.indexes.size;
     const target = ctx.cmd.index;
     const names: string[] = [];
@@ -302,6 +336,7 @@ const dropIndexes: CommandSpec = {
       throw new MongoCommandError(14, "BSON field 'dropIndexes.index' is the wrong type");
     }
     for (const n of names) {
+      rejectClusterKeyIndexChange(coll, undefined, n);
       if (n === '_id_') throw new MongoCommandError(72, 'cannot drop _id index');
       if (!coll.indexes.has(n)) throw new MongoCommandError(27, `index not found with name [${n}]`);
     }
@@ -325,6 +360,8 @@ const collMod: CommandSpec = {
     }
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
+    rejectView(coll);
+    rejectClusterKeyIndexChange(coll, change.keyPattern as Doc | undefined, change.name as string | undefined);
     if (typeof change !== 'object' || change === null)
       throw new MongoCommandError(14, "BSON field 'collMod.index' is the wrong type, expected type 'object'");
     const { keyPattern, name, hidden, expireAfterSeconds, prepareUnique, unique, ...rest } = change;

@@ -7,6 +7,7 @@ import { MongoCommandError, writeConflict } from '../errors.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
 import { MAX_BSON_OBJECT_SIZE } from '../wire.ts';
+import { rejectWriteTo } from '../write-rules.ts';
 import type { CommandContext } from './types.ts';
 
 /** The collection named by the command's first field (a string), validated. */
@@ -32,10 +33,12 @@ export function existingCollection(ctx: CommandContext): Collection | undefined 
 export async function collectionForWrite(
   ctx: CommandContext,
   name: string = collectionName(ctx),
+  options: Doc = {},
   db: string = ctx.db,
 ): Promise<Collection> {
   return retryOnLock(ctx, () => {
-    const coll = ctx.engine.ensureCollection(db, name, {}, ctx.txn);
+    const coll = ctx.engine.ensureCollection(db, name, options, ctx.txn);
+    rejectWriteTo(coll, ctx.txn !== undefined);
     const creator = coll.createdBy;
     if (creator && creator !== ctx.txn && creator.state === 'active') {
       if (ctx.txn) throw writeConflict();

@@ -5,11 +5,16 @@ import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { collStatsDocument } from '../coll-stats.ts';
 import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
+import type { CursorTail } from '../cursors.ts';
 import { MongoCommandError } from '../errors.ts';
-import { runQuery, sortDocuments } from '../query.ts';
-import type { Doc } from '../storage.ts';
+import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
+import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query.ts';
+import type { Collection, Doc } from '../storage.ts';
+import { checkTailableFind, tailableSource } from '../tailable.ts';
+import { findAsPipeline, isView, resolveView, viewNotCollection } from '../views.ts';
 import { runWriteStage, takeWriteStage } from './aggregate-write.ts';
 import { collectionName, existingCollection, intOption, letVariables, operationCollation, project } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
@@ -45,18 +50,105 @@ function batchSizeOf(ctx: CommandContext, cmd: Doc = ctx.cmd): number | undefine
   return v;
 }
 
+function boolOption(ctx: CommandContext, field: string): boolean {
+  const v = ctx.cmd[field];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean')
+    throw new MongoCommandError(
+      14,
+      `BSON field '${ctx.name}.${field}' is the wrong type '${typeof v}', expected type 'bool'`,
+    );
+  return v;
+}
+
+/**
+ * A non-simple collation together with a feature that would compare strings without it is
+ * refused (115), never ignored: views, min/max bounds, returnKey, tailable cursors.
+ */
+function refuseCollatedWith(collation: Collation | undefined, feature: string | false | undefined): void {
+  if (collation && feature)
+    throw new MongoCommandError(
+      115,
+      `a collation with ${feature} is not supported by the embedded MongoDB server (see dev/mongo/README.md)`,
+    );
+}
+
+/** find's result documents: filter, sort, skip, limit, projection, and the index-dependent options (find-options.ts). */
+function findDocuments(
+  ctx: CommandContext,
+  coll: Collection | undefined,
+  options: { filter: Doc; sort: Doc | undefined; skip: number | undefined; limit: number | undefined },
+  collation: Collation | undefined,
+): Doc[] {
+  const returnKey = boolOption(ctx, 'returnKey');
+  const showRecordId = boolOption(ctx, 'showRecordId');
+  const min = optionalDoc(ctx, 'min');
+  const max = optionalDoc(ctx, 'max');
+  const projection = optionalDoc(ctx, 'projection');
+  const variables = letVariables(ctx);
+  const { filter } = options;
+  refuseCollatedWith(
+    collation,
+    (coll && isView(coll) && 'a view') || ((min || max) && 'min/max') || (returnKey && 'returnKey'),
+  );
+  if (coll && isView(coll))
+    return namespaceDocuments(ctx, coll, findAsPipeline(ctx.cmd), { hint: ctx.cmd.hint, variables });
+  const index = coll && hintedIndex(coll, ctx.cmd.hint);
+  if (coll && (min || max || (returnKey && index))) {
+    // Validates the hint (a missing index is an error) before the min/max checks.
+    runQuery(ctx.engine, coll, ctx.view, {}, { hint: ctx.cmd.hint, limit: 1 });
+    const found = scanHintedIndex(ctx.engine, coll, ctx.view, index, { ...options, min, max, variables });
+    if (returnKey) return found.map(({ key }) => indexKeyDoc(index, key));
+    const stored = found.map(({ doc }) => doc);
+    const projected = project(stored, projection, filter);
+    return showRecordId ? projected.map((doc, i) => withRecordId(coll, stored[i] as Doc, doc)) : projected;
+  }
+  const plan: PlanInfo = { stage: 'COLLSCAN', examined: 0 };
+  const stored = runQuery(
+    ctx.engine,
+    coll,
+    ctx.view,
+    filter,
+    { ...options, hint: ctx.cmd.hint, variables, collation },
+    plan,
+  );
+  if (returnKey && coll) {
+    return stored.map((doc) => {
+      const used = keyFromPlan(coll, plan, doc);
+      return indexKeyDoc(used.index, used.key);
+    });
+  }
+  const projected = project(stored, projection, filter, collation);
+  if (!showRecordId || !coll) return projected;
+  return projected.map((doc, i) => withRecordId(coll, stored[i] as Doc, doc));
+}
+
+/** The later-batch source of a tailable find (tailable.ts), or undefined. */
+function tailOf(ctx: CommandContext, coll: Collection | undefined, filter: Doc): CursorTail | undefined {
+  if (ctx.cmd.tailable !== true) return undefined;
+  for (const option of ['returnKey', 'showRecordId', 'min', 'max', 'skip', 'limit'] as const) {
+    if (ctx.cmd[option] !== undefined && ctx.cmd[option] !== false)
+      throw new MongoCommandError(
+        115,
+        `a tailable find with '${option}' is not supported by the embedded MongoDB server`,
+      );
+  }
+  const projection = optionalDoc(ctx, 'projection');
+  const next = tailableSource(ctx.engine, coll, compileFilter(filter, letVariables(ctx)), (docs) =>
+    project(docs, projection, filter),
+  );
+  return next && { next, awaitData: ctx.cmd.awaitData === true };
+}
+
 const find: CommandSpec = {
   allowedInTxn: true,
   snapshotReads: true,
   handler: (ctx) => {
     const collation = operationCollation(ctx);
-    if (ctx.cmd.tailable === true)
-      throw new MongoCommandError(115, 'tailable cursors are not supported by the embedded MongoDB server');
-    for (const option of ['returnKey', 'showRecordId', 'min', 'max'] as const) {
-      if (ctx.cmd[option] !== undefined && ctx.cmd[option] !== false)
-        throw new MongoCommandError(115, `find option '${option}' is not supported by the embedded MongoDB server`);
-    }
+    refuseCollatedWith(collation, ctx.cmd.tailable === true && 'a tailable cursor');
     const coll = existingCollection(ctx);
+    const onView = coll !== undefined && isView(coll);
+    if (!onView) checkTailableFind(ctx.cmd, coll);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
     const skip = intOption(ctx, 'skip');
@@ -69,23 +161,12 @@ const find: CommandSpec = {
     }
     if (limit === 0) limit = undefined;
     const batchSize = batchSizeOf(ctx);
-    const docs = project(
-      runQuery(ctx.engine, coll, ctx.view, filter, {
-        sort,
-        skip,
-        limit,
-        hint: ctx.cmd.hint,
-        variables: letVariables(ctx),
-        collation,
-      }),
-      optionalDoc(ctx, 'projection'),
-      filter,
-      collation,
-    );
+    const docs = findDocuments(ctx, coll, { filter, sort, skip, limit }, collation);
     const cursor = ctx.state.cursors.openCursor(`${ctx.db}.${collectionName(ctx)}`, docs, {
       batchSize,
       singleBatch,
       lsid: ctx.lsidKey,
+      tail: onView ? undefined : tailOf(ctx, coll, filter),
     });
     return { cursor, ok: 1 };
   },
@@ -93,7 +174,7 @@ const find: CommandSpec = {
 
 const getMore: CommandSpec = {
   allowedInTxn: true,
-  handler: (ctx) => {
+  handler: async (ctx) => {
     const raw = ctx.cmd.getMore;
     const id = typeof raw === 'number' ? raw : Number(String(raw));
     const collection = ctx.cmd.collection;
@@ -103,7 +184,17 @@ const getMore: CommandSpec = {
         "BSON field 'getMore.collection' is missing or the wrong type, expected type 'string'",
       );
     const ns = `${ctx.db}.${collection}`;
-    const result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    const awaitData = ctx.state.cursors.awaitsData(id);
+    const maxTimeMS = intOption(ctx, 'maxTimeMS');
+    if (maxTimeMS !== undefined && awaitData === false)
+      throw new MongoCommandError(2, 'cannot set maxTimeMS on getMore command for a non-awaitData cursor');
+    // A tailable awaitData cursor's getMore waits (maxTimeMS, default 1 s) for documents to arrive.
+    const deadline = Date.now() + (awaitData ? (maxTimeMS ?? 1000) : 0);
+    let result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    while (awaitData && typeof result === 'object' && result.nextBatch?.length === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(20, deadline - Date.now())));
+      result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    }
     if (result === undefined) throw new MongoCommandError(43, `cursor id ${id} not found`);
     if (result === 'wrong-ns')
       throw new MongoCommandError(
@@ -128,18 +219,30 @@ const killCursors: CommandSpec = {
   },
 };
 
+/** count on a view, as the aggregation mongod runs for it. */
+function viewCountStages(query: Doc, skip: number | undefined, limit: number | undefined): Doc[] {
+  const stages: Doc[] = [{ $match: query }];
+  if (skip) stages.push({ $skip: skip });
+  if (limit) stages.push({ $limit: Math.abs(limit) });
+  return stages;
+}
+
 const count: CommandSpec = {
   handler: (ctx) => {
     const collation = operationCollation(ctx);
     const coll = existingCollection(ctx);
+    refuseCollatedWith(collation, isView(coll) && 'a view');
     const skip = intOption(ctx, 'skip');
     const limit = intOption(ctx, 'limit');
-    const docs = runQuery(ctx.engine, coll, ctx.view, optionalDoc(ctx, 'query') ?? {}, {
-      hint: ctx.cmd.hint,
-      skip,
-      limit: limit === undefined ? undefined : Math.abs(limit),
-      collation,
-    });
+    const query = optionalDoc(ctx, 'query') ?? {};
+    const docs = isView(coll)
+      ? namespaceDocuments(ctx, coll, viewCountStages(query, skip, limit), { hint: ctx.cmd.hint })
+      : runQuery(ctx.engine, coll, ctx.view, query, {
+          hint: ctx.cmd.hint,
+          skip,
+          limit: limit === undefined ? undefined : Math.abs(limit),
+          collation,
+        });
     return { n: docs.length, ok: 1 };
   },
 };
@@ -187,9 +290,12 @@ const distinct: CommandSpec = {
     const key = ctx.cmd.key;
     if (typeof key !== 'string')
       throw new MongoCommandError(14, "BSON field 'distinct.key' is missing or the wrong type, expected type 'string'");
-    const docs = runQuery(ctx.engine, existingCollection(ctx), ctx.view, optionalDoc(ctx, 'query') ?? {}, {
-      collation,
-    });
+    const query = optionalDoc(ctx, 'query') ?? {};
+    const coll = existingCollection(ctx);
+    refuseCollatedWith(collation, isView(coll) && 'a view');
+    const docs = isView(coll)
+      ? namespaceDocuments(ctx, coll, [{ $match: query }])
+      : runQuery(ctx.engine, coll, ctx.view, query, { collation });
     const parts = key.split('.');
     const values: unknown[] = [];
     for (const doc of docs) collectValues(doc, parts, 0, values);
@@ -199,6 +305,55 @@ const distinct: CommandSpec = {
 
 /** Stages that never modify their input documents, so stored objects can be passed without a copy. */
 const NON_MUTATING_STAGES = new Set(['$match', '$sort', '$skip', '$limit', '$count', '$group', '$sortByCount']);
+
+/** Runs aggregation stages with this server's operators (BSON-order `$sort`, BSON-aware filters); views resolve in `$lookup` & co. */
+function runStages(ctx: CommandContext, input: Doc[], stages: Doc[], variables?: Doc, collation?: Collation): Doc[] {
+  const safe = stages.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
+  try {
+    return new Aggregator(stages, {
+      processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
+      ...(variables ? { variables } : {}),
+      ...(collation ? { collation: collation as never } : {}),
+      collectionResolver: (name: string) => namespaceDocuments(ctx, ctx.engine.getCollection(ctx.db, name)),
+      context: AGGREGATE_CONTEXT,
+    }).run(input) as Doc[];
+  } catch (err) {
+    if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
+    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * The documents of a namespace after `stages`: a collection's (filtered by a leading `$match`
+ * through the planner) or a view's pipeline output over its source.
+ */
+function namespaceDocuments(
+  ctx: CommandContext,
+  coll: Collection | undefined,
+  stages: Doc[] = [],
+  read: { hint?: unknown; variables?: Doc | undefined; collation?: Collation | undefined } = {},
+): Doc[] {
+  const first = stages[0];
+  if (first && '$collStats' in first) {
+    if (coll && isView(coll)) throw viewNotCollection(coll);
+    const stats = collStatsDocument(coll, `${ctx.db}.${collectionName(ctx)}`, first.$collStats, ctx.state.address);
+    return runStages(ctx, [stats], stages.slice(1), read.variables, read.collation);
+  }
+  if (coll && isView(coll)) {
+    refuseCollatedWith(read.collation, 'a view');
+    const view = resolveView(ctx.engine, coll);
+    const source = runQuery(ctx.engine, view.source, ctx.view, {}, { hint: read.hint });
+    return runStages(ctx, source, [...view.pipeline, ...stages], read.variables);
+  }
+  const match = first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
+  const docs = runQuery(ctx.engine, coll, ctx.view, match ?? {}, {
+    hint: read.hint,
+    variables: read.variables,
+    collation: read.collation,
+  });
+  const rest = match ? stages.slice(1) : stages;
+  return rest.length > 0 ? runStages(ctx, docs, rest, read.variables, read.collation) : docs;
+}
 
 const aggregate: CommandSpec = {
   allowedInTxn: true,
@@ -225,37 +380,17 @@ const aggregate: CommandSpec = {
     const { read: readStages, write } = takeWriteStage(ctx, stages);
     const first = readStages[0];
     const variables = letVariables(ctx);
-    let input: Doc[];
-    let rest: Doc[];
+    let results: Doc[];
     if (dbLevel) {
-      input = dbLevelSource(ctx, first);
-      rest = readStages.slice(1);
+      results = runStages(ctx, dbLevelSource(ctx, first), readStages.slice(1), variables, collation);
     } else {
       if (first && ('$currentOp' in first || '$listLocalSessions' in first || '$documents' in first))
         throw new MongoCommandError(73, `${Object.keys(first)[0]} must be run against the database, not a collection`);
-      const leadingMatch =
-        first && '$match' in first && typeof first.$match === 'object' ? (first.$match as Doc) : undefined;
-      input = runQuery(ctx.engine, existingCollection(ctx), ctx.view, leadingMatch ?? {}, {
+      results = namespaceDocuments(ctx, existingCollection(ctx), readStages, {
         hint: ctx.cmd.hint,
         variables,
         collation,
       });
-      rest = leadingMatch ? readStages.slice(1) : readStages;
-    }
-    const safe = rest.every((s) => NON_MUTATING_STAGES.has(Object.keys(s)[0] ?? ''));
-    let results: Doc[];
-    try {
-      results = new Aggregator(rest, {
-        processingMode: safe ? ProcessingMode.CLONE_OFF : ProcessingMode.CLONE_INPUT,
-        ...(variables ? { variables } : {}),
-        ...(collation ? { collation: collation as never } : {}),
-        collectionResolver: (name: string) =>
-          runQuery(ctx.engine, ctx.engine.getCollection(ctx.db, name), ctx.view, {}),
-        context: AGGREGATE_CONTEXT,
-      }).run(input) as Doc[];
-    } catch (err) {
-      if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
-      throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
     }
     const cursorOpts = ctx.cmd.cursor as Doc;
     const batchSize = batchSizeOf(ctx, cursorOpts);

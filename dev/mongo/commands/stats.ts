@@ -2,28 +2,18 @@
  * What mongosh's helpers ask for: `explain` (find), `dbStats`, `collStats`, `currentOp` and
  * `replSetGetStatus`. Sizes are estimates (BSON size of the latest versions): there is no disk format.
  */
-import { calculateObjectSize } from 'bson';
+
+import { collectionSizes, storageStats } from '../coll-stats.ts';
 import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import { type PlanInfo, runQuery } from '../query.ts';
-import type { Collection, Doc } from '../storage.ts';
+import type { Doc } from '../storage.ts';
 import { checkCollectionName } from '../storage.ts';
+import { isView, rejectView } from '../views.ts';
 import { listable } from './common.ts';
 import { SERVER_VERSION } from './handshake.ts';
 import { currentOperations } from './read.ts';
 import type { CommandSpec } from './types.ts';
-
-function sizes(coll: Collection): { count: number; size: number } {
-  let count = 0;
-  let size = 0;
-  for (const chain of coll.docs.values()) {
-    const doc = chain[chain.length - 1]?.doc;
-    if (!doc) continue;
-    count++;
-    size += calculateObjectSize(doc);
-  }
-  return { count, size };
-}
 
 const dbStats: CommandSpec = {
   handler: (ctx) => {
@@ -32,15 +22,15 @@ const dbStats: CommandSpec = {
     let dataSize = 0;
     let indexes = 0;
     for (const c of colls) {
-      const s = sizes(c);
+      const s = collectionSizes(c);
       objects += s.count;
       dataSize += s.size;
       indexes += c.indexes.size;
     }
     return {
       db: ctx.db,
-      collections: colls.length,
-      views: 0,
+      collections: colls.filter((c) => !isView(c)).length,
+      views: colls.filter(isView).length,
       objects,
       avgObjSize: objects ? dataSize / objects : 0,
       dataSize,
@@ -60,21 +50,8 @@ const collStats: CommandSpec = {
     checkCollectionName(ctx.db, name);
     const coll = ctx.engine.getCollection(ctx.db, name);
     if (!coll || !listable(ctx, coll)) throw new MongoCommandError(26, `Collection [${ctx.db}.${name}] not found.`);
-    const { count, size } = sizes(coll);
-    return {
-      ns: coll.ns,
-      count,
-      size,
-      avgObjSize: count ? size / count : 0,
-      storageSize: size,
-      nindexes: coll.indexes.size,
-      indexSizes: Object.fromEntries([...coll.indexes.keys()].map((n) => [n, 0])),
-      totalIndexSize: 0,
-      totalSize: size,
-      capped: false,
-      scaleFactor: 1,
-      ok: 1,
-    };
+    rejectView(coll);
+    return { ns: coll.ns, ...storageStats(coll), ok: 1 };
   },
 };
 
@@ -94,6 +71,8 @@ const explain: CommandSpec = {
     const name = cmd.find;
     checkCollectionName(ctx.db, name);
     const coll = ctx.engine.getCollection(ctx.db, name);
+    if (isView(coll))
+      throw new MongoCommandError(115, 'explain of a find on a view is not supported by the embedded MongoDB server');
     const plan: PlanInfo = { stage: 'COLLSCAN', examined: 0 };
     const docs = runQuery(
       ctx.engine,

@@ -6,6 +6,7 @@ import { compileFilter, runQuery } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
 import { MAX_WRITE_BATCH_SIZE } from '../wire.ts';
+import { rejectWriteTo } from '../write-rules.ts';
 import {
   checkId,
   checkSize,
@@ -165,6 +166,7 @@ const del: CommandSpec = {
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'deletes');
     const coll = ctx.engine.getCollection(ctx.db, collectionName(ctx));
+    rejectWriteTo(coll, ctx.txn !== undefined);
     let n = 0;
     const writeErrors = await eachOp(ctx, ops, async (op) => {
       const collation = operationCollation(ctx, op);
@@ -218,6 +220,7 @@ const findAndModify: CommandSpec = {
       if (!remove) refuseUncollatedUpdate(cmd.update, cmd.arrayFilters);
       refuseUncollatedProjection(cmd.fields);
     }
+    rejectWriteTo(coll, ctx.txn !== undefined);
     const q = (cmd.query ?? {}) as Doc;
     const variables = letVariables(ctx);
     const query = compileFilter(q, variables, collation);

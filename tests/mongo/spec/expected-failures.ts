@@ -36,16 +36,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['findOneAndUpdate document validation errInfo is accessible'],
   },
   {
-    file: 'run-command/runCursorCommand.json',
-    reason: 'refused on purpose: capped collections (115 CommandNotSupported)',
-    tests: ['does not close the cursor when receiving an empty batch'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/collectionData-createOptions.json',
-    reason: 'refused on purpose: capped collections (115 CommandNotSupported)',
-    tests: ['collection is created with the correct options'],
-  },
-  {
     file: 'collection-management/createCollection-pre_and_post_images.json',
     reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
     tests: ['createCollection with changeStreamPreAndPostImages enabled'],
@@ -79,20 +69,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
-    file: 'collection-management/clustered-indexes.json',
-    reason: 'refused on purpose: clustered collections (115 CommandNotSupported)',
-    tests: [
-      'createCollection with clusteredIndex',
-      'listCollections includes clusteredIndex',
-      'listIndexes returns the index',
-    ],
-  },
-  {
-    file: 'command-monitoring/find.json',
-    reason: 'refused on purpose: find returnKey/showRecordId/min/max (115 CommandNotSupported)',
-    tests: ['A successful find with options', 'A successful find with showRecordId and returnKey'],
-  },
-  {
     file: 'collection-management/timeseries-collection.json',
     reason: 'refused on purpose: time series collections (115 CommandNotSupported)',
     tests: [
@@ -100,11 +76,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
       'insertMany with duplicate ids',
       'createCollection with bucketing options',
     ],
-  },
-  {
-    file: 'crud/estimatedDocumentCount.json',
-    reason: 'refused on purpose: views (115 CommandNotSupported)',
-    tests: ['estimatedDocumentCount works correctly on views'],
   },
   {
     file: 'transactions/run-command.json',

@@ -1,0 +1,11 @@
+/** Which namespaces accept writes: not views (166), not capped collections inside a transaction (263). */
+import { rejectCappedWriteInTransaction } from './capped.ts';
+import type { Collection } from './storage.ts';
+import { rejectView } from './views.ts';
+
+/** Throws mongod's error when `coll` may not be written here (it may be absent: nothing to refuse). */
+export function rejectWriteTo(coll: Collection | undefined, inTransaction: boolean): void {
+  if (!coll) return;
+  rejectView(coll);
+  rejectCappedWriteInTransaction(coll.ns, coll.options, inTransaction);
+}
