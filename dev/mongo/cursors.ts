@@ -1,6 +1,7 @@
 /**
  * Server-side cursors: query results are materialized when the cursor opens (which also pins the
- * reader's snapshot) and handed out in batches through getMore.
+ * reader's snapshot) and handed out in batches through getMore. Tailable (awaitData) cursors, the
+ * change streams, produce their batches on demand instead.
  */
 import { calculateObjectSize, Long } from 'bson';
 import { MAX_BSON_OBJECT_SIZE } from './wire.ts';
@@ -13,8 +14,18 @@ const CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 /** Leave room for the reply envelope inside one 16 MiB reply document. */
 const BATCH_BYTES = MAX_BSON_OBJECT_SIZE - 64 * 1024;
 
+/** The producer behind a tailable awaitData cursor (a change stream). */
+export interface TailableSource {
+  /**
+   * The next batch: at most `batchSize` documents, waiting up to `awaitMs` for the first one.
+   * `extra` fields go into the cursor document (postBatchResumeToken); `closed` ends the cursor.
+   */
+  next(batchSize: number | undefined, awaitMs: number): Promise<{ batch: Doc[]; extra: Doc; closed: boolean }>;
+}
+
 interface OpenCursor {
   ns: string;
+  tail?: TailableSource;
   docs: Doc[];
   pos: number;
   lastUsed: number;
@@ -27,6 +38,7 @@ export interface CursorReply {
   ns: string;
   firstBatch?: Doc[];
   nextBatch?: Doc[];
+  postBatchResumeToken?: unknown;
 }
 
 /** All open cursors of a server. */
@@ -60,24 +72,55 @@ export class CursorStore {
     if (opts.singleBatch || state.pos >= docs.length) {
       return { id: Long.ZERO, ns, firstBatch };
     }
-    let id = 0;
-    while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
+    const id = this.newId();
     this.open.set(id, { ns, docs, pos: state.pos, lastUsed: Date.now(), lsid: opts.lsid });
     return { id: Long.fromNumber(id), ns, firstBatch };
   }
 
+  /** Registers a tailable cursor (its first batch is the caller's) and returns its id. */
+  openTailable(ns: string, tail: TailableSource, lsid: string | undefined): Long {
+    const id = this.newId();
+    this.open.set(id, { ns, tail, docs: [], pos: 0, lastUsed: Date.now(), lsid });
+    return Long.fromNumber(id);
+  }
+
+  private newId(): number {
+    let id = 0;
+    while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
+    return id;
+  }
+
   /** Next batch of a cursor, or undefined if there is no such cursor. */
-  getMore(id: number, ns: string, batchSize: number | undefined): CursorReply | 'wrong-ns' | undefined {
+  getMore(
+    id: number,
+    ns: string,
+    batchSize: number | undefined,
+    awaitMs = 0,
+  ): CursorReply | Promise<CursorReply> | 'wrong-ns' | undefined {
     const cursor = this.open.get(id);
     if (!cursor) return undefined;
     if (cursor.ns !== ns) return 'wrong-ns';
     cursor.lastUsed = Date.now();
+    if (cursor.tail) return this.tailBatch(id, cursor, cursor.tail, batchSize, awaitMs);
     const nextBatch = this.takeBatch(cursor, batchSize);
     if (cursor.pos >= cursor.docs.length) {
       this.open.delete(id);
       return { id: Long.ZERO, ns, nextBatch };
     }
     return { id: Long.fromNumber(id), ns, nextBatch };
+  }
+
+  private async tailBatch(
+    id: number,
+    cursor: OpenCursor,
+    tail: TailableSource,
+    batchSize: number | undefined,
+    awaitMs: number,
+  ): Promise<CursorReply> {
+    const { batch, extra, closed } = await tail.next(batchSize, awaitMs);
+    cursor.lastUsed = Date.now();
+    if (closed) this.open.delete(id);
+    return { id: closed ? Long.ZERO : Long.fromNumber(id), ns: cursor.ns, nextBatch: batch, ...extra };
   }
 
   kill(id: number): boolean {

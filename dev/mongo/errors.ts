@@ -44,6 +44,11 @@ export const codeNames: Record<number, string> = {
   10334: 'BSONObjectTooLarge',
   11000: 'DuplicateKey',
   40415: 'Location40415',
+  47: 'NoMatchingDocument',
+  260: 'InvalidResumeToken',
+  280: 'ChangeStreamFatalError',
+  286: 'ChangeStreamHistoryLost',
+  40602: 'Location40602',
 };
 
 /** An error that becomes an `{ ok: 0, code, codeName, errmsg }` reply (or a write error). */

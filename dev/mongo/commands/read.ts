@@ -5,6 +5,7 @@ import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { keyString } from '../bson-order.ts';
+import { isChangeStream, openChangeStream } from '../change-streams.ts';
 import { MongoCommandError } from '../errors.ts';
 import { runQuery, sortDocuments } from '../query.ts';
 import type { Doc } from '../storage.ts';
@@ -85,9 +86,12 @@ const find: CommandSpec = {
   },
 };
 
+/** How long a getMore on an awaitData cursor waits for data without `maxTimeMS` (mongod: 1 s). */
+const DEFAULT_AWAIT_MS = 1000;
+
 const getMore: CommandSpec = {
   allowedInTxn: true,
-  handler: (ctx) => {
+  handler: async (ctx) => {
     const raw = ctx.cmd.getMore;
     const id = typeof raw === 'number' ? raw : Number(String(raw));
     const collection = ctx.cmd.collection;
@@ -97,7 +101,8 @@ const getMore: CommandSpec = {
         "BSON field 'getMore.collection' is missing or the wrong type, expected type 'string'",
       );
     const ns = `${ctx.db}.${collection}`;
-    const result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+    const awaitMs = intOption(ctx, 'maxTimeMS') ?? DEFAULT_AWAIT_MS;
+    const result = await ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx), awaitMs);
     if (result === undefined) throw new MongoCommandError(43, `cursor id ${id} not found`);
     if (result === 'wrong-ns')
       throw new MongoCommandError(
@@ -190,10 +195,18 @@ const aggregate: CommandSpec = {
       throw new MongoCommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
     }
     const stages = pipeline as Doc[];
+    if (isChangeStream(stages)) {
+      const { engine, cursors } = ctx.state;
+      const batchSize = batchSizeOf(ctx, ctx.cmd.cursor as Doc);
+      const request = { db: ctx.db, target: ctx.cmd.aggregate, inTransaction: ctx.txn !== undefined, batchSize };
+      return openChangeStream({ ...request, lsidKey: ctx.lsidKey, engine, cursors }, ctx.state.changes, stages);
+    }
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
       const op = Object.keys(stage)[0] ?? '';
-      if (op === '$out' || op === '$merge' || op === '$changeStream' || op === '$search' || op === '$geoNear') {
+      if (op === '$changeStream')
+        throw new MongoCommandError(40602, '$changeStream is only valid as the first stage in a pipeline.');
+      if (op === '$out' || op === '$merge' || op === '$search' || op === '$geoNear') {
         throw new MongoCommandError(115, `${op} is not supported by the embedded MongoDB server`);
       }
     }

@@ -137,29 +137,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['modifyCollection to changeStreamPreAndPostImages enabled'],
   },
   {
-    file: 'retryable-reads/changeStreams-client.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['client.watch succeeds on first attempt'],
-  },
-  {
-    file: 'retryable-reads/changeStreams-db.coll.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['db.coll.watch succeeds on first attempt'],
-  },
-  {
-    file: 'retryable-reads/changeStreams-db.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['db.watch succeeds on first attempt'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/poc-change-streams.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: [
-      'saveResultAsEntity is optional for createChangeStream',
-      'Executing a watch helper on a MongoClient results in notifications for changes to all collections in all databases in the cluster.',
-    ],
-  },
-  {
     file: 'collection-management/clustered-indexes.json',
     reason: 'refused on purpose: clustered collections (115 CommandNotSupported)',
     tests: [
