@@ -76,6 +76,8 @@ interface LoggedChange {
   coll: string;
   before: Doc | null;
   after: Doc | null;
+  /** Whether the collection recorded pre- and post-images (changeStreamPreAndPostImages) at the time. */
+  images: boolean;
   txn?: { lsid: Doc; txnNumber: Long };
 }
 
@@ -127,6 +129,7 @@ export class ChangeLog implements CommitListener {
         coll: c.coll.name,
         before: c.before,
         after: c.after,
+        images: (c.coll.options.changeStreamPreAndPostImages as Doc | undefined)?.enabled === true,
         ...(txnFields ? { txn: txnFields } : {}),
       });
     });
@@ -134,8 +137,9 @@ export class ChangeLog implements CommitListener {
   }
 
   dropped(ts: number, db: string, coll: string | undefined): void {
-    const op = coll === undefined ? 'dropDatabase' : 'drop';
-    this.entries.push({ ts, index: 0, wallTime: new Date(), op, db, coll: coll ?? '', before: null, after: null });
+    const op: OperationType = coll === undefined ? 'dropDatabase' : 'drop';
+    const entry = { ts, index: 0, wallTime: new Date(), op, db, coll: coll ?? '', before: null, after: null };
+    this.entries.push({ ...entry, images: false });
     this.appended();
   }
 
@@ -348,16 +352,20 @@ class ChangeStreamCursor implements TailableSource {
         const coll = this.engine.getCollection(e.db, e.coll);
         const id = keyString((e.after as Doc)._id);
         event.fullDocument = coll ? this.engine.visible(coll, id, { snapshot: Number.POSITIVE_INFINITY }) : null;
-      } else if (this.opts.fullDocument === 'whenAvailable') event.fullDocument = null;
-      else if (this.opts.fullDocument === 'required') throw missingImage('post', e);
+      } else if (this.opts.fullDocument === 'whenAvailable') event.fullDocument = e.images ? e.after : null;
+      else if (this.opts.fullDocument === 'required') {
+        if (!e.images) throw missingImage('post', e);
+        event.fullDocument = e.after;
+      }
     }
     event.ns = e.op === 'dropDatabase' ? { db: e.db } : { db: e.db, coll: e.coll };
     const keyOf = e.after ?? e.before;
     if (keyOf) event.documentKey = { _id: keyOf._id };
     if (e.op === 'update') event.updateDescription = describeUpdate(e.before as Doc, e.after as Doc);
     if (e.op === 'update' || e.op === 'replace' || e.op === 'delete') {
-      if (this.opts.fullDocumentBeforeChange === 'whenAvailable') event.fullDocumentBeforeChange = null;
-      else if (this.opts.fullDocumentBeforeChange === 'required') throw missingImage('pre', e);
+      const mode = this.opts.fullDocumentBeforeChange;
+      if (mode === 'required' && !e.images) throw missingImage('pre', e);
+      if (mode !== 'off') event.fullDocumentBeforeChange = e.images ? e.before : null;
     }
     return event;
   }

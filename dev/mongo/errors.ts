@@ -43,6 +43,7 @@ export const codeNames: Record<number, string> = {
   263: 'OperationNotSupportedInTransaction',
   10334: 'BSONObjectTooLarge',
   11000: 'DuplicateKey',
+  40414: 'Location40414',
   40415: 'Location40415',
   47: 'NoMatchingDocument',
   260: 'InvalidResumeToken',

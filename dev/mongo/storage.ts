@@ -24,7 +24,8 @@ interface Version {
 export class Collection {
   readonly db: string;
   readonly name: string;
-  readonly options: Doc;
+  /** Creation options as listCollections shows them (collMod may change some). */
+  options: Doc;
   readonly uuid: Binary;
   /** Prefix of this collection's lock keys (unique per incarnation, so a re-created collection starts clean). */
   readonly lockPrefix: string;
@@ -194,6 +195,12 @@ export class Engine {
     for (const name of [...(this.dbs.get(db)?.keys() ?? [])]) this.dropCollection(db, name);
     this.dbs.delete(db);
     if (existed && this.commitListener) this.commitListener.dropped(++this.clock, db, undefined);
+  }
+
+  /** Replaces a collection's options (collMod), journaled. */
+  setCollectionOptions(coll: Collection, options: Doc): void {
+    coll.options = options;
+    this.log({ op: 'setCollectionOptions', db: coll.db, name: coll.name, options });
   }
 
   /** Adds an index and indexes existing documents; fails (and leaves nothing) on duplicate keys. */
@@ -504,6 +511,11 @@ export class Engine {
       case 'dropCollection':
         this.dropCollection(record.db, record.name);
         break;
+      case 'setCollectionOptions': {
+        const coll = this.getCollection(record.db, record.name);
+        if (coll) coll.options = record.options;
+        break;
+      }
       case 'createIndex': {
         const coll = this.ensureCollection(record.db, record.name);
         if (!coll.indexes.has(record.spec.name)) this.addIndex(coll, record.spec);

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type ChangeStream,
   type ChangeStreamDocument,
@@ -289,6 +292,44 @@ describe('change streams', () => {
       await strict.close();
     }
   });
+
+  it('gives pre- and post-images as of each change on a collection with changeStreamPreAndPostImages', async () => {
+    const name = `${items.collectionName}_images`;
+    await db.createCollection(name, { changeStreamPreAndPostImages: { enabled: true } });
+    const images = db.collection<Item>(name);
+    const [listed] = await db.listCollections({ name }, { nameOnly: false }).toArray();
+    expect(listed?.options).toEqual({ changeStreamPreAndPostImages: { enabled: true } });
+    stream = await opened(
+      images.watch([], { fullDocument: 'required', fullDocumentBeforeChange: 'required', maxAwaitTimeMS: 100 }),
+    );
+    await images.insertOne({ _id: 1, v: 1 });
+    await images.updateOne({ _id: 1 }, { $set: { v: 2 } });
+    await images.replaceOne({ _id: 1 }, { v: 3 });
+    await images.deleteOne({ _id: 1 });
+    const events = (await take(stream, 4)) as Document[];
+    expect(events.map((e) => [e.operationType, e.fullDocument, e.fullDocumentBeforeChange])).toEqual([
+      ['insert', { _id: 1, v: 1 }, undefined],
+      ['update', { _id: 1, v: 2 }, { _id: 1, v: 1 }], // the post-image of that update, not today's document
+      ['replace', { _id: 1, v: 3 }, { _id: 1, v: 2 }],
+      ['delete', undefined, { _id: 1, v: 3 }],
+    ]);
+  });
+
+  it('turns pre- and post-images on with collMod and validates the option like mongod', async () => {
+    await db.command({ collMod: items.collectionName, changeStreamPreAndPostImages: { enabled: true } });
+    const [listed] = await db.listCollections({ name: items.collectionName }, { nameOnly: false }).toArray();
+    expect(listed?.options).toEqual({ changeStreamPreAndPostImages: { enabled: true } });
+    stream = await opened(items.watch([], { fullDocumentBeforeChange: 'whenAvailable', maxAwaitTimeMS: 100 }));
+    await items.insertOne({ _id: 1, v: 1 });
+    await items.deleteOne({ _id: 1 });
+    const [, deleted] = (await take(stream, 2)) as Document[];
+    expect(deleted?.fullDocumentBeforeChange).toEqual({ _id: 1, v: 1 });
+    const collMod = (option: unknown) => () =>
+      db.command({ collMod: items.collectionName, changeStreamPreAndPostImages: option });
+    await expectServerError(collMod({ enabled: true, extra: 1 }), 40415, 'Location40415');
+    await expectServerError(collMod({}), 40414, 'Location40414');
+    await expectServerError(collMod({ enabled: 'yes' }), 14, 'TypeMismatch');
+  });
 });
 
 describe.runIf(isEmbeddedMongo())('change stream history (embedded server with a small log)', () => {
@@ -310,6 +351,26 @@ describe.runIf(isEmbeddedMongo())('change stream history (embedded server with a
     } finally {
       await client.close();
       await server.stop();
+    }
+  });
+
+  it("keeps a collection's changeStreamPreAndPostImages set by collMod across a restart (journaled)", async () => {
+    const dbPath = await mkdtemp(join(tmpdir(), 'changes-'));
+    try {
+      let server = await startEmbeddedMongo({ dbPath, log: () => {} });
+      let client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
+      await client.db('persist').createCollection('items');
+      await client.db('persist').command({ collMod: 'items', changeStreamPreAndPostImages: { enabled: true } });
+      await client.close();
+      await server.stop();
+      server = await startEmbeddedMongo({ dbPath, log: () => {} });
+      client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
+      const [listed] = await client.db('persist').listCollections({ name: 'items' }, { nameOnly: false }).toArray();
+      await client.close();
+      await server.stop();
+      expect(listed?.options).toEqual({ changeStreamPreAndPostImages: { enabled: true } });
+    } finally {
+      await rm(dbPath, { recursive: true, force: true });
     }
   });
 });

@@ -23,7 +23,29 @@ const SUPPORTED_CREATE_OPTIONS = new Set([
   'apiVersion',
   'apiStrict',
   'apiDeprecationErrors',
+  'changeStreamPreAndPostImages',
 ]);
+
+/** `changeStreamPreAndPostImages: { enabled: <bool> }` of create and collMod, validated like mongod. */
+function preAndPostImagesOption(ctx: CommandContext): Doc | undefined {
+  const v = ctx.cmd.changeStreamPreAndPostImages;
+  if (v === undefined) return undefined;
+  const field = `${ctx.name}.changeStreamPreAndPostImages`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new MongoCommandError(14, `BSON field '${field}' is the wrong type '${typeof v}', expected type 'object'`);
+  for (const key of Object.keys(v)) {
+    if (key !== 'enabled') throw new MongoCommandError(40415, `BSON field '${field}.${key}' is an unknown field.`);
+  }
+  const enabled = (v as Doc).enabled;
+  if (enabled === undefined)
+    throw new MongoCommandError(40414, `BSON field '${field}.enabled' is missing but a required field`);
+  if (typeof enabled !== 'boolean')
+    throw new MongoCommandError(
+      14,
+      `BSON field '${field}.enabled' is the wrong type '${typeof enabled}', expected type 'bool'`,
+    );
+  return { enabled };
+}
 
 /** Index options stored and (where noted) honoured; others are refused. */
 const SUPPORTED_INDEX_OPTIONS = new Set([
@@ -84,10 +106,11 @@ const create: CommandSpec = {
         throw new MongoCommandError(115, `create option '${key}' is not supported by the embedded MongoDB server`);
       }
     }
+    const images = preAndPostImagesOption(ctx);
     const existing = ctx.engine.getCollection(ctx.db, name);
     if (existing && listable(ctx, existing))
       throw new MongoCommandError(48, `Collection ${ctx.db}.${name} already exists.`);
-    await collectionForWrite(ctx, name);
+    await collectionForWrite(ctx, name, images ? { changeStreamPreAndPostImages: images } : {});
     return { ok: 1 };
   },
 };
@@ -293,8 +316,8 @@ const dropIndexes: CommandSpec = {
 };
 
 /**
- * collMod: an index's `hidden` flag and TTL (`expireAfterSeconds`). Validators, views, time series,
- * pre/post images and unique conversion are refused (115), never ignored.
+ * collMod: an index's `hidden` flag and TTL (`expireAfterSeconds`), and change stream pre/post images.
+ * Validators, views, time series and unique conversion are refused (115), never ignored.
  */
 const collMod: CommandSpec = {
   handler: (ctx) => {
@@ -305,6 +328,8 @@ const collMod: CommandSpec = {
       if (!allowed.has(key))
         throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
     }
+    const images = preAndPostImagesOption(ctx);
+    if (images) ctx.engine.setCollectionOptions(coll, { ...coll.options, changeStreamPreAndPostImages: images });
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
     if (typeof change !== 'object' || change === null)

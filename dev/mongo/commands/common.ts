@@ -26,9 +26,13 @@ export function existingCollection(ctx: CommandContext): Collection | undefined 
  * after the commit). A collection another open transaction is creating makes a plain write wait
  * and a transactional one conflict, as in mongod.
  */
-export async function collectionForWrite(ctx: CommandContext, name: string = collectionName(ctx)): Promise<Collection> {
+export async function collectionForWrite(
+  ctx: CommandContext,
+  name: string = collectionName(ctx),
+  options: Doc = {},
+): Promise<Collection> {
   return retryOnLock(ctx, () => {
-    const coll = ctx.engine.ensureCollection(ctx.db, name, {}, ctx.txn);
+    const coll = ctx.engine.ensureCollection(ctx.db, name, options, ctx.txn);
     const creator = coll.createdBy;
     if (creator && creator !== ctx.txn && creator.state === 'active') {
       if (ctx.txn) throw writeConflict();

@@ -127,16 +127,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['collection is created with the correct options'],
   },
   {
-    file: 'collection-management/createCollection-pre_and_post_images.json',
-    reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
-    tests: ['createCollection with changeStreamPreAndPostImages enabled'],
-  },
-  {
-    file: 'collection-management/modifyCollection-pre_and_post_images.json',
-    reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
-    tests: ['modifyCollection to changeStreamPreAndPostImages enabled'],
-  },
-  {
     file: 'collection-management/clustered-indexes.json',
     reason: 'refused on purpose: clustered collections (115 CommandNotSupported)',
     tests: [
