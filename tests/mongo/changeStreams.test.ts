@@ -249,6 +249,13 @@ describe('change streams', () => {
     );
   });
 
+  it('fails the stream (280) when its pipeline changes the resume token _id', async () => {
+    stream = await opened(items.watch([{ $project: { _id: 0, operationType: 1 } }], { maxAwaitTimeMS: 100 }));
+    await items.insertOne({ _id: 1 });
+    const current = stream;
+    await expectServerError(() => current.next(), 280, 'ChangeStreamFatalError');
+  });
+
   it('refuses a change stream inside a transaction (263)', async () => {
     const session = client.startSession();
     try {
