@@ -11,13 +11,19 @@
  * A high-water mark token for timestamp T sorts before every event of T, like mongod's.
  */
 import { createHash } from 'node:crypto';
-import { Binary, Long, serialize, Timestamp } from 'bson';
+import { Binary, calculateObjectSize, Long, serialize, Timestamp } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { BSON_CONTEXT } from './bson-match.ts';
 import { keyString } from './bson-order.ts';
 import type { CursorStore, TailableSource } from './cursors.ts';
 import { MongoCommandError } from './errors.ts';
 import type { CommitListener, Doc, DocumentChange, Engine, Transaction } from './storage.ts';
+import { MAX_BSON_OBJECT_SIZE } from './wire.ts';
+
+/** A batch stops before this many bytes of events (room for the reply envelope in 16 MiB). */
+const BATCH_BYTES = MAX_BSON_OBJECT_SIZE - 64 * 1024;
+/** The first batch's size when `cursor.batchSize` is not given, as for any aggregate. */
+const DEFAULT_FIRST_BATCH = 101;
 
 /** Equal as stored BSON (types and field order included), as mongod's update diff compares. */
 function sameBson(a: unknown, b: unknown): boolean {
@@ -295,7 +301,10 @@ interface StreamOptions {
 /** The cursor behind one `$changeStream` aggregation. */
 class ChangeStreamCursor implements TailableSource {
   private pos: Position;
+  /** Reached an invalidating change: nothing follows. */
   private invalidated = false;
+  /** The invalidate event that did not fit in the last batch. */
+  private pendingInvalidate: Doc | undefined;
 
   constructor(
     private readonly log: ChangeLog,
@@ -307,32 +316,49 @@ class ChangeStreamCursor implements TailableSource {
   }
 
   /** Builds the event documents of the changes after the current position, at most `max`. */
-  private collect(max: number): { batch: Doc[]; closed: boolean } {
+  private collect(max: number): { batch: Doc[]; closed: boolean; full: boolean } {
     const base = this.log.clusterTimeBase;
     const events: Doc[] = [];
-    let closed = false;
+    let bytes = 0;
+    /** Adds an event if it fits (the first always does); false: the batch is full. */
+    const add = (event: Doc | undefined): boolean => {
+      if (!event) return true;
+      if (events.length >= max) return false;
+      const size = calculateObjectSize(event);
+      if (events.length > 0 && bytes + size > BATCH_BYTES) return false;
+      bytes += size;
+      events.push(event);
+      return true;
+    };
+    if (this.pendingInvalidate) {
+      if (!add(this.pendingInvalidate)) return { batch: events, closed: false, full: true };
+      this.pendingInvalidate = undefined;
+      return { batch: events, closed: true, full: false };
+    }
     for (const e of this.log.after(this.pos)) {
-      if (events.length >= max) break;
-      this.pos = { ts: e.ts, index: e.index };
-      if (!inScope(this.opts.scope, e)) continue;
-      if (e.op === 'dropDatabase' && this.opts.scope.kind === 'collection') {
-        // A collection stream only sees the invalidate (its drop came before).
-      } else {
-        const event = this.eventOf(e, base);
-        const out = this.applyPipeline(event);
-        if (out) events.push(out);
+      if (inScope(this.opts.scope, e) && !(e.op === 'dropDatabase' && this.opts.scope.kind === 'collection')) {
+        // (A collection stream sees only the invalidate of a dropDatabase: its drop came first.)
+        if (!add(this.applyPipeline(this.eventOf(e, base)))) return { batch: events, closed: false, full: true };
       }
-      if (invalidates(this.opts.scope, e)) {
+      this.pos = { ts: e.ts, index: e.index };
+      if (inScope(this.opts.scope, e) && invalidates(this.opts.scope, e)) {
         const token = encodeToken(base, { ts: e.ts, index: e.index, fromInvalidate: true });
         const clusterTime = new Timestamp({ t: base, i: e.ts });
-        const out = this.applyPipeline({ _id: token, operationType: 'invalidate', clusterTime, wallTime: e.wallTime });
-        if (out) events.push(out);
+        const invalidate = this.applyPipeline({
+          _id: token,
+          operationType: 'invalidate',
+          clusterTime,
+          wallTime: e.wallTime,
+        });
         this.invalidated = true;
-        closed = true;
-        break;
+        if (!add(invalidate)) {
+          this.pendingInvalidate = invalidate;
+          return { batch: events, closed: false, full: true };
+        }
+        return { batch: events, closed: true, full: false };
       }
     }
-    return { batch: events, closed };
+    return { batch: events, closed: false, full: false };
   }
 
   private eventOf(e: LoggedChange, base: number): Doc {
@@ -400,11 +426,13 @@ class ChangeStreamCursor implements TailableSource {
   /** The batch and the postBatchResumeToken that goes with it. */
   batch(batchSize: number | undefined): { batch: Doc[]; extra: Doc; closed: boolean } {
     const max = batchSize === undefined || batchSize <= 0 ? Number.POSITIVE_INFINITY : batchSize;
-    const { batch, closed } = this.invalidated ? { batch: [], closed: true } : this.collect(max);
+    const { batch, closed, full } =
+      this.invalidated && !this.pendingInvalidate ? { batch: [], closed: true, full: false } : this.collect(max);
     const last = batch[batch.length - 1];
-    const full = batch.length >= max;
     const postBatchResumeToken =
-      full && last ? last._id : highWaterMark(this.log.clusterTimeBase, Math.max(this.pos.ts, this.engine.clock));
+      (full || closed) && last
+        ? last._id
+        : highWaterMark(this.log.clusterTimeBase, Math.max(this.pos.ts, this.engine.clock));
     if (!full) this.pos = { ts: Math.max(this.pos.ts, this.engine.clock), index: AFTER_ALL };
     return { batch, extra: { postBatchResumeToken }, closed };
   }
@@ -558,7 +586,7 @@ export function openChangeStream(ctx: ChangeStreamRequest, log: ChangeLog, stage
   const first =
     ctx.batchSize === 0
       ? { batch: [], extra: { postBatchResumeToken: cursor.startToken() }, closed: false }
-      : cursor.batch(ctx.batchSize);
+      : cursor.batch(ctx.batchSize ?? DEFAULT_FIRST_BATCH);
   const id = first.closed ? Long.ZERO : ctx.cursors.openTailable(ns, cursor, ctx.lsidKey);
   return { cursor: { firstBatch: first.batch, postBatchResumeToken: first.extra.postBatchResumeToken, id, ns }, ok: 1 };
 }

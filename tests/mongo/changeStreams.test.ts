@@ -231,6 +231,26 @@ describe('change streams', () => {
     await db.command({ killCursors: items.collectionName, cursors: [id] });
   });
 
+  it('hands out one event per getMore with batchSize 1, the invalidate last, then closes the cursor', async () => {
+    const opened = await db.command({
+      aggregate: items.collectionName,
+      pipeline: [{ $changeStream: {} }],
+      cursor: { batchSize: 0 },
+    });
+    await items.insertMany([{ _id: 1 }, { _id: 2 }]);
+    await items.drop();
+    const seen: string[] = [];
+    let id = opened.cursor.id;
+    while (Number(id) !== 0 && seen.length < 10) {
+      const more = await db.command({ getMore: id, collection: items.collectionName, batchSize: 1, maxTimeMS: 500 });
+      expect(more.cursor.nextBatch).toHaveLength(1);
+      expect(more.cursor.postBatchResumeToken).toEqual(more.cursor.nextBatch[0]._id);
+      seen.push(more.cursor.nextBatch[0].operationType);
+      id = more.cursor.id;
+    }
+    expect(seen).toEqual(['insert', 'insert', 'drop', 'invalidate']);
+  });
+
   it('refuses $changeStream anywhere but first (40602) and stages a change stream forbids (20)', async () => {
     await expectServerError(
       () => items.aggregate([{ $match: {} }, { $changeStream: {} }]).toArray(),
