@@ -203,7 +203,8 @@ export class ChangeLog implements CommitListener {
         this.waiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // Unref'd: a getMore still waiting must not keep a stopping process alive.
+      const timer = setTimeout(done, ms).unref();
       this.waiters.add(done);
     });
   }
