@@ -1,6 +1,8 @@
 /**
  * Server-side cursors: query results are materialized when the cursor opens (which also pins the
- * reader's snapshot) and handed out in batches through getMore.
+ * reader's snapshot) and handed out in batches through getMore. Two kinds stay open when exhausted:
+ * tailable cursors on capped collections (refilled from a `CursorTail`, tailable.ts) and change
+ * streams (whose `TailableSource` produces each batch on demand and does its own waiting).
  */
 import { calculateObjectSize, Long } from 'bson';
 import { MAX_BSON_OBJECT_SIZE } from './wire.ts';
@@ -13,8 +15,19 @@ const CURSOR_TIMEOUT_MS = 10 * 60 * 1000;
 /** Leave room for the reply envelope inside one 16 MiB reply document. */
 const BATCH_BYTES = MAX_BSON_OBJECT_SIZE - 64 * 1024;
 
+/** The producer behind a change stream's cursor. */
+export interface TailableSource {
+  /**
+   * The next batch: at most `batchSize` documents, waiting up to `awaitMs` for the first one.
+   * `extra` fields go into the cursor document (postBatchResumeToken); `closed` ends the cursor.
+   */
+  next(batchSize: number | undefined, awaitMs: number): Promise<{ batch: Doc[]; extra: Doc; closed: boolean }>;
+}
+
 interface OpenCursor {
   ns: string;
+  /** A change stream's producer (every batch comes from it). */
+  source?: TailableSource;
   docs: Doc[];
   pos: number;
   lastUsed: number;
@@ -35,6 +48,7 @@ export interface CursorReply {
   ns: string;
   firstBatch?: Doc[];
   nextBatch?: Doc[];
+  postBatchResumeToken?: unknown;
 }
 
 /** All open cursors of a server. */
@@ -73,18 +87,36 @@ export class CursorStore {
     if (opts.singleBatch || (state.pos >= docs.length && !opts.tail)) {
       return { id: Long.ZERO, ns, firstBatch };
     }
-    let id = 0;
-    while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
+    const id = this.newId();
     this.open.set(id, { ns, docs, pos: state.pos, lastUsed: Date.now(), lsid: opts.lsid, tail: opts.tail });
     return { id: Long.fromNumber(id), ns, firstBatch };
   }
 
+  /** Registers a tailable cursor (its first batch is the caller's) and returns its id. */
+  openTailable(ns: string, source: TailableSource, lsid: string | undefined): Long {
+    const id = this.newId();
+    this.open.set(id, { ns, source, docs: [], pos: 0, lastUsed: Date.now(), lsid });
+    return Long.fromNumber(id);
+  }
+
+  private newId(): number {
+    let id = 0;
+    while (id === 0 || this.open.has(id)) id = Math.floor(Math.random() * 2 ** 52) + 1;
+    return id;
+  }
+
   /** Next batch of a cursor, or undefined if there is no such cursor. */
-  getMore(id: number, ns: string, batchSize: number | undefined): CursorReply | 'wrong-ns' | undefined {
+  getMore(
+    id: number,
+    ns: string,
+    batchSize: number | undefined,
+    awaitMs = 0,
+  ): CursorReply | Promise<CursorReply> | 'wrong-ns' | undefined {
     const cursor = this.open.get(id);
     if (!cursor) return undefined;
     if (cursor.ns !== ns) return 'wrong-ns';
     cursor.lastUsed = Date.now();
+    if (cursor.source) return this.sourceBatch(id, cursor, cursor.source, batchSize, awaitMs);
     if (cursor.tail && cursor.pos >= cursor.docs.length) {
       try {
         cursor.docs = cursor.tail.next();
@@ -102,10 +134,29 @@ export class CursorStore {
     return { id: Long.fromNumber(id), ns, nextBatch };
   }
 
-  /** Whether a cursor is tailable with awaitData (its getMore waits for new documents), or undefined if unknown. */
-  awaitsData(id: number): boolean | undefined {
+  /**
+   * How a getMore on this cursor waits for data: `source` (a change stream waits by itself),
+   * `poll` (a tailable awaitData cursor on a capped collection), false (it never waits), or
+   * undefined when there is no such cursor.
+   */
+  awaitMode(id: number): 'source' | 'poll' | false | undefined {
     const cursor = this.open.get(id);
-    return cursor && cursor.tail?.awaitData === true;
+    if (!cursor) return undefined;
+    if (cursor.source) return 'source';
+    return cursor.tail?.awaitData === true ? 'poll' : false;
+  }
+
+  private async sourceBatch(
+    id: number,
+    cursor: OpenCursor,
+    source: TailableSource,
+    batchSize: number | undefined,
+    awaitMs: number,
+  ): Promise<CursorReply> {
+    const { batch, extra, closed } = await source.next(batchSize, awaitMs);
+    cursor.lastUsed = Date.now();
+    if (closed) this.open.delete(id);
+    return { id: closed ? Long.ZERO : Long.fromNumber(id), ns: cursor.ns, nextBatch: batch, ...extra };
   }
 
   kill(id: number): boolean {

@@ -81,7 +81,7 @@ function resolveTransaction(
     }
     if (!allowed) throw new MongoCommandError(263, `Cannot run '${ctx.name}' in a multi-document transaction.`);
     if (session.txn?.state === 'active') ctx.engine.abortTransaction(session.txn, 'superseded by a newer transaction');
-    const txn = ctx.engine.beginTransaction(txnNumber);
+    const txn = ctx.engine.beginTransaction(txnNumber, cmd.lsid as Doc | undefined);
     session.txn = txn;
     session.txnNumber = txnNumber;
     return txn;

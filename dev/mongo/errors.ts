@@ -46,6 +46,7 @@ export const codeNames: Record<number, string> = {
   263: 'OperationNotSupportedInTransaction',
   10334: 'BSONObjectTooLarge',
   11000: 'DuplicateKey',
+  40414: 'Location40414',
   40415: 'Location40415',
   40601: 'Location40601',
   51183: 'Location51183',
@@ -72,9 +73,13 @@ export const codeNames: Record<number, string> = {
   16556: 'Location16556',
   16612: 'Location16612',
   31465: 'Location31465',
-  40414: 'Location40414',
   5786800: 'Location5786800',
   5786801: 'Location5786801',
+  47: 'NoMatchingDocument',
+  260: 'InvalidResumeToken',
+  280: 'ChangeStreamFatalError',
+  286: 'ChangeStreamHistoryLost',
+  40602: 'Location40602',
 };
 
 /** An error that becomes an `{ ok: 0, code, codeName, errmsg }` reply (or a write error). */

@@ -5,6 +5,7 @@
  */
 import { ObjectId } from 'bson';
 import { keyString } from './bson-order.ts';
+import { ChangeLog, DEFAULT_CHANGE_HISTORY } from './change-streams.ts';
 import { dropInterruptedOutCollections } from './commands/aggregate-write.ts';
 import type { ServerState } from './commands/types.ts';
 import { CursorStore } from './cursors.ts';
@@ -35,6 +36,11 @@ export interface EmbeddedMongoOptions {
   durable?: boolean;
   /** With dbPath: when to compact the journal while running (default 64 MiB and 3 × live data). */
   compaction?: CompactionPolicy;
+  /**
+   * How many committed changes change streams can resume from (default 10 000); older resume points
+   * get ChangeStreamHistoryLost, as when mongod's oplog has rolled over.
+   */
+  changeStreamHistory?: number;
   /** Open connections beyond this are closed at once, like mongod's net.maxIncomingConnections (default: no limit). */
   maxIncomingConnections?: number;
 }
@@ -96,16 +102,24 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     );
     dropInterruptedOutCollections(engine);
   }
+  const clusterTimeBase = Math.floor(Date.now() / 1000);
+  const changes = new ChangeLog({
+    limit: options.changeStreamHistory ?? DEFAULT_CHANGE_HISTORY,
+    clusterTimeBase,
+    startClock: engine.clock,
+  });
+  engine.commitListener = changes;
   const state: ServerState = {
     engine,
     cursors: new CursorStore(),
+    changes,
     sessions: new Map(),
     address: '',
     setName: REPLICA_SET_NAME,
     electionId: new ObjectId('7fffffff0000000000000001'),
     startedAt: Date.now(),
     parameters: { transactionLifetimeLimitSeconds: 60 },
-    clusterTimeBase: Math.floor(Date.now() / 1000),
+    clusterTimeBase,
     connections: () => ({ current: 0, available: 0, totalCreated: 0, active: 0 }),
     snapshotPins: new Map(),
     log,

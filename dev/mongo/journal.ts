@@ -28,6 +28,7 @@ type Doc = Record<string, unknown>;
 /** One journal entry. */
 export type JournalRecord =
   | { op: 'createCollection'; db: string; name: string; options: Doc }
+  | { op: 'setCollectionOptions'; db: string; name: string; options: Doc }
   | { op: 'dropCollection'; db: string; name: string }
   | { op: 'createIndex'; db: string; name: string; spec: IndexSpec }
   | { op: 'dropIndex'; db: string; name: string; index: string }

@@ -26,7 +26,8 @@ export class Collection {
   readonly db: string;
   /** Changes only when the collection is renamed (see {@link Engine.renameCollection}). */
   name: string;
-  readonly options: Doc;
+  /** Creation options as listCollections shows them (collMod may change some). */
+  options: Doc;
   readonly uuid: Binary;
   /** Prefix of this collection's lock keys (unique per incarnation, so a re-created collection starts clean). */
   readonly lockPrefix: string;
@@ -62,10 +63,35 @@ export class LockWait {
   }
 }
 
+/** How a write changed a document: what a change stream reports as its `operationType`. */
+export type WriteKind = 'insert' | 'update' | 'replace' | 'delete';
+
+/** One document change of a commit, in the order the writes happened. */
+export interface DocumentChange {
+  coll: Collection;
+  kind: WriteKind;
+  before: Doc | null;
+  after: Doc | null;
+}
+
+/**
+ * Receives every commit in commit order, each with its timestamp (the change-stream log of
+ * dev/mongo/change-streams.ts). Catalog drops come with a timestamp of their own.
+ */
+export interface CommitListener {
+  documentsCommitted(ts: number, changes: DocumentChange[], txn: Transaction | undefined): void;
+  /** A collection (`coll` set) or a whole database (`coll` undefined) was dropped. */
+  dropped(ts: number, db: string, coll: string | undefined): void;
+}
+
 /** An open multi-document transaction. */
 export class Transaction {
   readonly snapshot: number;
   readonly txnNumber: number;
+  /** The session's `lsid` document (change events of the transaction carry it). */
+  readonly lsid: Doc | undefined;
+  /** Every write in order, for the change events the commit produces. */
+  readonly changes: DocumentChange[] = [];
   readonly startedAt = Date.now();
   readonly writes = new Map<Collection, Map<string, Doc | null>>();
   readonly locks: string[] = [];
@@ -76,9 +102,10 @@ export class Transaction {
   readonly done: Promise<void>;
   resolveDone: () => void = () => {};
 
-  constructor(snapshot: number, txnNumber: number) {
+  constructor(snapshot: number, txnNumber: number, lsid?: Doc) {
     this.snapshot = snapshot;
     this.txnNumber = txnNumber;
+    this.lsid = lsid;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -98,6 +125,9 @@ interface PendingWrite {
   coll: Collection;
   id: string;
   doc: Doc | null;
+  /** Set for writes of commands (not journal replay): what change streams report. */
+  kind?: WriteKind;
+  before?: Doc | null;
 }
 
 /** Validates a database name like mongod. */
@@ -123,6 +153,8 @@ export class Engine {
   readonly activeTxns = new Set<Transaction>();
   private pruneQueue = new Map<Collection, Set<string>>();
   journal: Journal | undefined;
+  /** Told about every commit and drop (the change-stream log); unset while the journal replays. */
+  commitListener: CommitListener | undefined;
 
   // ---- catalog -------------------------------------------------------------------------------
 
@@ -152,7 +184,8 @@ export class Engine {
     return coll;
   }
 
-  dropCollection(db: string, name: string): boolean {
+  /** Drops a collection; `silently` (an aborted transaction's own creation) reports no drop event. */
+  dropCollection(db: string, name: string, silently = false): boolean {
     const colls = this.dbs.get(db);
     const coll = colls?.get(name);
     if (!colls || !coll) return false;
@@ -160,6 +193,7 @@ export class Engine {
     if (colls.size === 0) this.dbs.delete(db);
     this.pruneQueue.delete(coll);
     this.log({ op: 'dropCollection', db, name });
+    if (this.commitListener && !silently) this.commitListener.dropped(++this.clock, db, name);
     return true;
   }
 
@@ -183,8 +217,16 @@ export class Engine {
   }
 
   dropDatabase(db: string): void {
+    const existed = this.dbs.has(db);
     for (const name of [...(this.dbs.get(db)?.keys() ?? [])]) this.dropCollection(db, name);
     this.dbs.delete(db);
+    if (existed && this.commitListener) this.commitListener.dropped(++this.clock, db, undefined);
+  }
+
+  /** Replaces a collection's options (collMod), journaled. */
+  setCollectionOptions(coll: Collection, options: Doc): void {
+    coll.options = options;
+    this.log({ op: 'setCollectionOptions', db: coll.db, name: coll.name, options });
   }
 
   /** Adds an index and indexes existing documents; fails (and leaves nothing) on duplicate keys. */
@@ -347,9 +389,10 @@ export class Engine {
    * Writes one document version (null = delete) in the given view: in a transaction it is
    * buffered under locks; otherwise it commits at once. Throws DuplicateKey, WriteConflict or LockWait.
    */
-  writeDoc(coll: Collection, id: string, doc: Doc | null, view: ReadView, mode: 'insert' | 'replace' | 'delete'): void {
+  writeDoc(coll: Collection, id: string, doc: Doc | null, view: ReadView, mode: WriteKind): void {
     const docLock = this.checkDocWritable(coll, id, view);
-    if (mode === 'insert' && this.visible(coll, id, view)) {
+    const before = this.visible(coll, id, view);
+    if (mode === 'insert' && before) {
       throw this.duplicateKeyError(coll, coll.indexes.get('_id_') as Index, [(doc as Doc)._id]);
     }
     const keyLocks = doc ? this.checkUnique(coll, id, doc, view) : [];
@@ -365,6 +408,7 @@ export class Engine {
         txn.writes.set(coll, own);
       }
       own.set(id, doc);
+      if (this.commitListener) txn.changes.push({ coll, kind: mode, before, after: doc });
       for (const lockKey of [docLock, ...keyLocks]) {
         if (!this.locks.has(lockKey)) {
           this.locks.set(lockKey, txn);
@@ -373,11 +417,14 @@ export class Engine {
       }
       return;
     }
-    this.commit([{ coll, id, doc }]);
+    this.commit([{ coll, id, doc, kind: mode, before }]);
   }
 
-  /** Makes writes visible atomically under one new timestamp. */
-  private commit(writes: PendingWrite[]): void {
+  /**
+   * Makes writes visible atomically under one new timestamp. A transaction passes itself and its
+   * changes in write order; a single write reports its own.
+   */
+  private commit(writes: PendingWrite[], txn?: Transaction): void {
     if (writes.length === 0) return;
     const ts = ++this.clock;
     const keepHistory = this.activeTxns.size > 0;
@@ -427,6 +474,15 @@ export class Engine {
       }
     }
     if (this.journal && record.length > 0) this.journal.append({ op: 'batch', ops: record });
+    if (this.commitListener) {
+      const changes: DocumentChange[] = txn
+        ? txn.changes
+        : writes.flatMap((w) =>
+            w.kind ? [{ coll: w.coll, kind: w.kind, before: w.before ?? null, after: w.doc }] : [],
+          );
+      const live = changes.filter((c) => this.getCollection(c.coll.db, c.coll.name) === c.coll);
+      if (live.length > 0) this.commitListener.documentsCommitted(ts, live, txn);
+    }
   }
 
   /** Drops versions no open transaction can see any more (and their index keys). */
@@ -465,8 +521,8 @@ export class Engine {
 
   // ---- transactions --------------------------------------------------------------------------
 
-  beginTransaction(txnNumber: number): Transaction {
-    const txn = new Transaction(this.clock, txnNumber);
+  beginTransaction(txnNumber: number, lsid?: Doc): Transaction {
+    const txn = new Transaction(this.clock, txnNumber, lsid);
     this.activeTxns.add(txn);
     return txn;
   }
@@ -476,7 +532,7 @@ export class Engine {
     const writes: PendingWrite[] = [];
     for (const [coll, docs] of txn.writes) for (const [id, doc] of docs) writes.push({ coll, id, doc });
     this.activeTxns.delete(txn); // its snapshot no longer needs protecting
-    this.commit(writes);
+    this.commit(writes, txn);
     this.endTransaction(txn, 'committed');
   }
 
@@ -492,6 +548,7 @@ export class Engine {
     for (const lockKey of txn.locks) if (this.locks.get(lockKey) === txn) this.locks.delete(lockKey);
     txn.locks.length = 0;
     if (state === 'aborted') txn.writes.clear();
+    txn.changes.length = 0;
     this.settleCreatedCollections(txn, state);
     txn.resolveDone();
     this.prune();
@@ -502,7 +559,7 @@ export class Engine {
     for (const coll of txn.created) {
       coll.createdBy = undefined;
       if (state === 'aborted' && this.getCollection(coll.db, coll.name) === coll)
-        this.dropCollection(coll.db, coll.name);
+        this.dropCollection(coll.db, coll.name, true);
     }
     txn.created.length = 0;
   }
@@ -522,6 +579,11 @@ export class Engine {
       case 'dropCollection':
         this.dropCollection(record.db, record.name);
         break;
+      case 'setCollectionOptions': {
+        const coll = this.getCollection(record.db, record.name);
+        if (coll) coll.options = record.options;
+        break;
+      }
       case 'createIndex': {
         const coll = this.ensureCollection(record.db, record.name);
         if (!coll.indexes.has(record.spec.name)) this.addIndex(coll, record.spec);

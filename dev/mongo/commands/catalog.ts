@@ -27,10 +27,31 @@ const SUPPORTED_CREATE_OPTIONS = new Set([
   'apiVersion',
   'apiStrict',
   'apiDeprecationErrors',
+  'changeStreamPreAndPostImages',
 ]);
 
 /** Collection options validated by their own modules (clustered.ts, capped.ts); `capped: false` is the default and not stored. */
 const MODULE_CREATE_OPTIONS = new Set(['clusteredIndex', 'capped', 'size', 'max']);
+/** `changeStreamPreAndPostImages: { enabled: <bool> }` of create and collMod, validated like mongod. */
+function preAndPostImagesOption(ctx: CommandContext): Doc | undefined {
+  const v = ctx.cmd.changeStreamPreAndPostImages;
+  if (v === undefined) return undefined;
+  const field = `${ctx.name}.changeStreamPreAndPostImages`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new MongoCommandError(14, `BSON field '${field}' is the wrong type '${typeof v}', expected type 'object'`);
+  for (const key of Object.keys(v)) {
+    if (key !== 'enabled') throw new MongoCommandError(40415, `BSON field '${field}.${key}' is an unknown field.`);
+  }
+  const enabled = (v as Doc).enabled;
+  if (enabled === undefined)
+    throw new MongoCommandError(40414, `BSON field '${field}.enabled' is missing but a required field`);
+  if (typeof enabled !== 'boolean')
+    throw new MongoCommandError(
+      14,
+      `BSON field '${field}.enabled' is the wrong type '${typeof enabled}', expected type 'bool'`,
+    );
+  return { enabled };
+}
 
 /** Index options stored and (where noted) honoured; others are refused. */
 const SUPPORTED_INDEX_OPTIONS = new Set([
@@ -110,6 +131,12 @@ const create: CommandSpec = {
         }
       }
     }
+    const images = preAndPostImagesOption(ctx);
+    if (view && images)
+      throw new MongoCommandError(
+        115,
+        "create option 'changeStreamPreAndPostImages' together with 'viewOn' is not supported by the embedded MongoDB server",
+      );
     if (view && ctx.txn) throw new MongoCommandError(263, 'Cannot create a view in a multi-document transaction.');
     const existing = ctx.engine.getCollection(ctx.db, name);
     if (existing && listable(ctx, existing))
@@ -124,6 +151,7 @@ const create: CommandSpec = {
       });
       return { ok: 1 };
     }
+    if (images) options.changeStreamPreAndPostImages = images;
     await collectionForWrite(ctx, name, options);
     return { ok: 1 };
   },
@@ -347,7 +375,8 @@ const dropIndexes: CommandSpec = {
 
 /**
  * collMod: an index's `hidden` flag, TTL (`expireAfterSeconds`), `prepareUnique` and conversion to
- * `unique: true`. Validators, views, time series and pre/post images are refused (115), never ignored.
+ * `unique: true`, and change stream pre/post images. Validators, views and time series are refused
+ * (115), never ignored.
  */
 const collMod: CommandSpec = {
   handler: async (ctx) => {
@@ -358,6 +387,8 @@ const collMod: CommandSpec = {
       if (!allowed.has(key))
         throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
     }
+    const images = preAndPostImagesOption(ctx);
+    if (images) ctx.engine.setCollectionOptions(coll, { ...coll.options, changeStreamPreAndPostImages: images });
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
     rejectView(coll);

@@ -5,6 +5,7 @@ import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
+import { isChangeStream, openChangeStream } from '../change-streams.ts';
 import { collStatsDocument } from '../coll-stats.ts';
 import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
@@ -172,6 +173,9 @@ const find: CommandSpec = {
   },
 };
 
+/** How long a getMore on an awaitData cursor waits for data without `maxTimeMS` (mongod: 1 s). */
+const DEFAULT_AWAIT_MS = 1000;
+
 const getMore: CommandSpec = {
   allowedInTxn: true,
   handler: async (ctx) => {
@@ -184,16 +188,18 @@ const getMore: CommandSpec = {
         "BSON field 'getMore.collection' is missing or the wrong type, expected type 'string'",
       );
     const ns = `${ctx.db}.${collection}`;
-    const awaitData = ctx.state.cursors.awaitsData(id);
+    const mode = ctx.state.cursors.awaitMode(id);
     const maxTimeMS = intOption(ctx, 'maxTimeMS');
-    if (maxTimeMS !== undefined && awaitData === false)
+    if (maxTimeMS !== undefined && mode === false)
       throw new MongoCommandError(2, 'cannot set maxTimeMS on getMore command for a non-awaitData cursor');
-    // A tailable awaitData cursor's getMore waits (maxTimeMS, default 1 s) for documents to arrive.
-    const deadline = Date.now() + (awaitData ? (maxTimeMS ?? 1000) : 0);
-    let result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
-    while (awaitData && typeof result === 'object' && result.nextBatch?.length === 0 && Date.now() < deadline) {
+    // An awaitData cursor's getMore waits (maxTimeMS, default 1 s) for data: a change stream's
+    // source waits by itself, a tailable cursor on a capped collection is polled here.
+    const awaitMs = maxTimeMS ?? DEFAULT_AWAIT_MS;
+    const deadline = Date.now() + (mode === 'poll' ? awaitMs : 0);
+    let result = await ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx), awaitMs);
+    while (mode === 'poll' && typeof result === 'object' && result.nextBatch?.length === 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(20, deadline - Date.now())));
-      result = ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx));
+      result = await ctx.state.cursors.getMore(id, ns, batchSizeOf(ctx), awaitMs);
     }
     if (result === undefined) throw new MongoCommandError(43, `cursor id ${id} not found`);
     if (result === 'wrong-ns')
@@ -369,11 +375,20 @@ const aggregate: CommandSpec = {
       throw new MongoCommandError(9, "The 'cursor' option is required, except for aggregate with the explain argument");
     }
     const stages = pipeline as Doc[];
+    if (isChangeStream(stages)) {
+      refuseCollatedWith(collation, 'a change stream');
+      const { engine, cursors } = ctx.state;
+      const batchSize = batchSizeOf(ctx, ctx.cmd.cursor as Doc);
+      const request = { db: ctx.db, target: ctx.cmd.aggregate, inTransaction: ctx.txn !== undefined, batchSize };
+      return openChangeStream({ ...request, lsidKey: ctx.lsidKey, engine, cursors }, ctx.state.changes, stages);
+    }
     if (collation) refuseUncollatedPipeline(stages);
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
       const op = Object.keys(stage)[0] ?? '';
-      if (op === '$changeStream' || op === '$search' || op === '$geoNear') {
+      if (op === '$changeStream')
+        throw new MongoCommandError(40602, '$changeStream is only valid as the first stage in a pipeline.');
+      if (op === '$search' || op === '$geoNear') {
         throw new MongoCommandError(115, `${op} is not supported by the embedded MongoDB server`);
       }
     }

@@ -1,5 +1,6 @@
 /** Types shared by command handlers. */
 import type { ObjectId } from 'bson';
+import type { ChangeLog } from '../change-streams.ts';
 import type { CursorStore } from '../cursors.ts';
 import type { Doc, Engine, ReadView, Transaction } from '../storage.ts';
 
@@ -17,6 +18,8 @@ export interface SessionState {
 export interface ServerState {
   engine: Engine;
   cursors: CursorStore;
+  /** Committed changes, read by change streams. */
+  changes: ChangeLog;
   sessions: Map<string, SessionState>;
   /** `host:port` clients should use, reported as me/primary/hosts. */
   address: string;

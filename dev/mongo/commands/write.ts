@@ -113,7 +113,7 @@ async function updateStatement(
       const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
-      ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
+      ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update');
       return 'modified';
     });
     if (outcome === 'gone') continue;
@@ -248,7 +248,7 @@ const findAndModify: CommandSpec = {
         const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false, variables });
         if (!sameBson(target, next)) {
           checkSize(next);
-          ctx.engine.writeDoc(coll, id, next, ctx.view, 'replace');
+          ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update');
         }
         return { lastErrorObject: { n: 1, updatedExisting: true }, value: out(returnNew ? next : target) };
       }

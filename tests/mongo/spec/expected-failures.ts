@@ -36,39 +36,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     tests: ['findOneAndUpdate document validation errInfo is accessible'],
   },
   {
-    file: 'collection-management/createCollection-pre_and_post_images.json',
-    reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
-    tests: ['createCollection with changeStreamPreAndPostImages enabled'],
-  },
-  {
-    file: 'collection-management/modifyCollection-pre_and_post_images.json',
-    reason: 'refused on purpose: change stream pre/post images (115 CommandNotSupported)',
-    tests: ['modifyCollection to changeStreamPreAndPostImages enabled'],
-  },
-  {
-    file: 'retryable-reads/changeStreams-client.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['client.watch succeeds on first attempt'],
-  },
-  {
-    file: 'retryable-reads/changeStreams-db.coll.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['db.coll.watch succeeds on first attempt'],
-  },
-  {
-    file: 'retryable-reads/changeStreams-db.watch.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: ['db.watch succeeds on first attempt'],
-  },
-  {
-    file: 'unified-test-format-valid-pass/poc-change-streams.json',
-    reason: 'refused on purpose: change streams (115 CommandNotSupported)',
-    tests: [
-      'saveResultAsEntity is optional for createChangeStream',
-      'Executing a watch helper on a MongoClient results in notifications for changes to all collections in all databases in the cluster.',
-    ],
-  },
-  {
     file: 'collection-management/timeseries-collection.json',
     reason: 'refused on purpose: time series collections (115 CommandNotSupported)',
     tests: [

@@ -4,6 +4,7 @@
  */
 import {
   AbstractCursor,
+  ChangeStream,
   type ClientSession,
   type Collection,
   type Db,
@@ -148,9 +149,12 @@ async function runTestRunnerOp(ctx: RunnerContext, name: string, args: Doc): Pro
   }
 }
 
-/** A change stream after its first round trip (so a server refusal surfaces here). */
-async function startedStream<T extends { tryNext(): Promise<unknown> }>(stream: T): Promise<T> {
-  await stream.tryNext();
+/**
+ * A change stream after its `aggregate` (so a server refusal surfaces here) and nothing more: no
+ * getMore yet, as the Node driver's own unified runner does (through the cursor's cursorInit).
+ */
+async function startedStream(stream: ChangeStream): Promise<ChangeStream> {
+  await (stream as unknown as { cursor: { cursorInit(): Promise<void> } }).cursor.cursorInit();
   return stream;
 }
 
@@ -317,7 +321,8 @@ async function runSessionOp(ctx: RunnerContext, session: ClientSession, name: st
   }
 }
 
-async function runCursorOp(cursor: AbstractCursor, name: string): Promise<unknown> {
+/** Change streams iterate like cursors (unified test format: iterateUntilDocumentOrError, iterateOnce, close). */
+async function runCursorOp(cursor: AbstractCursor | ChangeStream, name: string): Promise<unknown> {
   switch (name) {
     case 'iterateUntilDocumentOrError':
       return cursor.next();
@@ -337,7 +342,7 @@ async function execute(ctx: RunnerContext, op: Doc): Promise<unknown> {
   if (op.object === 'testRunner') return runTestRunnerOp(ctx, name, args);
   const target = ctx.entities.get(op.object as string);
   if (ctx.entities.clients.has(op.object as string)) return runClientOp(ctx, target as MongoClient, name, args);
-  if (target instanceof AbstractCursor) return runCursorOp(target, name);
+  if (target instanceof AbstractCursor || target instanceof ChangeStream) return runCursorOp(target, name);
   const t = target as object;
   if ('withTransaction' in t) return runSessionOp(ctx, target as ClientSession, name, args);
   if ('collectionName' in t && 'insertOne' in t) return runCollectionOp(ctx, asCollection(target), name, args);
