@@ -6,6 +6,7 @@
  * its own rules, its `$avg` skips Decimal128). Arithmetic is exact (bson-arith.ts); order is
  * MongoDB's (bson-order.ts). Registered in BSON_CONTEXT (bson-match.ts).
  */
+import { Long } from 'bson';
 import { evalExpr } from 'mingo/core';
 import * as accumulatorOps from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
@@ -15,11 +16,22 @@ import { MongoCommandError } from './errors.ts';
 
 const push = accumulatorOps.$push as (coll: unknown[], expr: unknown, options: Options) => unknown[];
 
-function operands(obj: unknown, expr: unknown, options: Options, op: string): unknown[] {
-  const args = evalExpr(obj, expr, options);
-  if (!Array.isArray(args))
-    throw new MongoCommandError(16020, `Expression ${op} takes at least 1 argument; got a ${bsonTypeName(args)}`);
-  return args;
+/** The evaluated operands: an array argument is the operand list, anything else one operand (as in mongod). */
+function operands(obj: unknown, expr: unknown, options: Options): unknown[] {
+  return Array.isArray(expr) ? expr.map((e) => evalExpr(obj, e, options)) : [evalExpr(obj, expr, options)];
+}
+
+function exactly(op: string, n: number, args: unknown[]): void {
+  if (args.length !== n)
+    throw new MongoCommandError(16020, `Expression ${op} takes exactly ${n} arguments. ${args.length} were passed in.`);
+}
+
+const nullish = (v: unknown): boolean => v === null || v === undefined;
+
+/** Milliseconds to add to a date: rounded half away from zero, as mongod's llround does. */
+function dateOffset(n: unknown): number {
+  const x = Number(String(n));
+  return Math.sign(x) * Math.round(Math.abs(x));
 }
 
 /** Int64 overflow turns the result into a Double, as mongod's arithmetic expressions do. */
@@ -28,11 +40,12 @@ function orDouble(result: unknown, a: unknown, b: unknown, op: (x: number, y: nu
 }
 
 function $add(obj: unknown, expr: unknown, options: Options): unknown {
-  const args = operands(obj, expr, options, '$add');
-  if (args.some((v) => v === null || v === undefined)) return null;
   let date: Date | undefined;
   let total: unknown = 0;
-  for (const v of args) {
+  // Left to right, as mongod: a null or missing operand makes the result null, unless an earlier
+  // operand already failed the type check.
+  for (const v of operands(obj, expr, options)) {
+    if (nullish(v)) return null;
     if (v instanceof Date) {
       if (date) throw new MongoCommandError(16612, 'only one date allowed in an $add expression');
       date = v;
@@ -42,20 +55,17 @@ function $add(obj: unknown, expr: unknown, options: Options): unknown {
       throw new MongoCommandError(14, `$add only supports numeric or date types, not ${bsonTypeName(v)}`);
     }
   }
-  return date ? new Date(date.getTime() + Math.round(Number(String(total)))) : total;
+  return date ? new Date(date.getTime() + dateOffset(total)) : total;
 }
 
 function $subtract(obj: unknown, expr: unknown, options: Options): unknown {
-  const args = operands(obj, expr, options, '$subtract');
-  if (args.length !== 2)
-    throw new MongoCommandError(
-      16020,
-      `Expression $subtract takes exactly 2 arguments. ${args.length} were passed in.`,
-    );
+  const args = operands(obj, expr, options);
+  exactly('$subtract', 2, args);
   const [a, b] = args;
-  if (a === null || a === undefined || b === null || b === undefined) return null;
-  if (a instanceof Date && b instanceof Date) return a.getTime() - b.getTime();
-  if (a instanceof Date && isBsonNumber(b)) return new Date(a.getTime() - Math.round(Number(String(b))));
+  if (nullish(a) || nullish(b)) return null;
+  // Date minus date is a Long of milliseconds in mongod.
+  if (a instanceof Date && b instanceof Date) return Long.fromNumber(a.getTime() - b.getTime());
+  if (a instanceof Date && isBsonNumber(b)) return new Date(a.getTime() - dateOffset(b));
   if (isBsonNumber(a) && isBsonNumber(b)) {
     const negated = negateBson(b);
     return negated === undefined
@@ -66,10 +76,9 @@ function $subtract(obj: unknown, expr: unknown, options: Options): unknown {
 }
 
 function $multiply(obj: unknown, expr: unknown, options: Options): unknown {
-  const args = operands(obj, expr, options, '$multiply');
-  if (args.some((v) => v === null || v === undefined)) return null;
   let product: unknown = 1;
-  for (const v of args) {
+  for (const v of operands(obj, expr, options)) {
+    if (nullish(v)) return null;
     if (!isBsonNumber(v))
       throw new MongoCommandError(16555, `$multiply only supports numeric types, not ${bsonTypeName(v)}`);
     product = orDouble(mulBson(product, v), product, v, (x, y) => x * y);
@@ -94,7 +103,9 @@ function extreme(coll: unknown[], expr: unknown, options: Options, sign: 1 | -1)
 
 /** `$type`: mongod's type name (`decimal`, `objectId`, `missing`…), where mingo has its own. */
 function $type(obj: unknown, expr: unknown, options: Options): string {
-  return bsonTypeName(evalExpr(obj, Array.isArray(expr) && expr.length === 1 ? expr[0] : expr, options));
+  const args = operands(obj, expr, options);
+  exactly('$type', 1, args);
+  return bsonTypeName(args[0]);
 }
 
 /**
@@ -114,9 +125,8 @@ function compareValues(a: unknown, b: unknown): number {
 
 function comparison(op: string, test: (order: number) => boolean | number) {
   return (obj: unknown, expr: unknown, options: Options): boolean | number => {
-    const args = operands(obj, expr, options, op);
-    if (args.length !== 2)
-      throw new MongoCommandError(16020, `Expression ${op} takes exactly 2 arguments. ${args.length} were passed in.`);
+    const args = operands(obj, expr, options);
+    exactly(op, 2, args);
     return test(compareValues(args[0], args[1]));
   };
 }

@@ -270,9 +270,7 @@ const TYPE_NAMES_BY_CLASS: Record<string, string> = {
   Timestamp: 'timestamp',
   MinKey: 'minKey',
   MaxKey: 'maxKey',
-  Code: 'javascript',
   BSONSymbol: 'symbol',
-  DBRef: 'dbPointer',
 };
 
 /**
@@ -290,6 +288,8 @@ export function bsonTypeName(v: unknown): string {
   if (v instanceof Date) return 'date';
   if (v instanceof RegExp) return 'regex';
   const bsonClass = (v as { _bsontype?: string })._bsontype;
+  // js-bson reads every {$ref, $id} sub-document as a DBRef: to mongod it is an object.
+  if (bsonClass === 'Code') return (v as { scope?: unknown }).scope ? 'javascriptWithScope' : 'javascript';
   return (bsonClass && TYPE_NAMES_BY_CLASS[bsonClass]) ?? 'object';
 }
 

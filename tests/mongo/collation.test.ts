@@ -249,4 +249,32 @@ describe('collation', () => {
     expect(await words.countDocuments({ z: 1 })).toBe(0);
     expect(await words.countDocuments({ tags: { $exists: true } })).toBe(0);
   });
+
+  it.runIf(isEmbeddedMongo())(
+    'refuses with 115 a collation on a view, with min/max, returnKey, a tailable cursor or a change stream',
+    async () => {
+      const refused = async (op: Promise<unknown>) => (await errorOf(op)).code;
+      await db.createCollection('wordsView', { viewOn: words.collectionName, pipeline: [] });
+      const view = db.collection('wordsView');
+      expect(await refused(view.find({ w: 'APPLE' }, { collation: EN(2) }).toArray())).toBe(115);
+      expect(await refused(view.countDocuments({ w: 'APPLE' }, { collation: EN(2) }))).toBe(115);
+      expect(await refused(view.distinct('w', {}, { collation: EN(2) }))).toBe(115);
+      expect(await refused(view.aggregate([{ $match: { w: 'APPLE' } }], { collation: EN(2) }).toArray())).toBe(115);
+      await words.createIndex({ w: 1 });
+      expect(await refused(words.find({}, { collation: EN(2), hint: { w: 1 }, min: { w: 'a' } }).toArray())).toBe(115);
+      expect(await refused(words.find({}, { collation: EN(2), hint: { w: 1 }, returnKey: true }).toArray())).toBe(115);
+      await db.createCollection('wordsCapped', { capped: true, size: 4096 });
+      expect(
+        await refused(
+          db
+            .collection('wordsCapped')
+            .find({}, { collation: EN(2), tailable: true })
+            .toArray(),
+        ),
+      ).toBe(115);
+      const stream = words.watch([], { collation: EN(2) });
+      expect(await refused(stream.tryNext())).toBe(115);
+      await stream.close();
+    },
+  );
 });

@@ -207,4 +207,16 @@ describe('CRUD through the driver', () => {
     await items.insertOne({ _id: 'str', qty: 1 });
     expect(await items.countDocuments({ _id: { $gt: 495 } })).toBe(4);
   });
+
+  // The spec tests for this pass only through a listed driver deviation (the Node driver drops the
+  // field), so the server's side is pinned here with raw commands.
+  it('accepts bypassDocumentValidation: false on insert, update, findAndModify and aggregate $out', async () => {
+    const name = items.collectionName;
+    const bypass = { bypassDocumentValidation: false };
+    await db.command({ insert: name, documents: [{ _id: 1, qty: 1 }], ...bypass });
+    await db.command({ update: name, updates: [{ q: { _id: 1 }, u: { $set: { qty: 2 } } }], ...bypass });
+    await db.command({ findAndModify: name, query: { _id: 1 }, update: { $inc: { qty: 1 } }, ...bypass });
+    await db.command({ aggregate: name, pipeline: [{ $out: `${name}_out` }], cursor: {}, ...bypass });
+    expect(await db.collection(`${name}_out`).findOne({ _id: 1 })).toEqual({ _id: 1, qty: 3 });
+  });
 });

@@ -330,4 +330,22 @@ describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
       .toArray();
     expect(r).toEqual({ _id: 1, c: 0, d: -1 });
   });
+
+  it('takes a non-array operand as one operand and checks operands left to right, as mongod', async () => {
+    const coll = db.collection<ArithDoc>('operands');
+    await coll.insertOne({ _id: 1, arr: [1, 2], s: 'x', at: new Date(10) });
+    const one = async (project: Record<string, unknown>): Promise<Record<string, unknown> | undefined> =>
+      (await coll.aggregate([{ $project: { _id: 0, ...project } }]).toArray())[0];
+    expect(await one({ v: { $add: 5 } })).toEqual({ v: 5 });
+    expect(await one({ v: { $add: [null, '$s'] } })).toEqual({ v: null });
+    expect(await one({ v: { $add: ['$at', -2.5] } })).toEqual({ v: new Date(7) });
+    expect(await one({ v: { $type: { $subtract: ['$at', new Date(4)] } } })).toEqual({ v: 'long' });
+    await expect(one({ v: { $add: '$arr' } })).rejects.toMatchObject({
+      code: 14,
+      message: '$add only supports numeric or date types, not array',
+    });
+    await expect(one({ v: { $add: ['$s', null] } })).rejects.toMatchObject({ code: 14 });
+    await expect(one({ v: { $eq: '$arr' } })).rejects.toMatchObject({ code: 16020 });
+    await expect(one({ v: { $type: [1, 2] } })).rejects.toMatchObject({ code: 16020 });
+  });
 });

@@ -1,17 +1,9 @@
-import { type Collection, type Db, type MongoClient, MongoServerError } from 'mongodb';
+import type { Collection, Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { serverError } from '../support/server-error.ts';
 
 type Row = { _id: number; x: number; y?: number };
-
-async function serverError(run: () => Promise<unknown>): Promise<MongoServerError> {
-  const err = await run().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(MongoServerError);
-  return err as MongoServerError;
-}
 
 describe('collMod: prepareUnique, then unique (converting an index to unique, as MongoDB 6.0+)', () => {
   let client: MongoClient;
@@ -45,8 +37,8 @@ describe('collMod: prepareUnique, then unique (converting an index to unique, as
       ok: 1,
     });
     expect((await coll.indexes()).find((i) => i.name === 'x_1')).toMatchObject({ prepareUnique: true });
-    expect((await serverError(() => coll.insertOne({ _id: 4, x: 2 }))).code).toBe(11000);
-    expect((await serverError(() => coll.updateOne({ _id: 3 }, { $set: { x: 1 } }))).code).toBe(11000);
+    expect((await serverError(coll.insertOne({ _id: 4, x: 2 }))).code).toBe(11000);
+    expect((await serverError(coll.updateOne({ _id: 3 }, { $set: { x: 1 } }))).code).toBe(11000);
     // A document that already shares its key may still be updated without changing it.
     await coll.updateOne({ _id: 2 }, { $set: { y: 5 } });
     await coll.insertOne({ _id: 5, x: 9 });
@@ -54,9 +46,16 @@ describe('collMod: prepareUnique, then unique (converting an index to unique, as
   });
 
   it('unique: true needs prepareUnique first (72), then lists every group of duplicates (359) and changes nothing', async () => {
-    expect((await serverError(() => collMod({ keyPattern: { x: 1 }, unique: true }))).code).toBe(72);
+    expect((await serverError(collMod({ keyPattern: { x: 1 }, unique: true }))).code).toBe(72);
+    // Not in one step, and prepareUnique goes alone (mongod: 72 for both).
+    expect((await serverError(collMod({ keyPattern: { x: 1 }, prepareUnique: true, unique: true }))).code).toBe(72);
+    expect((await serverError(collMod({ keyPattern: { x: 1 }, prepareUnique: true, hidden: true }))).code).toBe(72);
+    expect((await serverError(collMod({ keyPattern: { x: 1 }, unique: false }))).code).toBe(2);
+    expect((await coll.indexes()).find((i) => i.name === 'x_1')?.prepareUnique).toBeUndefined();
+    // An index that is unique already, the _id index among them, is left as it is.
+    expect(await collMod({ name: '_id_', unique: true })).toMatchObject({ ok: 1 });
     await collMod({ keyPattern: { x: 1 }, prepareUnique: true });
-    const err = await serverError(() => collMod({ keyPattern: { x: 1 }, unique: true }));
+    const err = await serverError(collMod({ keyPattern: { x: 1 }, unique: true }));
     expect(err.code).toBe(359);
     expect(err.codeName).toBe('CannotConvertIndexToUnique');
     expect(err.errorResponse.violations).toEqual([{ ids: [1, 2] }]);
@@ -70,12 +69,12 @@ describe('collMod: prepareUnique, then unique (converting an index to unique, as
     const index = (await coll.indexes()).find((i) => i.name === 'x_1');
     expect(index).toMatchObject({ unique: true });
     expect(index?.prepareUnique).toBeUndefined();
-    expect((await serverError(() => coll.insertOne({ _id: 7, x: 1 }))).code).toBe(11000);
+    expect((await serverError(coll.insertOne({ _id: 7, x: 1 }))).code).toBe(11000);
   });
 
   it('creates an index with prepareUnique directly (createIndexes; the driver helper drops the option)', async () => {
     await db.command({ createIndexes: 'rows', indexes: [{ key: { y: 1 }, name: 'y_1', prepareUnique: true }] });
     await coll.updateOne({ _id: 1 }, { $set: { y: 1 } });
-    expect((await serverError(() => coll.updateOne({ _id: 2 }, { $set: { y: 1 } }))).code).toBe(11000);
+    expect((await serverError(coll.updateOne({ _id: 2 }, { $set: { y: 1 } }))).code).toBe(11000);
   });
 });

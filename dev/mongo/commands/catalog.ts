@@ -424,6 +424,11 @@ const collMod: CommandSpec = {
       reply.expireAfterSeconds_new = expireAfterSeconds;
       spec.expireAfterSeconds = expireAfterSeconds;
     }
+    if (
+      prepareUnique !== undefined &&
+      (hidden !== undefined || expireAfterSeconds !== undefined || unique !== undefined)
+    )
+      throw new MongoCommandError(72, 'prepareUnique cannot be combined with any other modification.');
     if (prepareUnique !== undefined || unique !== undefined) {
       // Like an index build, the duplicate check must see what open transactions commit.
       await retryOnLock(ctx, () => {
@@ -457,18 +462,19 @@ function convertToUnique(
     throw new MongoCommandError(14, "BSON field 'collMod.index.prepareUnique' is the wrong type, expected type 'bool'");
   if (unique !== undefined && typeof unique !== 'boolean')
     throw new MongoCommandError(14, "BSON field 'collMod.index.unique' is the wrong type, expected type 'bool'");
-  if (unique === false)
-    throw new MongoCommandError(115, "collMod 'unique: false' is not supported by the embedded MongoDB server");
-  if (index.name === '_id_') throw new MongoCommandError(72, 'cannot modify unique or prepareUnique of the _id index');
+  if (unique === false) throw new MongoCommandError(2, 'Cannot make index non-unique');
   const reply: Doc = {};
+  // An index that is unique already (the _id index among them) has nothing to prepare or convert.
+  if (index.unique) return reply;
   if (prepareUnique !== undefined) {
     reply.prepareUnique_old = index.prepareUnique;
     reply.prepareUnique_new = prepareUnique;
     if (prepareUnique) spec.prepareUnique = true;
     else delete spec.prepareUnique;
   }
-  if (unique === true && !index.unique) {
-    if (spec.prepareUnique !== true)
+  if (unique === true) {
+    // The index must have been prepared by an earlier collMod (mongod checks the index as it is).
+    if (!index.prepareUnique)
       throw new MongoCommandError(
         72,
         "Cannot make index unique with 'prepareUnique=false'. Run collMod to set it first.",

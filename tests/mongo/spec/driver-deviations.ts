@@ -13,8 +13,11 @@ export interface DriverDeviation {
   file: string;
   /** What the driver does differently, and why it is not the server's answer. */
   reason: string;
-  /** Dotted paths in the sent command: `extra` the driver adds, `missing` the driver leaves out. */
-  sentCommand: { extra?: string[]; missing?: string[] };
+  /**
+   * Dotted paths in the sent command: `extra` the driver adds, `missing` the driver leaves out;
+   * `commands`: only in these commands (default: every command of the test).
+   */
+  sentCommand: { extra?: string[]; missing?: string[]; commands?: string[] };
   /** Test descriptions. */
   tests: string[];
 }
@@ -22,7 +25,7 @@ export interface DriverDeviation {
 const commitWtimeout = {
   reason:
     'the Node driver adds wtimeout: 10000 to the write concern of every commitTransaction and abortTransaction it sends (the spec asks for it only on a retried commit)',
-  sentCommand: { extra: ['writeConcern.wtimeout'] },
+  sentCommand: { extra: ['writeConcern.wtimeout'], commands: ['commitTransaction', 'abortTransaction'] },
 };
 
 const bypassFalse = {

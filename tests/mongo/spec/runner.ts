@@ -170,7 +170,8 @@ function matchEvent(
   let relaxed = false;
   if (command !== undefined && type === 'commandStartedEvent') {
     let sent = { expected: command as Doc, actual: toPlain((e as CommandStartedEvent).command) as Doc, applied: false };
-    if (relax) sent = relaxSentCommand(sent.expected, sent.actual, relax);
+    if (relax && (!relax.commands || relax.commands.includes(e.commandName)))
+      sent = relaxSentCommand(sent.expected, sent.actual, relax);
     relaxed = sent.applied;
     matchValue(sent.expected, sent.actual, `${path}.command`, entities);
   }
