@@ -217,6 +217,6 @@ describe('CRUD through the driver', () => {
     await db.command({ update: name, updates: [{ q: { _id: 1 }, u: { $set: { qty: 2 } } }], ...bypass });
     await db.command({ findAndModify: name, query: { _id: 1 }, update: { $inc: { qty: 1 } }, ...bypass });
     await db.command({ aggregate: name, pipeline: [{ $out: `${name}_out` }], cursor: {}, ...bypass });
-    expect(await db.collection(`${name}_out`).findOne({ _id: 1 })).toEqual({ _id: 1, qty: 3 });
+    expect(await db.collection<Item>(`${name}_out`).findOne({ _id: 1 })).toEqual({ _id: 1, qty: 3 });
   });
 });
