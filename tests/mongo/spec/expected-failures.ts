@@ -32,7 +32,7 @@ export const expectedFailures: ExpectedFailureGroup[] = [
   },
   {
     file: 'crud/findOneAndUpdate-errorResponse.json',
-    reason: 'refused on purpose: collMod prepareUnique/unique conversion and validators (115 CommandNotSupported)',
+    reason: 'refused on purpose: schema validators (collMod validator: 115 CommandNotSupported)',
     tests: ['findOneAndUpdate document validation errInfo is accessible'],
   },
   {
