@@ -79,6 +79,19 @@ async function writeLoad(
   }
 }
 
+/** `promise`, or a failure naming what hung once `ms` have passed (instead of the test's timeout). */
+async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function verify(uri: string, ledger: Ledger): Promise<void> {
   const client = new MongoClient(uri);
   try {
@@ -127,7 +140,15 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
       await verify(server.uri, ledger);
       const clients = Array.from(
         { length: CLIENTS },
-        () => new MongoClient(server.uri, { serverSelectionTimeoutMS: 500, retryWrites: false, maxPoolSize: 4 }),
+        // timeoutMS bounds every operation (pool checkout and endSession included) once the server
+        // is gone: a write in flight at the kill must end in an error, never wait forever.
+        () =>
+          new MongoClient(server.uri, {
+            serverSelectionTimeoutMS: 500,
+            timeoutMS: 10_000,
+            retryWrites: false,
+            maxPoolSize: 4,
+          }),
       );
       const stop = { now: false };
       const ackedBefore = ledger.acked;
@@ -143,8 +164,14 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
       await new Promise((r) => setTimeout(r, Math.random() * 600));
       await server.stop('SIGKILL');
       stop.now = true;
-      await ended;
-      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      // Closing the clients first fails whatever write is still in flight on a dead connection,
+      // so the loops end (their outcome is unknown, and the ledger does not count them).
+      await within(
+        30_000,
+        Promise.all(clients.map((c) => c.close().catch(() => {}))),
+        `round ${round}: closing the clients did not end after the kill`,
+      );
+      await within(30_000, ended, `round ${round}: the write loops did not end after the kill`);
       expect(ledger.acked - ackedBefore).toBeGreaterThanOrEqual(60);
     }
     const last = await startChildMongo(['--dbpath', dir]);
