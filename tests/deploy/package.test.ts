@@ -368,6 +368,13 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
     expect(answer?.headers?.['content-type']).toBe('application/problem+json');
   });
 
+  it('answers malformed JSON 400 problem+json from the packaged bundle', async () => {
+    const [answer] = await invokePackaged('createService', [gatewayEvent('POST', '/services', { body: '{"id": ' })]);
+    expect(answer?.statusCode, answer?.body as string).toBe(400);
+    expect(answer?.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(answer?.body as string)).toMatchObject({ detail: 'The body is not valid JSON' });
+  });
+
   it('creates a service and an order and reads the order back, reading the connection string from SSM', async () => {
     const [service] = await invokePackaged('createService', [
       gatewayEvent('POST', '/services', { body: { id: 'dry-1', name: 'Inspection' } }),
