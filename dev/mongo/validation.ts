@@ -48,11 +48,14 @@ function checkAllowedOperators(v: unknown): void {
   }
 }
 
+/** Databases mongod keeps for itself: no validators there. */
+const INTERNAL_DBS = new Set(['admin', 'local', 'config']);
+
 /**
- * The validation options of a create/collMod command (only those given), validated like mongod;
- * an empty `validator` is returned as given (it removes validation).
+ * The validation options of a create/collMod command on `db.name` (only those given), validated
+ * like mongod; an empty `validator` is returned as given (it removes validation).
  */
-export function validationOptions(cmd: Doc, command: string): Doc {
+export function validationOptions(cmd: Doc, command: string, db: string, name: string): Doc {
   const out: Doc = {};
   const { validator, validationLevel, validationAction } = cmd;
   if (validator !== undefined) {
@@ -60,6 +63,11 @@ export function validationOptions(cmd: Doc, command: string): Doc {
       throw new MongoCommandError(
         14,
         `BSON field '${command}.validator' is the wrong type '${bsonTypeName(validator)}', expected type 'object'`,
+      );
+    if (INTERNAL_DBS.has(db) && Object.keys(validator).length > 0)
+      throw new MongoCommandError(
+        72,
+        `Document validators are not allowed on collection ${db}.${name} in the ${db} internal database`,
       );
     checkAllowedOperators(validator);
     compiled(validator);
@@ -145,33 +153,41 @@ function valueAt(doc: Doc, path: string): unknown {
 
 const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte']);
 
-/** One clause: a top-level operator (`$and`, `$or`, `$nor`, `$expr`…) or one operator on one path. */
-type Clause = { field: string; op: string; arg: unknown } | { op: string; arg: unknown; field?: undefined };
+/** One clause: a top-level operator (`$and`, `$or`, `$nor`, `$expr`…) or one operator on one path, as written. */
+interface Clause {
+  field?: string;
+  op: string;
+  arg: unknown;
+  specifiedAs: Doc;
+}
 
 /** A filter's clauses as mongod's implicit top-level `$and` holds them. */
 function clausesOf(filter: Doc): Clause[] {
   const out: Clause[] = [];
   for (const [k, v] of Object.entries(filter)) {
-    if (k.startsWith('$')) out.push({ op: k, arg: v });
+    if (k.startsWith('$')) out.push({ op: k, arg: v, specifiedAs: { [k]: v } });
     else if (isPlainObject(v) && Object.keys(v).length > 0 && Object.keys(v).every((o) => o.startsWith('$'))) {
-      const ops = Object.entries(v).filter(([o]) => o !== '$options');
-      for (const [o, arg] of ops) out.push({ field: k, op: o, arg: o === '$regex' ? { ...v } : arg });
-    } else out.push({ field: k, op: '$eq', arg: v });
+      for (const [o, arg] of Object.entries(v)) {
+        if (o === '$options') continue;
+        const spec = o === '$regex' && v.$options !== undefined ? { $regex: arg, $options: v.$options } : { [o]: arg };
+        out.push({ field: k, op: o, arg, specifiedAs: { [k]: spec } });
+      }
+    } else out.push({ field: k, op: '$eq', arg: v, specifiedAs: { [k]: v } });
   }
   return out;
-}
-
-function clauseFilter(c: Clause): Doc {
-  if (c.field === undefined) return { [c.op]: c.arg };
-  if (c.op === '$regex') return { [c.field]: c.arg };
-  return { [c.field]: { [c.op]: c.arg } };
 }
 
 /** mongod's `details` of a filter a document fails (a single clause directly, several under `$and`). */
 function filterDetails(filter: Doc, doc: Doc): Doc {
   const clauses = clausesOf(filter);
   if (clauses.length === 1) return clauseDetails(clauses[0] as Clause, doc);
-  return { operatorName: '$and', clausesNotSatisfied: failingClauses(clauses.map(clauseFilter), doc) };
+  return {
+    operatorName: '$and',
+    clausesNotSatisfied: failingClauses(
+      clauses.map((c) => c.specifiedAs),
+      doc,
+    ),
+  };
 }
 
 function failingClauses(filters: Doc[], doc: Doc): Doc[] {
@@ -187,8 +203,7 @@ function considered(value: unknown): Doc {
 }
 
 function clauseDetails(c: Clause, doc: Doc): Doc {
-  const specifiedAs = clauseFilter(c);
-  const base: Doc = { operatorName: c.op, specifiedAs };
+  const base: Doc = { operatorName: c.op, specifiedAs: c.specifiedAs };
   if (c.field === undefined) {
     const list = Array.isArray(c.arg) ? (c.arg as Doc[]) : [];
     switch (c.op) {

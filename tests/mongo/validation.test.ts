@@ -80,6 +80,17 @@ describe('document validation (validator, validationLevel, validationAction)', (
     });
   });
 
+  it('reports an implicit equality as $eq, specified as written', async () => {
+    await db.command({ collMod: 'rows', validator: { x: 'order' } });
+    const err = await serverError(rows().insertOne({ _id: 1, x: 'quote' }));
+    expect(err.errInfo?.details).toEqual({
+      operatorName: '$eq',
+      specifiedAs: { x: 'order' },
+      reason: 'comparison failed',
+      consideredValue: 'quote',
+    });
+  });
+
   it('validates updates, replacements, upserts and findAndModify (121), and unordered bulk writes per document', async () => {
     await rows().insertOne({ _id: 1, x: 'a' });
     const update = await serverError(rows().updateOne({ _id: 1 }, { $set: { x: 2 } }));
@@ -181,6 +192,9 @@ describe('document validation (validator, validationLevel, validationAction)', (
     expect(
       (await serverError(db.command({ insert: 'rows', documents: [{ x: 'a' }], bypassDocumentValidation: 'y' }))).code,
     ).toBe(14);
+    // No validators in the databases mongod keeps for itself (72 InvalidOptions).
+    const internal = client.db('config').command({ create: 'rows_bad', validator: { x: 1 } });
+    expect((await serverError(internal)).code).toBe(72);
     expect(await db.listCollections({ name: 'rows_bad' }).toArray()).toEqual([]);
     // The collection's validator is unchanged by the refused collMod.
     expect((await serverError(rows().insertOne({ _id: 1, x: 1 }))).code).toBe(121);

@@ -156,7 +156,11 @@ const create: CommandSpec = {
       return { ok: 1 };
     }
     if (images) options.changeStreamPreAndPostImages = images;
-    await collectionForWrite(ctx, name, withValidationOptions(options, validationOptions(ctx.cmd, 'create')));
+    await collectionForWrite(
+      ctx,
+      name,
+      withValidationOptions(options, validationOptions(ctx.cmd, 'create', ctx.db, name)),
+    );
     return { ok: 1 };
   },
 };
@@ -392,7 +396,7 @@ const collMod: CommandSpec = {
         throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
     }
     const images = preAndPostImagesOption(ctx);
-    const validation = validationOptions(ctx.cmd, 'collMod');
+    const validation = validationOptions(ctx.cmd, 'collMod', coll.db, coll.name);
     const validationKey = Object.keys(validation)[0];
     if (validationKey && isView(coll))
       throw new MongoCommandError(72, `option not supported on a view: ${validationKey}`);
