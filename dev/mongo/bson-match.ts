@@ -31,16 +31,6 @@ function isPlainDoc(v: unknown): v is Doc {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && typeClass(v) === 20;
 }
 
-/** The value at a dotted path through sub-documents (undefined when absent or under an array). */
-export function valueAtPath(doc: Doc, path: string): unknown {
-  let v: unknown = doc;
-  for (const part of path.split('.')) {
-    if (!isPlainDoc(v)) return undefined;
-    v = v[part];
-  }
-  return v;
-}
-
 /**
  * The values a dotted path reaches in a document, as mongod's matcher sees them: arrays along
  * the way are traversed (and indexed by numeric parts), a leaf array yields itself and its

@@ -6,7 +6,6 @@
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
 import { addBson, isBsonNumber, isExactNumber, mulBson } from './bson-arith.ts';
-import { valueAtPath } from './bson-match.ts';
 import { keyString, bsonTypeName as typeName } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
@@ -72,7 +71,16 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
   return 'replacement';
 }
 
-/** Whether a dotted path goes through an array (valueAtPath stops there). */
+function getPath(doc: Doc, path: string): unknown {
+  let v: unknown = doc;
+  for (const p of path.split('.')) {
+    if (!isPlainObject(v)) return undefined;
+    v = v[p];
+  }
+  return v;
+}
+
+/** Whether a dotted path goes through an array (getPath stops there). */
 function crossesArray(doc: Doc, path: string): boolean {
   let v: unknown = doc;
   for (const p of path.split('.')) {
@@ -92,7 +100,7 @@ function exactArithmetic(doc: Doc, u: Doc): void {
     const spec = u[op];
     if (!isPlainObject(spec)) continue;
     for (const [path, by] of Object.entries(spec)) {
-      const current = valueAtPath(doc, path);
+      const current = getPath(doc, path);
       if (!isExactNumber(by) && !isExactNumber(current)) continue;
       if (path.includes('$') || crossesArray(doc, path))
         throw new MongoCommandError(
@@ -127,7 +135,7 @@ function checkArithmetic(doc: Doc, u: Doc): void {
         );
       }
       if (path.includes('$')) continue;
-      const current = valueAtPath(doc, path);
+      const current = getPath(doc, path);
       if (current !== undefined && !isBsonNumber(current)) {
         throw new MongoCommandError(
           14,
