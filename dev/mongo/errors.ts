@@ -26,6 +26,7 @@ export const codeNames: Record<number, string> = {
   112: 'WriteConflict',
   115: 'CommandNotSupported',
   117: 'ConflictingOperationInProgress',
+  121: 'DocumentValidationFailure',
   125: 'CommandFailed',
   13113: 'MergeStageNoMatchingDocument',
   13: 'Unauthorized',

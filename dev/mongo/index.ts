@@ -109,6 +109,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     startClock: engine.clock,
   });
   engine.commitListener = changes;
+  engine.warningLog = log;
   const state: ServerState = {
     engine,
     cursors: new CursorStore(),

@@ -13,6 +13,7 @@ import { cappedDocBytes, cappedEvictions, isCapped } from './capped.ts';
 import { MongoCommandError, writeConflict } from './errors.ts';
 import { type Doc, Index, type IndexSpec } from './indexes.ts';
 import type { Journal, JournalRecord } from './journal.ts';
+import { checkDocument } from './validation.ts';
 
 export type { Doc } from './indexes.ts';
 
@@ -155,6 +156,8 @@ export class Engine {
   journal: Journal | undefined;
   /** Told about every commit and drop (the change-stream log); unset while the journal replays. */
   commitListener: CommitListener | undefined;
+  /** Where `validationAction: 'warn'` reports documents that fail their collection's validator. */
+  warningLog: ((line: string) => void) | undefined;
 
   // ---- catalog -------------------------------------------------------------------------------
 
@@ -387,11 +390,21 @@ export class Engine {
 
   /**
    * Writes one document version (null = delete) in the given view: in a transaction it is
-   * buffered under locks; otherwise it commits at once. Throws DuplicateKey, WriteConflict or LockWait.
+   * buffered under locks; otherwise it commits at once. A stored document must pass the
+   * collection's validator unless the command bypasses validation (`bypassValidation`).
+   * Throws DocumentValidationFailure, DuplicateKey, WriteConflict or LockWait.
    */
-  writeDoc(coll: Collection, id: string, doc: Doc | null, view: ReadView, mode: WriteKind): void {
+  writeDoc(
+    coll: Collection,
+    id: string,
+    doc: Doc | null,
+    view: ReadView,
+    mode: WriteKind,
+    bypassValidation = false,
+  ): void {
     const docLock = this.checkDocWritable(coll, id, view);
     const before = this.visible(coll, id, view);
+    if (doc) checkDocument(coll.ns, coll.options, before, doc, { bypass: bypassValidation, warn: this.warningLog });
     if (mode === 'insert' && before) {
       throw this.duplicateKeyError(coll, coll.indexes.get('_id_') as Index, [(doc as Doc)._id]);
     }

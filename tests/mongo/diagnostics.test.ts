@@ -65,7 +65,9 @@ describe('diagnostic commands mongosh relies on', () => {
     expect(ttl).toMatchObject({ expireAfterSeconds_old: 60, expireAfterSeconds_new: 120 });
     const listed = await db.collection('t').listIndexes().toArray();
     expect(listed.find((i) => i.name === 'at_1')).toMatchObject({ hidden: true, expireAfterSeconds: 120 });
-    await expect(db.command({ collMod: 't', validator: { a: { $type: 'int' } } })).rejects.toMatchObject({ code: 115 });
+    await expect(db.command({ collMod: 't', validator: { $jsonSchema: { required: ['a'] } } })).rejects.toMatchObject({
+      code: 115,
+    });
     await expect(db.command({ collMod: 't', index: { name: 'nope', hidden: true } })).rejects.toMatchObject({
       code: 27,
     });

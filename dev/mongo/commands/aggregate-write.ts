@@ -26,7 +26,16 @@ import {
   LockWait,
 } from '../storage.ts';
 import { applyUpdate, upsertSeed } from '../update-ops.ts';
-import { checkId, checkSize, cloneDoc, collectionForWrite, retryOnLock, sameBson, withIdFirst } from './common.ts';
+import {
+  bypassValidation,
+  checkId,
+  checkSize,
+  cloneDoc,
+  collectionForWrite,
+  retryOnLock,
+  sameBson,
+  withIdFirst,
+} from './common.ts';
 import type { CommandContext } from './types.ts';
 
 /** Where a write stage writes. */
@@ -343,8 +352,9 @@ export async function runWriteStage(
   results: Doc[],
   variables: Doc | undefined,
 ): Promise<void> {
-  if (stage.op === '$out') await runOut(ctx, stage, results);
-  else await runMerge(ctx, stage, results, variables);
+  const bypass = bypassValidation(ctx);
+  if (stage.op === '$out') await runOut(ctx, stage, results, bypass);
+  else await runMerge(ctx, stage, results, variables, bypass);
 }
 
 /** Prefix of `$out`'s temporary collections (mongod's, which tools such as MongoMirror know). */
@@ -365,7 +375,7 @@ function indexSpecs(coll: Collection | undefined): Doc[] {
   return coll ? [...coll.indexes.values()].filter((i) => i.name !== '_id_').map((i) => ({ ...i.spec })) : [];
 }
 
-async function runOut(ctx: CommandContext, target: Target, results: Doc[]): Promise<void> {
+async function runOut(ctx: CommandContext, target: Target, results: Doc[], bypass: boolean): Promise<void> {
   const { engine } = ctx;
   const original = engine.getCollection(target.db, target.coll);
   const originalIndexes = indexSpecs(original);
@@ -378,7 +388,7 @@ async function runOut(ctx: CommandContext, target: Target, results: Doc[]): Prom
       const doc = withIdFirst(cloneDoc(raw));
       checkId(doc._id);
       checkSize(doc);
-      engine.writeDoc(temp, keyString(doc._id), doc, LATEST, 'insert');
+      engine.writeDoc(temp, keyString(doc._id), doc, LATEST, 'insert', bypass);
     }
     await retryOnLock(ctx, () => {
       const current = engine.getCollection(target.db, target.coll);
@@ -479,6 +489,7 @@ async function runMerge(
   stage: Extract<WriteStage, { op: '$merge' }>,
   results: Doc[],
   variables: Doc | undefined,
+  bypass: boolean,
 ): Promise<void> {
   const onId = stage.on.includes('_id');
   // Like mongod building its batch: every result gets its `on` values (51132/51185) and `let`
@@ -499,7 +510,7 @@ async function runMerge(
   // mongod sends the writes as unordered batches: every result is tried, the first error is reported.
   for (const { doc, filter, vars } of batch) {
     try {
-      const outcome = await retryOnLock(ctx, () => mergeOne(ctx, coll, stage, doc, filter, vars));
+      const outcome = await retryOnLock(ctx, () => mergeOne(ctx, coll, stage, doc, filter, vars, bypass));
       if (outcome === 'unmatched') unmatched++;
     } catch (err) {
       if (!isWriteError(err)) throw err;
@@ -522,6 +533,7 @@ function mergeOne(
   doc: Doc,
   filter: Doc,
   variables: Doc | undefined,
+  bypass: boolean,
 ): 'matched' | 'unmatched' | 'inserted' {
   const { engine } = ctx;
   const insert = (next: Doc): 'inserted' => {
@@ -529,7 +541,7 @@ function mergeOne(
     const stored = withIdFirst(next);
     checkId(stored._id);
     checkSize(stored);
-    engine.writeDoc(coll, keyString(stored._id), stored, LATEST, 'insert');
+    engine.writeDoc(coll, keyString(stored._id), stored, LATEST, 'insert', bypass);
     return 'inserted';
   };
   // whenMatched: fail is an insert; the _id / unique index reports the match as a duplicate key.
@@ -540,7 +552,7 @@ function mergeOne(
     const next = applyUpdate(current, u, { query: filter, isInsert: false, variables });
     if (!sameBson(current, next)) {
       checkSize(next);
-      engine.writeDoc(coll, keyString(current._id), next, LATEST, 'replace');
+      engine.writeDoc(coll, keyString(current._id), next, LATEST, 'replace', bypass);
     }
     return 'matched';
   }

@@ -7,9 +7,13 @@ import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
 import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
+import { validationOptions, withValidationOptions } from '../validation.ts';
 import { checkNoCycle, isView, rejectView, viewDefinition } from '../views.ts';
 import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
+
+/** Document validation options of create and collMod (validation.ts). */
+const VALIDATION_OPTIONS = ['validator', 'validationLevel', 'validationAction'];
 
 /** Collection options we implement; anything else would be silently ignored, so it is refused. */
 const SUPPORTED_CREATE_OPTIONS = new Set([
@@ -30,8 +34,8 @@ const SUPPORTED_CREATE_OPTIONS = new Set([
   'changeStreamPreAndPostImages',
 ]);
 
-/** Collection options validated by their own modules (clustered.ts, capped.ts); `capped: false` is the default and not stored. */
-const MODULE_CREATE_OPTIONS = new Set(['clusteredIndex', 'capped', 'size', 'max']);
+/** Collection options validated by their own modules (clustered.ts, capped.ts, validation.ts); `capped: false` is the default and not stored. */
+const MODULE_CREATE_OPTIONS = new Set(['clusteredIndex', 'capped', 'size', 'max', ...VALIDATION_OPTIONS]);
 /** `changeStreamPreAndPostImages: { enabled: <bool> }` of create and collMod, validated like mongod. */
 function preAndPostImagesOption(ctx: CommandContext): Doc | undefined {
   const v = ctx.cmd.changeStreamPreAndPostImages;
@@ -152,7 +156,11 @@ const create: CommandSpec = {
       return { ok: 1 };
     }
     if (images) options.changeStreamPreAndPostImages = images;
-    await collectionForWrite(ctx, name, options);
+    await collectionForWrite(
+      ctx,
+      name,
+      withValidationOptions(options, validationOptions(ctx.cmd, 'create', ctx.db, name)),
+    );
     return { ok: 1 };
   },
 };
@@ -375,20 +383,28 @@ const dropIndexes: CommandSpec = {
 
 /**
  * collMod: an index's `hidden` flag, TTL (`expireAfterSeconds`), `prepareUnique` and conversion to
- * `unique: true`, and change stream pre/post images. Validators, views and time series are refused
- * (115), never ignored.
+ * `unique: true`, change stream pre/post images and document validation (validator, level, action).
+ * Views and time series are refused (115), never ignored.
  */
 const collMod: CommandSpec = {
   handler: async (ctx) => {
     const coll = existingCollection(ctx);
     if (!coll || !listable(ctx, coll)) throw notFound(ctx, collectionName(ctx));
-    const allowed = new Set(['collMod', 'index', ...SUPPORTED_CREATE_OPTIONS]);
+    const allowed = new Set(['collMod', 'index', ...SUPPORTED_CREATE_OPTIONS, ...VALIDATION_OPTIONS]);
     for (const key of Object.keys(ctx.cmd)) {
       if (!allowed.has(key))
         throw new MongoCommandError(115, `collMod option '${key}' is not supported by the embedded MongoDB server`);
     }
     const images = preAndPostImagesOption(ctx);
-    if (images) ctx.engine.setCollectionOptions(coll, { ...coll.options, changeStreamPreAndPostImages: images });
+    const validation = validationOptions(ctx.cmd, 'collMod', coll.db, coll.name);
+    const validationKey = Object.keys(validation)[0];
+    if (validationKey && isView(coll))
+      throw new MongoCommandError(72, `option not supported on a view: ${validationKey}`);
+    if (images || validationKey) {
+      const options = withValidationOptions(coll.options, validation);
+      if (images) options.changeStreamPreAndPostImages = images;
+      ctx.engine.setCollectionOptions(coll, options);
+    }
     const change = ctx.cmd.index as Doc | undefined;
     if (change === undefined) return { ok: 1 };
     rejectView(coll);

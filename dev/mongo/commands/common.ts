@@ -208,3 +208,15 @@ export function intOption(ctx: CommandContext, field: string, cmd: Doc = ctx.cmd
   }
   return Math.trunc(v);
 }
+
+/** The command's `bypassDocumentValidation` (a bool, or a number as mongod's safeBool reads it). */
+export function bypassValidation(ctx: CommandContext): boolean {
+  const v = ctx.cmd.bypassDocumentValidation;
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  throw new MongoCommandError(
+    14,
+    `BSON field '${ctx.name}.bypassDocumentValidation' is the wrong type '${typeof v}', expected types '[bool, long, int, decimal, double']`,
+  );
+}

@@ -8,6 +8,7 @@ import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
 import { MAX_WRITE_BATCH_SIZE } from '../wire.ts';
 import { rejectWriteTo } from '../write-rules.ts';
 import {
+  bypassValidation,
   checkId,
   checkSize,
   collectionForWrite,
@@ -67,6 +68,7 @@ const insert: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const docs = opsArray(ctx, 'documents');
+    const bypass = bypassValidation(ctx);
     const coll = await collectionForWrite(ctx);
     let n = 0;
     const writeErrors = await eachOp(ctx, docs, async (raw) => {
@@ -74,7 +76,7 @@ const insert: CommandSpec = {
       checkId(doc._id);
       checkSize(doc);
       const id = keyString(doc._id);
-      await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, id, doc, ctx.view, 'insert'));
+      await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, id, doc, ctx.view, 'insert', bypass));
       n++;
     });
     return withErrors({ n }, writeErrors);
@@ -86,6 +88,7 @@ async function updateStatement(
   ctx: CommandContext,
   coll: Collection,
   op: Doc,
+  bypass: boolean,
 ): Promise<{ matched: number; modified: number; upserted?: unknown }> {
   const collation = operationCollation(ctx, op);
   if (collation) refuseUncollatedUpdate(op.u, op.arrayFilters);
@@ -113,7 +116,7 @@ async function updateStatement(
       const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
-      ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update');
+      ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update', bypass);
       return 'modified';
     });
     if (outcome === 'gone') continue;
@@ -125,7 +128,7 @@ async function updateStatement(
     const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables }));
     checkId(doc._id);
     checkSize(doc);
-    await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert'));
+    await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert', bypass));
     return { matched: 0, modified: 0, upserted: doc._id };
   }
   return { matched, modified };
@@ -140,12 +143,13 @@ const update: CommandSpec = {
     // it): the whole command fails to parse.
     if (ops.some((op) => op.sort !== undefined))
       throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
+    const bypass = bypassValidation(ctx);
     const coll = await collectionForWrite(ctx);
     let n = 0;
     let nModified = 0;
     const upserted: Doc[] = [];
     const writeErrors = await eachOp(ctx, ops, async (op, index) => {
-      const r = await updateStatement(ctx, coll, op);
+      const r = await updateStatement(ctx, coll, op, bypass);
       if (r.upserted !== undefined) {
         upserted.push({ index, _id: r.upserted });
         n++;
@@ -207,6 +211,7 @@ const findAndModify: CommandSpec = {
     const remove = cmd.remove === true;
     const returnNew = cmd.new === true;
     const upsert = cmd.upsert === true;
+    const bypass = bypassValidation(ctx);
     if (remove && cmd.update !== undefined)
       throw new MongoCommandError(9, 'Cannot specify both an update and remove=true');
     if (!remove && cmd.update === undefined)
@@ -248,7 +253,7 @@ const findAndModify: CommandSpec = {
         const next = applyUpdate(target, cmd.update, { arrayFilters, query: q, isInsert: false, variables });
         if (!sameBson(target, next)) {
           checkSize(next);
-          ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update');
+          ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update', bypass);
         }
         return { lastErrorObject: { n: 1, updatedExisting: true }, value: out(returnNew ? next : target) };
       }
@@ -259,7 +264,7 @@ const findAndModify: CommandSpec = {
       );
       checkId(doc._id);
       checkSize(doc);
-      ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert');
+      ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert', bypass);
       return {
         lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id },
         value: returnNew ? out(doc) : null,

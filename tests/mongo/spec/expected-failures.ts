@@ -31,11 +31,6 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
-    file: 'crud/findOneAndUpdate-errorResponse.json',
-    reason: 'refused on purpose: schema validators (collMod validator: 115 CommandNotSupported)',
-    tests: ['findOneAndUpdate document validation errInfo is accessible'],
-  },
-  {
     file: 'collection-management/timeseries-collection.json',
     reason: 'refused on purpose: time series collections (115 CommandNotSupported)',
     tests: [
