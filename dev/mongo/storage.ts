@@ -232,6 +232,16 @@ export class Engine {
     this.log({ op: 'setCollectionOptions', db: coll.db, name: coll.name, options });
   }
 
+  /**
+   * Throws LockWait while an open transaction other than `except` has written to `coll`: what an
+   * index build or mongod's exclusive collection lock waits for (callers retry, see retryOnLock).
+   */
+  checkNoOtherWriters(coll: Collection, except?: Transaction): void {
+    for (const txn of this.activeTxns) {
+      if (txn !== except && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
+    }
+  }
+
   /** Adds an index and indexes existing documents; fails (and leaves nothing) on duplicate keys. */
   addIndex(coll: Collection, spec: IndexSpec): void {
     const index = new Index(spec);

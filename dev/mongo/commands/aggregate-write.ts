@@ -396,7 +396,7 @@ async function runOut(ctx: CommandContext, target: Target, results: Doc[], bypas
         // Like mongod's exclusive lock for the rename: wait for transactions using the old target.
         const creator = current.createdBy;
         if (creator?.state === 'active') throw new LockWait(creator.done);
-        for (const txn of engine.activeTxns) if (txn.writes.get(current)?.size) throw new LockWait(txn.done);
+        engine.checkNoOtherWriters(current);
       }
       if (JSON.stringify(indexSpecs(current)) !== JSON.stringify(originalIndexes))
         throw new MongoCommandError(

@@ -9,7 +9,14 @@ import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
 import { validationOptions, withValidationOptions } from '../validation.ts';
 import { checkNoCycle, isView, rejectView, viewDefinition } from '../views.ts';
-import { collectionForWrite, collectionName, existingCollection, listable, retryOnLock } from './common.ts';
+import {
+  collectionForWrite,
+  collectionName,
+  existingCollection,
+  listable,
+  retryOnLock,
+  waitForOtherWriters,
+} from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 /** Document validation options of create and collMod (validation.ts). */
@@ -318,13 +325,8 @@ const createIndexes: CommandSpec = {
       toBuild.push(spec);
     }
     if (toBuild.length > 0) {
-      // Like mongod's index build, wait for transactions that wrote to the collection to finish:
-      // the uniqueness check must see what they commit. (Indexes that already exist need no build.)
-      await retryOnLock(ctx, () => {
-        for (const txn of ctx.engine.activeTxns) {
-          if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
-        }
-      });
+      // Like mongod's index build; indexes that already exist need no build.
+      await waitForOtherWriters(ctx, coll);
     }
     for (const spec of toBuild) if (!coll.indexes.has(spec.name)) ctx.engine.addIndex(coll, spec);
     const reply: Doc = {
@@ -446,12 +448,7 @@ const collMod: CommandSpec = {
     )
       throw new MongoCommandError(72, 'prepareUnique cannot be combined with any other modification.');
     if (prepareUnique !== undefined || unique !== undefined) {
-      // Like an index build, the duplicate check must see what open transactions commit.
-      await retryOnLock(ctx, () => {
-        for (const txn of ctx.engine.activeTxns) {
-          if (txn !== ctx.txn && txn.writes.get(coll)?.size) throw new LockWait(txn.done);
-        }
-      });
+      await waitForOtherWriters(ctx, coll);
       Object.assign(reply, convertToUnique(ctx, coll, index, spec, prepareUnique, unique));
     }
     // Re-registered through the engine so the change is journaled like any index creation.

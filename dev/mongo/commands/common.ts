@@ -150,6 +150,14 @@ function findDollarKey(v: unknown): string | undefined {
 }
 
 /**
+ * Waits (within maxTimeMS) until no other open transaction has written to `coll`, so that a check
+ * over its documents (an index build, a unique conversion) sees what those transactions commit.
+ */
+export function waitForOtherWriters(ctx: CommandContext, coll: Collection): Promise<void> {
+  return retryOnLock(ctx, () => ctx.engine.checkNoOtherWriters(coll, ctx.txn));
+}
+
+/**
  * Runs a write step, waiting (within maxTimeMS) while a transaction holds what it needs, then
  * running it again from scratch — the way mongod retries a write that hit a write conflict.
  */
