@@ -71,7 +71,8 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
   return 'replacement';
 }
 
-function getPath(doc: Doc, path: string): unknown {
+/** The value at a dotted path through sub-documents (undefined when absent or under an array). */
+export function getPath(doc: Doc, path: string): unknown {
   let v: unknown = doc;
   for (const p of path.split('.')) {
     if (!isPlainObject(v)) return undefined;
