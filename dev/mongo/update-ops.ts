@@ -71,8 +71,7 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
   return 'replacement';
 }
 
-/** The value at a dotted path through sub-documents (undefined when absent or under an array). */
-export function getPath(doc: Doc, path: string): unknown {
+function getPath(doc: Doc, path: string): unknown {
   let v: unknown = doc;
   for (const p of path.split('.')) {
     if (!isPlainObject(v)) return undefined;

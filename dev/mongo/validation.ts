@@ -8,7 +8,6 @@ import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
 import { bsonTypeName } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
-import { getPath } from './update-ops.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -142,6 +141,16 @@ export function checkDocument(ns: string, options: Doc, before: Doc | null, doc:
 
 // ---- errInfo.details ------------------------------------------------------------------------
 
+/** The value at a dotted path through sub-documents (undefined when absent or under an array). */
+function valueAt(doc: Doc, path: string): unknown {
+  let v: unknown = doc;
+  for (const part of path.split('.')) {
+    if (!isPlainObject(v)) return undefined;
+    v = v[part];
+  }
+  return v;
+}
+
 const COMPARISONS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte']);
 
 /** One clause: a top-level operator (`$and`, `$or`, `$nor`, `$expr`…) or one operator on one path, as written. */
@@ -215,7 +224,7 @@ function clauseDetails(c: Clause, doc: Doc): Doc {
         return { ...base, reason: 'did not match' };
     }
   }
-  const value = getPath(doc, c.field);
+  const value = valueAt(doc, c.field);
   const present = value !== undefined;
   if (c.op === '$exists') return { ...base, reason: c.arg ? 'path does not exist' : 'path does exist' };
   if (c.op === '$type') {
