@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { MongoClient, ObjectId } from 'mongodb';
 import { startChildMongo } from '../dev/mongo/child.ts';
 import { startEmbeddedMongo } from '../dev/mongo/index.ts';
-import { encodeRecord, FILE_MAGIC } from '../dev/mongo/journal-format.ts';
+import { encodeRecord, FILE_MAGIC } from '../dev/mongo/storage/journal-format.ts';
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,15 +4,15 @@
  * See dev/mongo/README.md for what is (not) implemented.
  */
 import { ObjectId } from 'bson';
-import { keyString } from './bson-order.ts';
-import { ChangeLog, DEFAULT_CHANGE_HISTORY } from './change-streams.ts';
+import { keyString } from './bson/order.ts';
 import { dropInterruptedOutCollections } from './commands/aggregate-write.ts';
 import type { ServerState } from './commands/types.ts';
-import { CursorStore } from './cursors.ts';
-import { type CompactionPolicy, openJournal } from './journal.ts';
-import { runQuery } from './query.ts';
-import { WireServer } from './server.ts';
-import { Engine, LATEST, LockWait } from './storage.ts';
+import { ChangeLog, DEFAULT_CHANGE_HISTORY } from './query/change-streams.ts';
+import { CursorStore } from './query/cursors.ts';
+import { runQuery } from './query/execute.ts';
+import { Engine, LATEST, LockWait } from './storage/engine.ts';
+import { type CompactionPolicy, openJournal } from './storage/journal.ts';
+import { WireServer } from './wire/server.ts';
 
 /** Options of {@link startEmbeddedMongo}. */
 export interface EmbeddedMongoOptions {

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { serialize } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
-import { openJournal } from '#dev/mongo/journal';
-import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
+import { openJournal } from '#dev/mongo/storage/journal';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
 import { withServer } from '../support/restart.ts';
 
 const JOURNAL = 'journal.bson';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type Db, type Document, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
-import { encodeRecord, FILE_MAGIC } from '#dev/mongo/journal-format';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
 import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
 
 /** Test documents: a chosen `_id` and any fields. */

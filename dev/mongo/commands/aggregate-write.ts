@@ -13,9 +13,10 @@
  */
 import { UUID } from 'bson';
 import { aggregate as mingoAggregate } from 'mingo';
-import { bsonTypeName, keyString } from '../bson-order.ts';
-import { isWriteError, MongoCommandError } from '../errors.ts';
-import { runQuery } from '../query.ts';
+import { isWriteError, MongoCommandError } from '../bson/errors.ts';
+import { bsonTypeName, keyString } from '../bson/order.ts';
+import { runQuery } from '../query/execute.ts';
+import { applyUpdate, upsertSeed } from '../query/update.ts';
 import {
   type Collection,
   checkCollectionName,
@@ -24,8 +25,7 @@ import {
   type Engine,
   LATEST,
   LockWait,
-} from '../storage.ts';
-import { applyUpdate, upsertSeed } from '../update-ops.ts';
+} from '../storage/engine.ts';
 import {
   bypassValidation,
   checkId,

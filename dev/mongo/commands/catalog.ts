@@ -1,14 +1,20 @@
 /** Collections, databases and indexes. */
-import { bsonQuery } from '../bson-match.ts';
-import { compareBson } from '../bson-order.ts';
-import { cappedOptions, rejectTtlIndexOnCapped } from '../capped.ts';
-import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
-import { parseCollation } from '../collation.ts';
-import { MongoCommandError } from '../errors.ts';
-import type { Index, IndexSpec } from '../indexes.ts';
-import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
-import { validationOptions, withValidationOptions } from '../validation.ts';
-import { checkNoCycle, isView, rejectView, viewDefinition } from '../views.ts';
+
+import { parseCollation } from '../bson/collation.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { bsonQuery } from '../bson/match.ts';
+import { compareBson } from '../bson/order.ts';
+import { checkNoCycle, isView, rejectView, viewDefinition } from '../query/views.ts';
+import { cappedOptions, rejectTtlIndexOnCapped } from '../storage/capped.ts';
+import {
+  clusteredIndexOf,
+  clusteredIndexOption,
+  listedIndexes,
+  rejectClusterKeyIndexChange,
+} from '../storage/clustered.ts';
+import { type Collection, checkDbName, type Doc, LockWait } from '../storage/engine.ts';
+import type { Index, IndexSpec } from '../storage/indexes.ts';
+import { validationOptions, withValidationOptions } from '../storage/validation.ts';
 import {
   collectionForWrite,
   collectionName,

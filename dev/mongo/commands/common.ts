@@ -1,14 +1,14 @@
 /** Helpers shared by the CRUD handlers. */
 import { calculateObjectSize, deserialize, ObjectId, serialize } from 'bson';
 import { aggregate, find } from 'mingo';
-import { refuseUncollatedProjection } from '../collated-ops.ts';
-import { type Collation, parseCollation } from '../collation.ts';
-import { MongoCommandError, writeConflict } from '../errors.ts';
-import type { Doc } from '../storage.ts';
-import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
-import { MAX_BSON_OBJECT_SIZE } from '../wire.ts';
-import { rejectWriteTo } from '../write-rules.ts';
+import { type Collation, parseCollation } from '../bson/collation.ts';
+import { MongoCommandError, writeConflict } from '../bson/errors.ts';
+import { refuseUncollatedProjection } from '../query/collated-ops.ts';
+import type { Doc } from '../storage/engine.ts';
+import { type Collection, checkCollectionName, LockWait } from '../storage/engine.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../wire/framing.ts';
 import type { CommandContext } from './types.ts';
+import { rejectWriteTo } from './write-rules.ts';
 
 /** The collection named by the command's first field (a string), validated. */
 export function collectionName(ctx: CommandContext): string {

@@ -1,8 +1,8 @@
 /** Handshake, diagnostics and session housekeeping commands. */
 import { hostname } from 'node:os';
-import { releaseSnapshots } from '../concerns.ts';
-import { MongoCommandError } from '../errors.ts';
-import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../wire.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../wire/framing.ts';
+import { releaseSnapshots } from './concerns.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
 /** Reported server version: MongoDB 7.0 (wire version 21). */

@@ -3,13 +3,13 @@
  * `replSetGetStatus`. Sizes are estimates (BSON size of the latest versions): there is no disk format.
  */
 
-import { collectionSizes, storageStats } from '../coll-stats.ts';
-import { parseCollation } from '../collation.ts';
-import { MongoCommandError } from '../errors.ts';
-import { type PlanInfo, runQuery } from '../query.ts';
-import type { Doc } from '../storage.ts';
-import { checkCollectionName } from '../storage.ts';
-import { isView, rejectView } from '../views.ts';
+import { parseCollation } from '../bson/collation.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { type PlanInfo, runQuery } from '../query/execute.ts';
+import { isView, rejectView } from '../query/views.ts';
+import { collectionSizes, storageStats } from '../storage/coll-stats.ts';
+import type { Doc } from '../storage/engine.ts';
+import { checkCollectionName } from '../storage/engine.ts';
 import { listable } from './common.ts';
 import { SERVER_VERSION } from './handshake.ts';
 import { currentOperations } from './read.ts';

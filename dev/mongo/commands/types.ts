@@ -1,8 +1,8 @@
 /** Types shared by command handlers. */
 import type { ObjectId } from 'bson';
-import type { ChangeLog } from '../change-streams.ts';
-import type { CursorStore } from '../cursors.ts';
-import type { Doc, Engine, ReadView, Transaction } from '../storage.ts';
+import type { ChangeLog } from '../query/change-streams.ts';
+import type { CursorStore } from '../query/cursors.ts';
+import type { Doc, Engine, ReadView, Transaction } from '../storage/engine.ts';
 
 /** Per logical session state (transactions and retryable writes). */
 export interface SessionState {

@@ -1,12 +1,12 @@
 /** insert, update, delete and findAndModify. */
-import { keyString } from '../bson-order.ts';
-import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../collated-ops.ts';
-import { isWriteError, MongoCommandError } from '../errors.ts';
-import { compileFilter, runQuery } from '../query.ts';
-import type { Collection, Doc } from '../storage.ts';
-import { applyUpdate, updateKind, upsertSeed } from '../update-ops.ts';
-import { MAX_WRITE_BATCH_SIZE } from '../wire.ts';
-import { rejectWriteTo } from '../write-rules.ts';
+
+import { isWriteError, MongoCommandError } from '../bson/errors.ts';
+import { keyString } from '../bson/order.ts';
+import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../query/collated-ops.ts';
+import { compileFilter, runQuery } from '../query/execute.ts';
+import { applyUpdate, updateKind, upsertSeed } from '../query/update.ts';
+import type { Collection, Doc } from '../storage/engine.ts';
+import { MAX_WRITE_BATCH_SIZE } from '../wire/framing.ts';
 import {
   bypassValidation,
   checkId,
@@ -22,6 +22,7 @@ import {
   withIdFirst,
 } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
+import { rejectWriteTo } from './write-rules.ts';
 
 function opsArray(ctx: CommandContext, field: string): Doc[] {
   const ops = ctx.cmd[field];

@@ -6,8 +6,8 @@
  * fails with 166 CommandNotSupportedOnView.
  */
 import { aggregate } from 'mingo';
-import { MongoCommandError } from './errors.ts';
-import type { Collection, Doc, Engine } from './storage.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import type { Collection, Doc, Engine } from '../storage/engine.ts';
 
 /** mongod's limit on the length of a chain of views (ViewGraph::kMaxViewDepth). */
 const MAX_VIEW_DEPTH = 20;

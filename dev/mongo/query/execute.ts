@@ -3,14 +3,14 @@
  * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
  */
 import type { Query } from 'mingo/query';
-import { bsonQuery } from './bson-match.ts';
-import { compareBson, keyString, type StringCompare, typeClass } from './bson-order.ts';
-import { clusteredIndexOf, indexByName, naturalOrderIds } from './clustered.ts';
+import { type Collation, sameCollation } from '../bson/collation.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { bsonQuery } from '../bson/match.ts';
+import { compareBson, keyString, type StringCompare, typeClass } from '../bson/order.ts';
+import { clusteredIndexOf, indexByName, naturalOrderIds } from '../storage/clustered.ts';
+import type { Collection, Doc, Engine, ReadView } from '../storage/engine.ts';
+import type { Index, IndexEntry } from '../storage/indexes.ts';
 import { refuseUncollatedFilter } from './collated-ops.ts';
-import { type Collation, sameCollation } from './collation.ts';
-import { MongoCommandError } from './errors.ts';
-import type { Index, IndexEntry } from './indexes.ts';
-import type { Collection, Doc, Engine, ReadView } from './storage.ts';
 
 interface Bound {
   v: unknown;

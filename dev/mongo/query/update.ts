@@ -5,11 +5,11 @@
  */
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
-import { addBson, isBsonNumber, isExactNumber, mulBson } from './bson-arith.ts';
-import { keyString, bsonTypeName as typeName } from './bson-order.ts';
-import { cloneDoc, withIdFirst } from './commands/common.ts';
-import { MongoCommandError } from './errors.ts';
-import type { Doc } from './storage.ts';
+import { addBson, isBsonNumber, isExactNumber, mulBson } from '../bson/arith.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { keyString, bsonTypeName as typeName } from '../bson/order.ts';
+import { cloneDoc, withIdFirst } from '../commands/common.ts';
+import type { Doc } from '../storage/engine.ts';
 
 const OPERATORS = new Set([
   '$set',

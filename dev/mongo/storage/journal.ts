@@ -19,7 +19,7 @@ import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, o
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateObjectSize } from 'bson';
-import { keyString } from './bson-order.ts';
+import { keyString } from '../bson/order.ts';
 import type { IndexSpec } from './indexes.ts';
 import { encodeRecord, FILE_MAGIC, type JournalDamage, type ScanResult, scanJournal } from './journal-format.ts';
 

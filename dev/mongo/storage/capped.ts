@@ -6,7 +6,7 @@
  * inside a multi-document transaction are not (263).
  */
 import { calculateObjectSize } from 'bson';
-import { MongoCommandError } from './errors.ts';
+import { MongoCommandError } from '../bson/errors.ts';
 
 type Doc = Record<string, unknown>;
 

@@ -4,10 +4,10 @@
  * document, so it is a superset for any snapshot; readers always recheck the full filter.
  */
 import type { Query } from 'mingo/query';
-import { bsonQuery } from './bson-match.ts';
-import { compareBson, keyString } from './bson-order.ts';
-import { type Collation, parseCollation } from './collation.ts';
-import { MongoCommandError } from './errors.ts';
+import { type Collation, parseCollation } from '../bson/collation.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { bsonQuery } from '../bson/match.ts';
+import { compareBson, keyString } from '../bson/order.ts';
 import { SortedList } from './sorted-list.ts';
 
 export type Doc = Record<string, unknown>;

@@ -7,9 +7,9 @@
  * Internally the `_id` index keeps its `_id_` entry (it enforces `_id` uniqueness and gives the
  * `_id` order); this module translates names at the edges (listIndexes, hints, dropIndexes).
  */
-import { MongoCommandError } from './errors.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import type { Collection, Doc } from './engine.ts';
 import type { Index } from './indexes.ts';
-import type { Collection, Doc } from './storage.ts';
 
 const ID_INDEX = '_id_';
 

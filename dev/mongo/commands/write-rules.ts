@@ -1,7 +1,8 @@
 /** Which namespaces accept writes: not views (166), not capped collections inside a transaction (263). */
-import { rejectCappedWriteInTransaction } from './capped.ts';
-import type { Collection } from './storage.ts';
-import { rejectView } from './views.ts';
+
+import { rejectView } from '../query/views.ts';
+import { rejectCappedWriteInTransaction } from '../storage/capped.ts';
+import type { Collection } from '../storage/engine.ts';
 
 /** Throws mongod's error when `coll` may not be written here (it may be absent: nothing to refuse). */
 export function rejectWriteTo(coll: Collection | undefined, inTransaction: boolean): void {

@@ -3,12 +3,12 @@
  * to (transactions, retryable writes), and turns every failure into a MongoDB error reply.
  */
 
-import { lsidKeyOf } from './commands/handshake.ts';
-import { commands } from './commands/index.ts';
-import type { CommandContext, ServerState, SessionState } from './commands/types.ts';
-import { gossipClusterTime, readConcernView, withAtClusterTime, writeConcernError } from './concerns.ts';
-import { MongoCommandError } from './errors.ts';
-import { type Doc, LATEST, type Transaction } from './storage.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { gossipClusterTime, readConcernView, withAtClusterTime, writeConcernError } from '../commands/concerns.ts';
+import { lsidKeyOf } from '../commands/handshake.ts';
+import { commands } from '../commands/index.ts';
+import type { CommandContext, ServerState, SessionState } from '../commands/types.ts';
+import { type Doc, LATEST, type Transaction } from '../storage/engine.ts';
 
 const LEGACY_ALLOWED = new Set(['hello', 'isMaster', 'ismaster']);
 

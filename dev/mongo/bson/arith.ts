@@ -5,7 +5,7 @@
  * non-integer double → Double, else Int64 when a Long takes part.
  */
 import { Decimal128, Long } from 'bson';
-import { exactDecimal, isLong } from './bson-order.ts';
+import { exactDecimal, isLong } from './order.ts';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;

@@ -5,12 +5,12 @@
  * hinted index is scanned whole (so a sparse or partial index only returns what it holds).
  */
 import { Long } from 'bson';
-import { compareBson, keyString } from './bson-order.ts';
-import { indexByName } from './clustered.ts';
-import { MongoCommandError } from './errors.ts';
-import type { Index } from './indexes.ts';
-import { compileFilter, type PlanInfo, sortDocuments } from './query.ts';
-import type { Collection, Doc, Engine, ReadView } from './storage.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { compareBson, keyString } from '../bson/order.ts';
+import { indexByName } from '../storage/clustered.ts';
+import type { Collection, Doc, Engine, ReadView } from '../storage/engine.ts';
+import type { Index } from '../storage/indexes.ts';
+import { compileFilter, type PlanInfo, sortDocuments } from './execute.ts';
 
 /** What find asked for, already type-checked. */
 export interface IndexBoundOptions {

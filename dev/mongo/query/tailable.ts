@@ -6,8 +6,8 @@
  * (the collection wrapped past it), getMore fails with 136 CappedPositionLost.
  */
 import type { Query } from 'mingo/query';
-import { MongoCommandError } from './errors.ts';
-import { type Collection, type Doc, type Engine, LATEST } from './storage.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { type Collection, type Doc, type Engine, LATEST } from '../storage/engine.ts';
 
 /** Where a tailable cursor stands: the newest document it has passed. */
 interface Position {

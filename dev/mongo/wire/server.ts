@@ -4,10 +4,10 @@
  * one log line; other connections are unaffected.
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import type { ServerState } from './commands/types.ts';
+import type { ServerState } from '../commands/types.ts';
 import { dispatch } from './dispatch.ts';
 import { replyWhenDurable } from './durability.ts';
-import { encodeMsgReply, encodeOpReply, messageLength, OP_QUERY, ProtocolError, parseMessage } from './wire.ts';
+import { encodeMsgReply, encodeOpReply, messageLength, OP_QUERY, ProtocolError, parseMessage } from './framing.ts';
 
 /** A listening wire server over shared state. */
 export class WireServer {

@@ -3,9 +3,9 @@
  * Sizes are estimates (BSON size of the latest versions): there is no disk format.
  */
 import { calculateObjectSize } from 'bson';
+import { MongoCommandError } from '../bson/errors.ts';
 import { isCapped } from './capped.ts';
-import { MongoCommandError } from './errors.ts';
-import type { Collection, Doc } from './storage.ts';
+import type { Collection, Doc } from './engine.ts';
 
 /** Number and total BSON size of a collection's live documents. */
 export function collectionSizes(coll: Collection): { count: number; size: number } {

@@ -5,9 +5,9 @@
  * `$jsonSchema` is refused (115): a validator we cannot enforce faithfully is never accepted.
  */
 import type { Query } from 'mingo/query';
-import { bsonQuery } from './bson-match.ts';
-import { bsonTypeName } from './bson-order.ts';
-import { MongoCommandError } from './errors.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { bsonQuery } from '../bson/match.ts';
+import { bsonTypeName } from '../bson/order.ts';
 
 type Doc = Record<string, unknown>;
 

@@ -7,9 +7,9 @@
  * the server's start time: increasing within a run and across restarts.
  */
 import { Binary, Long, Timestamp } from 'bson';
-import type { CommandContext, CommandSpec, ServerState, SessionState } from './commands/types.ts';
-import { MongoCommandError } from './errors.ts';
-import type { Doc, ReadView } from './storage.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import type { Doc, ReadView } from '../storage/engine.ts';
+import type { CommandContext, CommandSpec, ServerState, SessionState } from './types.ts';
 
 /** The current cluster time. */
 export function clusterTime(state: ServerState): Timestamp {

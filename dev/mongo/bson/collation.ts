@@ -11,8 +11,9 @@
  * `alternate: 'shifted'`, a `backwards` other than the locale's own (true only for fr_CA),
  * `normalization: true`, `caseLevel: true` above strength 1, and locale keywords (`@collation=…`).
  */
-import { formatKeyValue, type StringCompare, bsonTypeName as typeName } from './bson-order.ts';
+
 import { MongoCommandError } from './errors.ts';
+import { formatKeyValue, type StringCompare, bsonTypeName as typeName } from './order.ts';
 
 type Doc = Record<string, unknown>;
 

@@ -15,11 +15,11 @@ import * as queryOps from 'mingo/operators/query';
 import * as windowOps from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
-import { addBson, isBsonNumber } from './bson-arith.ts';
-import { bsonAccumulatorOps, bsonExpressionOps } from './bson-expressions.ts';
-import { compareBson, type StringCompare, typeClass } from './bson-order.ts';
+import { addBson, isBsonNumber } from './arith.ts';
 import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
+import { bsonAccumulatorOps, bsonExpressionOps } from './expressions.ts';
+import { compareBson, type StringCompare, typeClass } from './order.ts';
 
 type Doc = Record<string, unknown>;
 type Op = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';

@@ -8,9 +8,9 @@
  * document has exactly one version and no extra cost.
  */
 import { type Binary, UUID } from 'bson';
-import { formatKeyValue, keyString } from './bson-order.ts';
+import { MongoCommandError, writeConflict } from '../bson/errors.ts';
+import { formatKeyValue, keyString } from '../bson/order.ts';
 import { cappedDocBytes, cappedEvictions, isCapped } from './capped.ts';
-import { MongoCommandError, writeConflict } from './errors.ts';
 import { type Doc, Index, type IndexSpec } from './indexes.ts';
 import type { Journal, JournalRecord } from './journal.ts';
 import { checkDocument } from './validation.ts';

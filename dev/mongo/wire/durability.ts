@@ -2,9 +2,9 @@
  * Durable acknowledgement: a command's reply leaves only once the journal record holding its
  * changes is on disk (see journal.ts). Without a journal (in-memory server) replies are immediate.
  */
-import { commands } from './commands/index.ts';
-import type { ServerState } from './commands/types.ts';
-import type { Doc } from './storage.ts';
+import { commands } from '../commands/index.ts';
+import type { ServerState } from '../commands/types.ts';
+import type { Doc } from '../storage/engine.ts';
 
 function journalFailedReply(err: unknown): Doc {
   const message = err instanceof Error ? err.message : String(err);

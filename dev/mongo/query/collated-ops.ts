@@ -5,7 +5,7 @@
  * `$all`, array update operators, `$group` keys — would silently ignore it, so with a collation
  * they are refused (115), never run binarily.
  */
-import { MongoCommandError } from './errors.ts';
+import { MongoCommandError } from '../bson/errors.ts';
 
 type Doc = Record<string, unknown>;
 

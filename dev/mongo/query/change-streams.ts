@@ -13,12 +13,12 @@
 import { createHash } from 'node:crypto';
 import { Binary, calculateObjectSize, Long, serialize, Timestamp } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
-import { BSON_CONTEXT } from './bson-match.ts';
-import { keyString } from './bson-order.ts';
+import { MongoCommandError } from '../bson/errors.ts';
+import { BSON_CONTEXT } from '../bson/match.ts';
+import { keyString } from '../bson/order.ts';
+import type { CommitListener, Doc, DocumentChange, Engine, Transaction } from '../storage/engine.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../wire/framing.ts';
 import type { CursorStore, TailableSource } from './cursors.ts';
-import { MongoCommandError } from './errors.ts';
-import type { CommitListener, Doc, DocumentChange, Engine, Transaction } from './storage.ts';
-import { MAX_BSON_OBJECT_SIZE } from './wire.ts';
 
 /** A batch stops before this many bytes of events (room for the reply envelope in 16 MiB). */
 const BATCH_BYTES = MAX_BSON_OBJECT_SIZE - 64 * 1024;

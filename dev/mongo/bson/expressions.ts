@@ -10,9 +10,9 @@ import { Long } from 'bson';
 import { evalExpr } from 'mingo/core';
 import * as accumulatorOps from 'mingo/operators/accumulator';
 import type { Options } from 'mingo/types';
-import { addBson, averageBson, isBsonNumber, mulBson, negateBson } from './bson-arith.ts';
-import { bsonTypeName, compareBson } from './bson-order.ts';
+import { addBson, averageBson, isBsonNumber, mulBson, negateBson } from './arith.ts';
 import { MongoCommandError } from './errors.ts';
+import { bsonTypeName, compareBson } from './order.ts';
 
 const push = accumulatorOps.$push as (coll: unknown[], expr: unknown, options: Options) => unknown[];
 
