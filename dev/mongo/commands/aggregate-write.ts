@@ -13,6 +13,7 @@
  */
 import { UUID } from 'bson';
 import { aggregate as mingoAggregate } from 'mingo';
+import { cloneDoc, withIdFirst } from '../bson/documents.ts';
 import { isWriteError, MongoCommandError } from '../bson/errors.ts';
 import { bsonTypeName, keyString } from '../bson/order.ts';
 import { runQuery } from '../query/execute.ts';
@@ -26,16 +27,7 @@ import {
   LATEST,
   LockWait,
 } from '../storage/engine.ts';
-import {
-  bypassValidation,
-  checkId,
-  checkSize,
-  cloneDoc,
-  collectionForWrite,
-  retryOnLock,
-  sameBson,
-  withIdFirst,
-} from './common.ts';
+import { bypassValidation, checkId, checkSize, collectionForWrite, retryOnLock, sameBson } from './common.ts';
 import type { CommandContext } from './types.ts';
 
 /** Where a write stage writes. */

@@ -1,12 +1,12 @@
 /** Helpers shared by the CRUD handlers. */
-import { calculateObjectSize, deserialize, ObjectId, serialize } from 'bson';
+import { calculateObjectSize, serialize } from 'bson';
 import { aggregate, find } from 'mingo';
 import { type Collation, parseCollation } from '../bson/collation.ts';
 import { MongoCommandError, writeConflict } from '../bson/errors.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../bson/limits.ts';
 import { refuseUncollatedProjection } from '../query/collated-ops.ts';
 import type { Doc } from '../storage/engine.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage/engine.ts';
-import { MAX_BSON_OBJECT_SIZE } from '../wire/framing.ts';
 import type { CommandContext } from './types.ts';
 import { rejectWriteTo } from './write-rules.ts';
 
@@ -61,11 +61,6 @@ export function operationCollation(ctx: CommandContext, op: Doc = ctx.cmd): Coll
   return parseCollation(op.collation, op === ctx.cmd ? `${ctx.name}.collation` : `${ctx.name}.${ctx.name}s.collation`);
 }
 
-/** A deep copy that keeps BSON types (ObjectId, Date, Binary…), made by a BSON round trip. */
-export function cloneDoc(doc: Doc): Doc {
-  return deserialize(serialize(doc)) as Doc;
-}
-
 /** Equal as stored BSON (field order and types included). */
 export function sameBson(a: Doc, b: Doc): boolean {
   return Buffer.from(serialize(a)).equals(Buffer.from(serialize(b)));
@@ -107,13 +102,6 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }
-}
-
-/** Puts `_id` first (generating an ObjectId when absent), as mongod stores documents. */
-export function withIdFirst(doc: Doc): Doc {
-  if ('_id' in doc && Object.keys(doc)[0] === '_id') return doc;
-  const { _id, ...rest } = doc;
-  return { _id: _id === undefined ? new ObjectId() : _id, ...rest };
 }
 
 /** Refuses a document larger than a BSON document may be, as mongod does before storing it. */

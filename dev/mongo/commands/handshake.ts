@@ -1,7 +1,7 @@
 /** Handshake, diagnostics and session housekeeping commands. */
 import { hostname } from 'node:os';
 import { MongoCommandError } from '../bson/errors.ts';
-import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../wire/framing.ts';
+import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } from '../bson/limits.ts';
 import { releaseSnapshots } from './concerns.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 

@@ -1,12 +1,13 @@
 /** insert, update, delete and findAndModify. */
 
+import { withIdFirst } from '../bson/documents.ts';
 import { isWriteError, MongoCommandError } from '../bson/errors.ts';
+import { MAX_WRITE_BATCH_SIZE } from '../bson/limits.ts';
 import { keyString } from '../bson/order.ts';
 import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../query/collated-ops.ts';
 import { compileFilter, runQuery } from '../query/execute.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../query/update.ts';
 import type { Collection, Doc } from '../storage/engine.ts';
-import { MAX_WRITE_BATCH_SIZE } from '../wire/framing.ts';
 import {
   bypassValidation,
   checkId,
@@ -19,7 +20,6 @@ import {
   project,
   retryOnLock,
   sameBson,
-  withIdFirst,
 } from './common.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 import { rejectWriteTo } from './write-rules.ts';

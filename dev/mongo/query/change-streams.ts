@@ -14,10 +14,10 @@ import { createHash } from 'node:crypto';
 import { Binary, calculateObjectSize, Long, serialize, Timestamp } from 'bson';
 import { Aggregator } from 'mingo/aggregator';
 import { MongoCommandError } from '../bson/errors.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../bson/limits.ts';
 import { BSON_CONTEXT } from '../bson/match.ts';
 import { keyString } from '../bson/order.ts';
 import type { CommitListener, Doc, DocumentChange, Engine, Transaction } from '../storage/engine.ts';
-import { MAX_BSON_OBJECT_SIZE } from '../wire/framing.ts';
 import type { CursorStore, TailableSource } from './cursors.ts';
 
 /** A batch stops before this many bytes of events (room for the reply envelope in 16 MiB). */

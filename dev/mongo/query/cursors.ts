@@ -5,7 +5,7 @@
  * streams (whose `TailableSource` produces each batch on demand and does its own waiting).
  */
 import { calculateObjectSize, Long } from 'bson';
-import { MAX_BSON_OBJECT_SIZE } from '../wire/framing.ts';
+import { MAX_BSON_OBJECT_SIZE } from '../bson/limits.ts';
 
 type Doc = Record<string, unknown>;
 

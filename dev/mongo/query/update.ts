@@ -6,9 +6,9 @@
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
 import { addBson, isBsonNumber, isExactNumber, mulBson } from '../bson/arith.ts';
+import { cloneDoc, withIdFirst } from '../bson/documents.ts';
 import { MongoCommandError } from '../bson/errors.ts';
 import { keyString, bsonTypeName as typeName } from '../bson/order.ts';
-import { cloneDoc, withIdFirst } from '../commands/common.ts';
 import type { Doc } from '../storage/engine.ts';
 
 const OPERATORS = new Set([

@@ -3,16 +3,12 @@
  * responses. Anything malformed raises ProtocolError, after which the connection is closed.
  */
 import { deserialize, serialize } from 'bson';
+import { MAX_MESSAGE_SIZE_BYTES } from '../bson/limits.ts';
 
 export const OP_REPLY = 1;
 export const OP_QUERY = 2004;
 export const OP_COMPRESSED = 2012;
 export const OP_MSG = 2013;
-
-/** mongod's limits, also reported in hello. */
-export const MAX_BSON_OBJECT_SIZE = 16 * 1024 * 1024;
-export const MAX_MESSAGE_SIZE_BYTES = 48_000_000;
-export const MAX_WRITE_BATCH_SIZE = 100_000;
 
 const MSG_CHECKSUM_PRESENT = 1;
 const MSG_MORE_TO_COME = 2;
