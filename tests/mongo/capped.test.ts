@@ -1,6 +1,6 @@
-import { type Db, type Document, Long, type MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type Document, Long } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
 import { serverError } from '../support/server-error.ts';
 
@@ -10,17 +10,7 @@ interface Entry {
 }
 
 describe('capped collections and tailable cursors (MongoDB 7.0 semantics)', () => {
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('capped'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
+  const { client, db } = useTestDatabase('capped');
 
   const ids = async (name: string): Promise<unknown[]> =>
     (await db.collection<Entry>(name).find().toArray()).map((d) => d._id);

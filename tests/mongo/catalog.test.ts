@@ -1,19 +1,9 @@
-import { type Db, type MongoBulkWriteError, type MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type MongoBulkWriteError, MongoServerError } from 'mongodb';
+import { describe, expect, it } from 'vitest';
+import { uniqueDbName, useTestDatabase } from '../support/mongo.ts';
 
 describe('collections, indexes and unique keys', () => {
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('cat'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
+  const { client, db } = useTestDatabase('cat');
 
   it('creates, lists and drops collections and databases', async () => {
     await db.createCollection('alpha');

@@ -5,15 +5,14 @@ import {
   type ChangeStream,
   type ChangeStreamDocument,
   type Collection,
-  type Db,
   type Document,
   MongoClient,
   MongoServerError,
   Timestamp,
 } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
-import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
+import { isEmbeddedMongo, useTestClient, useTestDatabase } from '../support/mongo.ts';
 
 interface Item {
   _id: number;
@@ -56,22 +55,11 @@ async function expectServerError(run: () => Promise<unknown>, code: number, code
 }
 
 describe('change streams', () => {
-  let client: MongoClient;
-  let other: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('changes');
+  const other = useTestClient();
   let items: Collection<Item>;
   let stream: ChangeStream<Item> | undefined;
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    other = await connectTestClient();
-    db = client.db(uniqueDbName('changes'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-    await other.close();
-  });
   beforeEach(async () => {
     await stream?.close();
     stream = undefined;

@@ -1,6 +1,5 @@
-import type { Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
 import { serverError } from '../support/server-error.ts';
 
@@ -10,17 +9,7 @@ interface Reading {
 }
 
 describe('clustered collections (clusteredIndex: {key: {_id: 1}, unique: true})', () => {
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('clustered'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
+  const { client, db } = useTestDatabase('clustered');
 
   it('lists the cluster key as the only index and the option without an idIndex', async () => {
     await db.createCollection('named', { clusteredIndex: { key: { _id: 1 }, unique: true, name: 'by id' } });

@@ -1,6 +1,6 @@
-import { type Collection, type Db, type Document, type MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
+import { type Collection, type Document, MongoServerError } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { isEmbeddedMongo, useTestDatabase } from '../support/mongo.ts';
 
 interface Word extends Document {
   _id: number;
@@ -31,18 +31,9 @@ const WORDS: Word[] = [
 ];
 
 describe('collation', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('collation');
   let words: Collection<Word>;
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('collation'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     words = db.collection<Word>(`w${Math.random().toString(36).slice(2, 8)}`);
     await words.insertMany(WORDS);

@@ -1,6 +1,6 @@
-import { type Collection, type Db, type MongoClient, type MongoServerError, ObjectId } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type Collection, type MongoServerError, ObjectId } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 
 interface Item {
   _id?: ObjectId | number | string;
@@ -12,18 +12,9 @@ interface Item {
 }
 
 describe('CRUD through the driver', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { db } = useTestDatabase('crud');
   let items: Collection<Item>;
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('crud'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     items = db.collection<Item>(`items_${Math.random().toString(36).slice(2, 8)}`);
   });

@@ -1,21 +1,13 @@
-import type { Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 
 // The commands behind mongosh's explain(), db.stats(), coll.stats(), db.currentOp(), rs.status() and serverStatus().
 describe('diagnostic commands mongosh relies on', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('diag');
 
   beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('diag'));
     await db.collection('c').insertMany([{ a: 1 }, { a: 2 }, { a: 3 }]);
     await db.collection('c').createIndex({ a: 1 });
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
   });
 
   it('reports database and collection statistics', async () => {

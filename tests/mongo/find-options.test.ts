@@ -1,16 +1,13 @@
-import { type Collection, type Db, Long, type MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type Collection, Long } from 'mongodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { serverError } from '../support/server-error.ts';
 
 describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semantics)', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { db } = useTestDatabase('findopts');
   let coll: Collection<{ _id: number; a: number; b?: string }>;
 
   beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('findopts'));
     coll = db.collection<{ _id: number; a: number; b?: string }>('items');
     await coll.insertMany([
       { _id: 1, a: 5, b: 'x' },
@@ -19,10 +16,6 @@ describe('find options returnKey, showRecordId, min and max (MongoDB 7.0 semanti
       { _id: 4, a: 1 },
     ]);
     await coll.createIndex({ a: -1 });
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
   });
 
   it('min is inclusive and max exclusive, in the hinted index order (descending index included)', async () => {

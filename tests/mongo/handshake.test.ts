@@ -1,18 +1,10 @@
 import { type MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { describe, expect, it } from 'vitest';
+import { connectTestClient, useTestDatabase } from '../support/mongo.ts';
 
 describe('handshake and admin commands', () => {
-  let client: MongoClient;
-  const dbName = uniqueDbName('hs');
-
-  beforeAll(async () => {
-    client = await connectTestClient();
-  });
-  afterAll(async () => {
-    await client.db(dbName).dropDatabase();
-    await client.close();
-  });
+  const { client, db } = useTestDatabase('hs');
+  const dbName = db.databaseName;
 
   it('answers hello as a replica set primary with sessions', async () => {
     const hello = await client.db('admin').command({ hello: 1 });

@@ -1,17 +1,6 @@
-import {
-  type Collection,
-  type Db,
-  Decimal128,
-  type Document,
-  Double,
-  Int32,
-  Long,
-  MaxKey,
-  MinKey,
-  type MongoClient,
-} from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type Collection, Decimal128, type Document, Double, Int32, Long, MaxKey, MinKey } from 'mongodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 
 interface Probe {
   _id: number;
@@ -32,14 +21,11 @@ async function ids(coll: Collection<Probe>, filter: Record<string, unknown>): Pr
 
 // Each expectation is what MongoDB 7.0 answers for the same documents and filter.
 describe('filters compare numbers and types like MongoDB', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { db } = useTestDatabase('numbers');
   let coll: Collection<Probe>;
   const big = Long.fromString('9007199254740993'); // 2^53 + 1: not a double
 
   beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('numbers'));
     coll = db.collection<Probe>('c');
     await coll.insertMany([
       { _id: 1, v: new Int32(1) },
@@ -57,10 +43,6 @@ describe('filters compare numbers and types like MongoDB', () => {
       { _id: 13, v: [Decimal128.fromString('0.5'), 'x'] },
       { _id: 14, v: Number.NaN },
     ]);
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
   });
 
   it('finds Decimal128("1") equal to 1 of every numeric type, and 1 equal to Decimal128("1")', async () => {
@@ -138,17 +120,7 @@ describe('filters compare numbers and types like MongoDB', () => {
 });
 
 describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
-  let client: MongoClient;
-  let db: Db;
-
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('arith'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
+  const { db } = useTestDatabase('arith');
 
   it('increments an Int64 beyond 2^53 exactly, and refuses an Int64 overflow', async () => {
     const coll = db.collection<ArithDoc>('inc');

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Db, type Document, MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
-import { connectTestClient, isEmbeddedMongo, uniqueDbName } from '../support/mongo.ts';
+import { isEmbeddedMongo, uniqueDbName, useTestDatabase } from '../support/mongo.ts';
 
 /** Test documents: a chosen `_id` and any fields. */
 interface Row {
@@ -25,19 +25,10 @@ async function serverError(run: () => Promise<unknown>): Promise<MongoServerErro
 }
 
 describe('aggregation $out and $merge', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('outmerge');
   let src: string;
   let dst: string;
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('outmerge'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     const suffix = Math.random().toString(36).slice(2, 8);
     src = `src_${suffix}`;

@@ -3,9 +3,9 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
-import { connectTestClient, isEmbeddedMongo, testMongoUri, uniqueDbName } from '../support/mongo.ts';
+import { isEmbeddedMongo, testMongoUri, useTestDatabase } from '../support/mongo.ts';
 
 /** host and port of the suite's server, from its URI. */
 function serverAddress(): { host: string; port: number } {
@@ -32,16 +32,11 @@ function sendRaw(bytes: Buffer, timeoutMs = 3000): Promise<'closed' | 'timeout'>
 }
 
 describe('bad input on one connection', () => {
-  let client: MongoClient;
-  const dbName = uniqueDbName('robust');
+  const { client, db } = useTestDatabase('robust');
+  const dbName = db.databaseName;
 
   beforeAll(async () => {
-    client = await connectTestClient();
     await client.db(dbName).collection<{ _id: number; kept: boolean }>('c').insertOne({ _id: 1, kept: true });
-  });
-  afterAll(async () => {
-    await client.db(dbName).dropDatabase();
-    await client.close();
   });
 
   const header = (length: number, opCode: number): Buffer => {

@@ -1,7 +1,6 @@
 import {
   Binary,
   type Collection,
-  type Db,
   Decimal128,
   type Document,
   Long,
@@ -13,8 +12,8 @@ import {
   ObjectId,
   Timestamp,
 } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, testMongoUri, uniqueDbName } from '../support/mongo.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { connectTestClient, testMongoUri, uniqueDbName, useTestDatabase } from '../support/mongo.ts';
 
 /** A probe document: numeric (or sub-document) ids, any fields. */
 interface Probe extends Document {
@@ -34,18 +33,9 @@ async function codeOf(op: Promise<unknown>): Promise<number | undefined> {
 
 // Each case is something MongoDB 7.0 refuses; accepting it here would let a bug pass the tests.
 describe('refused like MongoDB 7.0', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('strict');
   let coll: Collection<Probe>;
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('strict'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     coll = db.collection(`c_${Math.random().toString(36).slice(2, 8)}`);
     await coll.insertMany([

@@ -1,6 +1,6 @@
-import { type Collection, type Db, type MongoClient, MongoServerError } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type Collection, MongoServerError } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTestClient, useTestDatabase } from '../support/mongo.ts';
 
 interface Slot {
   _id: number | string;
@@ -10,23 +10,12 @@ interface Slot {
 }
 
 describe('sessions and transactions', () => {
-  let clientA: MongoClient;
-  let clientB: MongoClient;
-  let db: Db;
+  const { client: clientA, db } = useTestDatabase('txn');
+  const clientB = useTestClient();
   let name: string;
   let a: Collection<Slot>;
   let b: Collection<Slot>;
 
-  beforeAll(async () => {
-    clientA = await connectTestClient();
-    clientB = await connectTestClient();
-    db = clientA.db(uniqueDbName('txn'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await clientA.close();
-    await clientB.close();
-  });
   beforeEach(async () => {
     name = `slots_${Math.random().toString(36).slice(2, 8)}`;
     // Create outside any transaction (implicit creation inside one is not portable to older servers).

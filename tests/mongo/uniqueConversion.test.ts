@@ -1,24 +1,15 @@
-import type { Collection, Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import type { Collection } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { serverError } from '../support/server-error.ts';
 
 type Row = { _id: number; x: number; y?: number };
 
 describe('collMod: prepareUnique, then unique (converting an index to unique, as MongoDB 6.0+)', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { db } = useTestDatabase('unique_conversion');
   let coll: Collection<Row>;
   const collMod = (index: Record<string, unknown>) => db.command({ collMod: 'rows', index });
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('unique_conversion'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     await db.dropCollection('rows').catch(() => undefined);
     coll = db.collection<Row>('rows');

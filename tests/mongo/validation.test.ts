@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CollectionInfo, type Db, MongoBulkWriteError, type MongoClient } from 'mongodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { type CollectionInfo, type Db, MongoBulkWriteError } from 'mongodb';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { acrossRestart, withServer } from '../support/restart.ts';
 import { serverError } from '../support/server-error.ts';
 
@@ -24,18 +24,9 @@ const typeDetails = (value: unknown, type: string) => ({
 });
 
 describe('document validation (validator, validationLevel, validationAction)', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('validation');
   const rows = () => db.collection<Row>('rows');
 
-  beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('validation'));
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
-  });
   beforeEach(async () => {
     await db.dropCollection('rows').catch(() => undefined);
     await db.createCollection('rows', { validator: { x: { $type: 'string' } } });

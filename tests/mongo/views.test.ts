@@ -1,6 +1,5 @@
-import type { Db, MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTestClient, uniqueDbName } from '../support/mongo.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../support/mongo.ts';
 import { acrossRestart } from '../support/restart.ts';
 import { serverError } from '../support/server-error.ts';
 
@@ -11,12 +10,9 @@ interface Item {
 }
 
 describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
-  let client: MongoClient;
-  let db: Db;
+  const { client, db } = useTestDatabase('views');
 
   beforeAll(async () => {
-    client = await connectTestClient();
-    db = client.db(uniqueDbName('views'));
     await db.collection<Item>('items').insertMany([
       { _id: 1, kind: 'a', qty: 5 },
       { _id: 2, kind: 'b', qty: 7 },
@@ -25,10 +21,6 @@ describe('views (create with viewOn + pipeline, MongoDB 7.0 semantics)', () => {
     ]);
     await db.createCollection('big', { viewOn: 'items', pipeline: [{ $match: { qty: { $gt: 2 } } }] });
     await db.createCollection('bigKinds', { viewOn: 'big', pipeline: [{ $project: { _id: 1, kind: 1 } }] });
-  });
-  afterAll(async () => {
-    await db.dropDatabase();
-    await client.close();
   });
 
   it('find on a view runs its pipeline, then the filter, sort, skip, limit and projection', async () => {
