@@ -1,18 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type ChangeStream,
   type ChangeStreamDocument,
   type Collection,
   type Document,
-  MongoClient,
   MongoServerError,
   Timestamp,
 } from 'mongodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo } from '#dev/mongo/index';
 import { isEmbeddedMongo, useTestClient, useTestDatabase } from '../support/mongo.ts';
+import { acrossRestart, withServer } from '../support/restart.ts';
 
 interface Item {
   _id: number;
@@ -349,43 +345,35 @@ describe('change streams', () => {
 
 describe.runIf(isEmbeddedMongo())('change stream history (embedded server with a small log)', () => {
   it('gives ChangeStreamHistoryLost (286) for a resume point the log no longer holds', async () => {
-    const server = await startEmbeddedMongo({ changeStreamHistory: 3, log: () => {} });
-    const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
-    try {
-      const coll = client.db('history').collection<Item>('items');
-      const stream = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
-      await coll.insertOne({ _id: 1 });
-      const first = await stream.next();
-      await stream.close();
-      const resume = { aggregate: 'items', pipeline: [{ $changeStream: { resumeAfter: first._id } }], cursor: {} };
-      await coll.insertMany([{ _id: 2 }, { _id: 3 }]);
-      const kept = await client.db('history').command(resume); // 3 changes kept: the token's is still there
-      expect(kept.cursor.firstBatch).toHaveLength(2);
-      await coll.insertOne({ _id: 4 });
-      await expectServerError(() => client.db('history').command(resume), 286, 'ChangeStreamHistoryLost');
-    } finally {
-      await client.close();
-      await server.stop();
-    }
+    await withServer(
+      undefined,
+      async (client) => {
+        const coll = client.db('history').collection<Item>('items');
+        const stream = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
+        await coll.insertOne({ _id: 1 });
+        const first = await stream.next();
+        await stream.close();
+        const resume = { aggregate: 'items', pipeline: [{ $changeStream: { resumeAfter: first._id } }], cursor: {} };
+        await coll.insertMany([{ _id: 2 }, { _id: 3 }]);
+        const kept = await client.db('history').command(resume); // 3 changes kept: the token's is still there
+        expect(kept.cursor.firstBatch).toHaveLength(2);
+        await coll.insertOne({ _id: 4 });
+        await expectServerError(() => client.db('history').command(resume), 286, 'ChangeStreamHistoryLost');
+      },
+      { changeStreamHistory: 3 },
+    );
   });
 
   it("keeps a collection's changeStreamPreAndPostImages set by collMod across a restart (journaled)", async () => {
-    const dbPath = await mkdtemp(join(tmpdir(), 'changes-'));
-    try {
-      let server = await startEmbeddedMongo({ dbPath, log: () => {} });
-      let client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
-      await client.db('persist').createCollection('items');
-      await client.db('persist').command({ collMod: 'items', changeStreamPreAndPostImages: { enabled: true } });
-      await client.close();
-      await server.stop();
-      server = await startEmbeddedMongo({ dbPath, log: () => {} });
-      client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
-      const [listed] = await client.db('persist').listCollections({ name: 'items' }, { nameOnly: false }).toArray();
-      await client.close();
-      await server.stop();
-      expect(listed?.options).toEqual({ changeStreamPreAndPostImages: { enabled: true } });
-    } finally {
-      await rm(dbPath, { recursive: true, force: true });
-    }
+    await acrossRestart(
+      async (client) => {
+        await client.db('persist').createCollection('items');
+        await client.db('persist').command({ collMod: 'items', changeStreamPreAndPostImages: { enabled: true } });
+      },
+      async (client) => {
+        const [listed] = await client.db('persist').listCollections({ name: 'items' }, { nameOnly: false }).toArray();
+        expect(listed?.options).toEqual({ changeStreamPreAndPostImages: { enabled: true } });
+      },
+    );
   });
 });

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Db, type Document, MongoClient, MongoServerError } from 'mongodb';
+import { type Db, type Document, MongoServerError } from 'mongodb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo } from '#dev/mongo/index';
 import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
 import { isEmbeddedMongo, uniqueDbName, useTestDatabase } from '../support/mongo.ts';
+import { withServer } from '../support/restart.ts';
 
 /** Test documents: a chosen `_id` and any fields. */
 interface Row {
@@ -366,14 +366,7 @@ describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
     const dir = mkdtempSync(join(tmpdir(), 'embedded-out-'));
     try {
       const run = async (body: (db: Db) => Promise<void>): Promise<void> => {
-        const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} });
-        const client = new MongoClient(server.uri);
-        try {
-          await body(client.db('journaled'));
-        } finally {
-          await client.close();
-          await server.stop();
-        }
+        await withServer(dir, (client) => body(client.db('journaled')));
       };
       await run(async (db) => {
         await db.collection<Row>('src').insertMany([{ _id: 1 }, { _id: 2 }]);
@@ -428,16 +421,11 @@ describe.runIf(isEmbeddedMongo())('aggregation $out and the journal', () => {
           encodeRecord({ ops: [put(6, 'x', 2)] }), // written to the new target
         ]),
       );
-      const server = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} });
-      const client = new MongoClient(server.uri);
-      try {
+      await withServer(dir, async (client) => {
         const db = client.db('j');
         expect(await db.collection<Row>('x').find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 1 }, { _id: 2 }]);
         expect((await db.listCollections().toArray()).map((c) => c.name)).toEqual(['x']);
-      } finally {
-        await client.close();
-        await server.stop();
-      }
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

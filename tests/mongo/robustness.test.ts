@@ -1,11 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { MongoClient } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedMongo } from '#dev/mongo/index';
 import { isEmbeddedMongo, testMongoUri, useTestDatabase } from '../support/mongo.ts';
+import { acrossRestart } from '../support/restart.ts';
 
 /** host and port of the suite's server, from its URI. */
 function serverAddress(): { host: string; port: number } {
@@ -74,12 +70,8 @@ describe('bad input on one connection', () => {
 
 describe('persistence with dbPath', () => {
   it('keeps committed data, indexes and collections across stop and start', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'embedded-mongo-'));
-    const quiet = () => {};
-    try {
-      const first = await startEmbeddedMongo({ port: 0, dbPath: dir, log: quiet });
-      const c1 = new MongoClient(first.uri);
-      try {
+    await acrossRestart(
+      async (c1) => {
         const coll = c1.db('persist').collection<{ _id?: number; code: string; at?: Date }>('things');
         await coll.createIndex({ code: 1 }, { unique: true });
         await coll.insertMany([
@@ -100,14 +92,8 @@ describe('persistence with dbPath', () => {
         await aborted.abortTransaction();
         await aborted.endSession();
         await c1.db('persist').createCollection('empty');
-      } finally {
-        await c1.close();
-        await first.stop();
-      }
-
-      const second = await startEmbeddedMongo({ port: 0, dbPath: dir, log: quiet });
-      const c2 = new MongoClient(second.uri);
-      try {
+      },
+      async (c2) => {
         const coll = c2.db('persist').collection<{ _id?: number; code: string; at?: Date }>('things');
         expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([
           { _id: 1, code: 'a', at: new Date(0) },
@@ -119,12 +105,7 @@ describe('persistence with dbPath', () => {
         expect((dup as { code?: number }).code).toBe(11000);
         const names = (await c2.db('persist').listCollections().toArray()).map((c) => c.name).sort();
         expect(names).toEqual(['empty', 'things']);
-      } finally {
-        await c2.close();
-        await second.stop();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      },
+    );
   });
 });

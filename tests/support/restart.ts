@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { type EmbeddedMongoOptions, startEmbeddedMongo } from '#dev/mongo/index';
 
-/** Starts a server on `dir`, runs `body` with a client, stops; returns the log lines. */
+/**
+ * Starts a server of its own on `dir` (in memory when undefined), runs `body` with a client of it,
+ * stops it; returns its log lines. For tests that need a server other than the suite's.
+ */
 export async function withServer(
-  dir: string,
+  dir: string | undefined,
   body: (client: MongoClient) => Promise<void>,
   options: Partial<EmbeddedMongoOptions> = {},
 ): Promise<string[]> {
