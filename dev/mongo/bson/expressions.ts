@@ -3,8 +3,8 @@
  * type as mongod computes them: `$add`, `$subtract`, `$multiply`, the comparisons `$eq`…`$cmp`
  * (expressions) and `$avg`, `$min`, `$max` (accumulators). With Int64 beyond 2^53 and Decimal128 mingo refuses valid input ("$add
  * expression must resolve to array of numbers") or answers wrongly (its `$max` orders objects by
- * its own rules, its `$avg` skips Decimal128). Arithmetic is exact (bson-arith.ts); order is
- * MongoDB's (bson-order.ts). Registered in BSON_CONTEXT (bson-match.ts).
+ * its own rules, its `$avg` skips Decimal128). Arithmetic is exact (arith.ts); order is
+ * MongoDB's (order.ts). Registered in BSON_CONTEXT (match.ts).
  */
 import { Long } from 'bson';
 import { evalExpr } from 'mingo/core';

@@ -22,7 +22,7 @@ export interface CappedOptions {
   max?: number;
 }
 
-/** What eviction needs to know of a collection (kept structural so storage.ts can use it without a cycle). */
+/** What eviction needs to know of a collection (kept structural so engine.ts can use it without a cycle). */
 export interface CappedState {
   readonly options: Doc;
   readonly docs: Map<string, { doc: Doc | null }[]>;

@@ -77,7 +77,7 @@ export interface DocumentChange {
 
 /**
  * Receives every commit in commit order, each with its timestamp (the change-stream log of
- * dev/mongo/change-streams.ts). Catalog drops come with a timestamp of their own.
+ * query/change-streams.ts). Catalog drops come with a timestamp of their own.
  */
 export interface CommitListener {
   documentsCommitted(ts: number, changes: DocumentChange[], txn: Transaction | undefined): void;
