@@ -9,8 +9,6 @@ import { type Browser, chromium } from 'playwright-core';
 /** A headless Chromium for the browser tests and how to close it. */
 export interface TestBrowser {
   browser: Browser;
-  /** Which Chromium runs: the one `CHROMIUM_PATH` names, or the npm package's build. */
-  source: string;
   /** Closes the browser and removes every file it unpacked. */
   close: () => Promise<void>;
 }
@@ -41,7 +39,7 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
       throw new Error(`CHROMIUM_PATH is ${systemPath}, which does not exist; point it at a Chrome or Chromium binary`);
     }
     const browser = await chromium.launch({ executablePath: systemPath, args: SYSTEM_CHROMIUM_ARGS, headless: true });
-    return { browser, source: systemPath, close: () => browser.close() };
+    return { browser, close: () => browser.close() };
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(
@@ -73,7 +71,6 @@ async function launchPackagedChromium(): Promise<TestBrowser> {
     });
     return {
       browser,
-      source: `@sparticuz/chromium (unpacked in ${folder})`,
       close: async () => {
         await browser.close();
         await removeFolder();
@@ -110,7 +107,11 @@ async function unpackInto(folder: string): Promise<{ executablePath: string; lib
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
   }
-  const [path, librariesPath] = await Promise.all([executablePath, libraries]);
+  // Both settle before anything is thrown, so that no unpacking still writes while the folder is removed.
+  const [path, librariesPath] = (await Promise.allSettled([executablePath, libraries])).map((result) => {
+    if (result.status === 'rejected') throw result.reason;
+    return result.value;
+  }) as [string, string];
   for (const unpacked of [path, librariesPath]) {
     if (!unpacked.startsWith(`${folder}/`)) {
       throw new Error(`@sparticuz/chromium unpacked to ${unpacked}, outside ${folder}: the clean-up would miss it`);
