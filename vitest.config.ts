@@ -3,7 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    globalSetup: ['tests/support/globalSetup.ts'],
+    // The run's own temp folder first, so that everything after it (the embedded MongoDB, the workers,
+    // what they spawn) writes there and the temp folder is as it was when the run ends.
+    globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Two cores: files run in parallel forks, each against its own database.

@@ -1,52 +1,39 @@
 /**
  * Opens the reference page in headless Chromium, on the API as `npm start` runs it
  * (serverless-offline with the bundled docs function), and checks that it lists every route.
- * Needs Debian's chromium: `apt-get install -y chromium` (.ci/run installs it).
+ * The browser comes from npm (tests/support/browser.ts), or from `CHROMIUM_PATH` when it is set.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicRoutes, routes } from '#lib/http/routes';
+import { launchTestBrowser, type TestBrowser } from '../support/browser.ts';
 import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { type OfflineApi, startOffline } from '../support/offline.ts';
 
-// Debian's Chromium by default; CHROMIUM_PATH points elsewhere (GitHub's runners ship Chrome).
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const SCREENSHOT_PATH = fileURLToPath(new URL('./__screenshots__/docs.png', import.meta.url));
 
 let offline: OfflineApi | undefined;
-let browser: Browser | undefined;
+let testBrowser: TestBrowser | undefined;
 
 beforeAll(async () => {
-  // Fail, never skip: a missing browser must not pass as a green run.
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `The docs browser test needs Chromium at ${CHROMIUM_PATH}; install it with: apt-get install -y chromium`,
-    );
-  }
-  [offline, browser] = await Promise.all([
+  // Both start at once; when one fails, the other is still kept, so that afterAll stops it.
+  const [api, browser] = await Promise.allSettled([
     startOffline({
       MONGODB_URI: testMongoUri(),
       MONGODB_DATABASE: uniqueDbName('browser'),
     }),
-    chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true }),
+    launchTestBrowser(),
   ]);
+  if (api.status === 'fulfilled') offline = api.value;
+  if (browser.status === 'fulfilled') testBrowser = browser.value;
+  if (api.status === 'rejected') throw api.reason;
+  if (browser.status === 'rejected') throw browser.reason;
 }, 150_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await testBrowser?.close();
   await offline?.stop();
 });
 
@@ -76,9 +63,9 @@ describe('the docs page in a browser', () => {
   });
 
   it('lists every route of the route table, loading nothing from other origins', async () => {
-    if (!browser || !offline) throw new Error('setup failed');
+    if (!testBrowser || !offline) throw new Error('setup failed');
     const base = new URL(offline.baseUrl);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await testBrowser.browser.newPage({ viewport: { width: 1280, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
     page.on('console', (message) => {
