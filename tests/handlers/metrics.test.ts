@@ -4,6 +4,8 @@ import { closeConnection } from '#lib/db/client';
 import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
 import { DEADLINE_MARGIN_MS } from '#lib/http/deadline';
 import { httpHandler } from '#lib/http/httpHandler';
+import { apiMetrics } from '#lib/http/middleware/metrics';
+import { METRIC } from '#lib/observability/metricNames';
 import { api, handlers, useApiDatabase } from '../support/api.ts';
 import { apiGatewayEvent, lambdaContext, type TestResponse } from '../support/apiEvents.ts';
 import { bearer } from '../support/auth.ts';
@@ -191,6 +193,22 @@ describe('the metrics a handler writes, one EMF record per invocation', () => {
       failing(apiGatewayEvent({ method: 'GET', route: '/failing' }), lambdaContext()),
     );
     expect(result.statusCode).toBe(500);
+    expect(apiMetricsIn(parseEmf(stdout))).toEqual({ UnexpectedError: 1 });
+  });
+
+  it('counts an error that escapes every other handler as UnexpectedError, and lets it through', async () => {
+    // problemErrors answers every error it meets; this is the middleware's own last resort.
+    const middleware = apiMetrics(METRIC.orderCreated);
+    const request = {
+      event: apiGatewayEvent({ method: 'POST', route: '/orders' }),
+      context: lambdaContext(),
+      response: undefined,
+      error: new Error('escaped'),
+      internal: {},
+    } as unknown as Parameters<NonNullable<typeof middleware.onError>>[0];
+    const { result, stdout } = await captureStdout(async () => middleware.onError?.(request));
+    expect(result).toBeUndefined();
+    expect(request.response).toBeUndefined();
     expect(apiMetricsIn(parseEmf(stdout))).toEqual({ UnexpectedError: 1 });
   });
 
