@@ -49,5 +49,5 @@ export function allServiceGuardKeys(serviceId) { return [serviceGuardKey(service
  */
 export const withoutMetricsMiddleware: Stub = {
   filter: /middleware\/metrics(\.ts)?$/,
-  contents: `export function apiMetrics() { return {}; }`,
+  contents: `export function apiMetrics() { return { after: () => {} }; }`,
 };
