@@ -43,7 +43,7 @@ function problemType(response: APIGatewayProxyStructuredResultV2): string | unde
  * counts its problem type's metric, and a 5xx of no known type is UnexpectedError. Anything else
  * (reads, 404, 412, other 409s…) counts nothing.
  */
-export function outcomeMetric(response: HttpResult, routeSuccessMetric?: MetricName): MetricName | undefined {
+function outcomeMetric(response: HttpResult, routeSuccessMetric?: MetricName): MetricName | undefined {
   if (response.headers?.['idempotent-replayed'] === 'true') return METRIC.idempotentReplay;
   const status = response.statusCode;
   if (status < 300) return response.metric ?? routeSuccessMetric;
