@@ -13,7 +13,12 @@ export default defineConfig({
     // The last line of a run is a plain count that CI reads (tests/support/closingLine.ts).
     reporters: ['default', './tests/support/closingLine.ts'],
     // Request logs would drown the test output; tests that check logging spy on the logger.
+    // Metric records (EMF JSON on stdout) would too: tests that check them turn them back on.
     // The AWS SDK warns on Node < 22 (below this project's engines); the suite also runs on Node 20 here.
-    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
   },
 });

@@ -30,7 +30,7 @@ import {
 } from './lib/build.ts';
 import { type Check, renderMarkdown, type ScaleResults } from './lib/report.ts';
 import { machine, median, round, type Summary } from './lib/stats.ts';
-import { plainJsonLogger, withoutIdempotencyMiddleware } from './lib/whatIfs.ts';
+import { plainJsonLogger, withoutIdempotencyMiddleware, withoutMetricsMiddleware } from './lib/whatIfs.ts';
 import { type ColdResult, measureColdStarts } from './phases/coldStart.ts';
 
 const benchStartedAt = performance.now();
@@ -131,6 +131,18 @@ async function main(): Promise<void> {
         ),
       );
     }
+    const createOrderEntry = functions.find((f) => f.name === 'createOrder');
+    if (createOrderEntry) {
+      whatIfs.push(
+        await buildWhatIf(
+          'what-if: createOrder without the metrics middleware',
+          createOrderEntry.entry,
+          [withoutMetricsMiddleware],
+          options,
+          join(workDir, 'whatif'),
+        ),
+      );
+    }
     // The same two bundles loaded in a bare process, without the node:http the Lambda runtime has
     // already loaded (bench/phases/coldStartLoader.mjs): what a plain `node` process pays.
     const driverBundle = baselines.find((b) => b.kind === 'driver');
@@ -221,6 +233,8 @@ async function main(): Promise<void> {
       AWS_REGION: 'eu-west-1',
       POWERTOOLS_SERVICE_NAME: 'order-management-api',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+      // Metric records are written as on AWS (to the discarded stdout), so the handlers pay for them.
+      POWERTOOLS_METRICS_DISABLED: 'false',
     };
     try {
       if (sections.has('warm')) {

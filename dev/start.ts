@@ -55,6 +55,9 @@ async function main(): Promise<void> {
       env: {
         // In-process offline shares one pool among all concurrent requests (serverless.yml).
         MONGODB_MAX_POOL_SIZE: '10',
+        // A metric record (EMF JSON) per write would drown the request log; on AWS they go to
+        // CloudWatch. POWERTOOLS_METRICS_DISABLED=false npm start shows them.
+        POWERTOOLS_METRICS_DISABLED: 'true',
         ...process.env,
         ...authEnvironment,
         MONGODB_URI: uri,

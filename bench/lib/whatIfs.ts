@@ -42,3 +42,12 @@ export function serviceGuardStripe() { return 0; }
 export function serviceGuardKey(serviceId, stripe) { return 'service:' + serviceId + ':' + stripe; }
 export function allServiceGuardKeys(serviceId) { return [serviceGuardKey(serviceId, 0)]; }`,
 };
+
+/**
+ * The bundle without the metrics middleware (lib/http/middleware/metrics.ts and Powertools
+ * Metrics): what counting the API's outcomes costs a cold start.
+ */
+export const withoutMetricsMiddleware: Stub = {
+  filter: /middleware\/metrics(\.ts)?$/,
+  contents: `export function apiMetrics() { return { after: () => {} }; }`,
+};

@@ -7,6 +7,7 @@ import { assertDistinctServices } from '#lib/domain/orderServices';
 import { availabilityMaxSpan, freeIntervals, windowMs } from '#lib/domain/orderWindow';
 import { decodePageCursor } from '#lib/domain/pageCursor';
 import type { Versioned, VersionPrecondition } from '#lib/domain/versions';
+import { type CountedOutcome, METRIC } from '#lib/observability/metricNames';
 import type { Availability, AvailabilityQuery, Order, OrderInput, OrderListQuery } from '#lib/schemas/order';
 import { orderRepresentation } from './representations.ts';
 import { assertBodyIdMatchesPath, type Page, pageSize, toPage } from './shared.ts';
@@ -40,14 +41,24 @@ export async function getOrder(id: string): Promise<Versioned<Order>> {
   return versioned(await ordersRepository.findOrder(id));
 }
 
-/** PUT /orders/{id}: replaces the whole order under the same rule; the id comes from the path. */
+/**
+ * PUT /orders/{id}: replaces the whole order under the same rule; the id comes from the path.
+ * The answer names its outcome metric: a move (the datetime changed) is counted apart from an
+ * edit of fee or services, because only a move can conflict with another order.
+ */
 export async function replaceOrder(
   id: string,
   input: OrderInput,
   precondition?: VersionPrecondition,
-): Promise<Versioned<Order>> {
+): Promise<Versioned<Order> & CountedOutcome> {
   assertBodyIdMatchesPath(input.id, id);
-  return versioned(await ordersRepository.replaceOrder(toDraft(id, input), currentWindow(), new Date(), precondition));
+  const { document, moved } = await ordersRepository.replaceOrder(
+    toDraft(id, input),
+    currentWindow(),
+    new Date(),
+    precondition,
+  );
+  return { ...versioned(document), metric: moved ? METRIC.orderMoved : METRIC.orderUpdated };
 }
 
 /** DELETE /orders/{id}. */

@@ -125,6 +125,12 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
   return document;
 }
 
+/** An order as a replace stored it, and whether the replace moved it to another datetime. */
+export interface ReplacedOrder {
+  document: OrderDocument;
+  moved: boolean;
+}
+
 /**
  * Replaces an existing order (PUT) under the same rule; the order never conflicts with itself.
  * Throws NotFoundError, PreconditionFailedError, OrderWindowConflictError or UnknownServicesError.
@@ -134,11 +140,14 @@ export async function replaceOrder(
   window: number,
   now: Date,
   precondition?: VersionPrecondition,
-): Promise<OrderDocument> {
+): Promise<ReplacedOrder> {
   const { client, db } = await connection();
   const orders = db.collection<OrderDocument>(collections.orders);
   return inTransaction(client, async (session) => {
-    const existing = await orders.findOne({ _id: draft.id }, { session, projection: { createdAt: 1, version: 1 } });
+    const existing = await orders.findOne(
+      { _id: draft.id },
+      { session, projection: { createdAt: 1, version: 1, datetime: 1 } },
+    );
     if (!existing) throw new NotFoundError('order', draft.id);
     if (!satisfiesPrecondition(precondition, existing.version)) {
       throw new PreconditionFailedError('order', draft.id, existing.version);
@@ -153,7 +162,7 @@ export async function replaceOrder(
       version: existing.version + 1,
     };
     await orders.replaceOne({ _id: draft.id }, replacement, { session });
-    return replacement;
+    return { document: replacement, moved: existing.datetime.getTime() !== draft.datetime.getTime() };
   });
 }
 

@@ -65,6 +65,8 @@ export function problemFor(error: unknown): HttpProblem | undefined {
   }
   if (isDatabaseUnavailable(error)) {
     return new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
+      type: '/problems/database-unavailable',
+      title: 'Service Unavailable',
       headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
     });
   }

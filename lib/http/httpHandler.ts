@@ -5,6 +5,7 @@ import { answerBeforeDeadline } from './deadline.ts';
 import { parseIfMatch } from './ifMatch.ts';
 import { authorize } from './middleware/authorize.ts';
 import { jsonBody } from './middleware/jsonBody.ts';
+import { apiMetrics } from './middleware/metrics.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
 import { logRequest } from './requestLog.ts';
@@ -32,7 +33,8 @@ export type ApiHandler = (
  * token and scope (from the route table), JSON body parsing (only with a body validator),
  * request validation, then `extra` (the creates pass `idempotency()`: taking it as an argument
  * keeps the idempotency store, and so the driver, out of bundles that do not need it).
- * `run` receives the validated input and returns the response; every response is logged once.
+ * `run` receives the validated input and returns the response; every response is logged once
+ * and counted once (lib/http/middleware/metrics.ts).
  * `functionName` is the route table's key (the function's name in serverless.yml); `null` for
  * the public catch-all, which needs no token.
  */
@@ -61,12 +63,17 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
       event,
     }),
   );
+  // The metrics middleware sits in an outer chain around the deadline race, so that it counts
+  // and flushes the answer the client gets, the deadline's 503 included (the inner chain never
+  // sees that one: it is still running when the 503 leaves).
+  const answered = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
+    .use(apiMetrics(route?.successMetric))
+    .handler((event, context) =>
+      answerBeforeDeadline(context, () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>),
+    );
   return async (event, context) => {
     const startedAt = performance.now();
-    const result = await answerBeforeDeadline(
-      context,
-      () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
-    );
+    const result = (await answered(event, context)) as APIGatewayProxyStructuredResultV2;
     logRequest(event, context, result, startedAt);
     return result;
   };

@@ -1,9 +1,14 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Versioned } from '#lib/domain/versions';
+import type { CountedOutcome } from '#lib/observability/metricNames';
 import { etagFor } from './etag.ts';
 
-/** What every handler returns: a structured API Gateway v2 result. */
-export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number };
+/**
+ * What every handler returns: a structured API Gateway v2 result. `metric` names the outcome
+ * when the route's own success metric does not; the metrics middleware removes it before the
+ * answer leaves.
+ */
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number } & CountedOutcome;
 
 /** Headers on every response: nothing here may be cached or sniffed as another type. */
 export const COMMON_HEADERS: Readonly<Record<string, string>> = {
@@ -16,9 +21,10 @@ export function ok(body: unknown): HttpResult {
   return json(200, body);
 }
 
-/** 200 with a resource and its ETag. */
-export function okVersioned(result: Versioned<unknown>): HttpResult {
-  return json(200, result.resource, { etag: etagFor(result.version) });
+/** 200 with a resource and its ETag (and the outcome metric the result names, if any). */
+export function okVersioned(result: Versioned<unknown> & CountedOutcome): HttpResult {
+  const response = json(200, result.resource, { etag: etagFor(result.version) });
+  return result.metric ? { ...response, metric: result.metric } : response;
 }
 
 /** 201 with the new resource, its address and its ETag. */

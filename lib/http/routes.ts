@@ -4,6 +4,8 @@
  * routes. Schemas are named, not imported, so Lambda bundles never pull in TypeBox.
  */
 
+import type { MetricName } from '#lib/observability/metricNames';
+
 /** A scope a bearer token must carry for a route. */
 export type Scope = 'orders:read' | 'orders:write' | 'services:read' | 'services:write';
 
@@ -33,6 +35,11 @@ export interface RouteDefinition {
   tag: 'Services' | 'Orders';
   scope: Scope;
   successStatus: 200 | 201 | 204;
+  /**
+   * The metric a success counts (lib/http/middleware/metrics.ts), for the writes; reads count
+   * none. A result may name another (PUT /orders/{id}: OrderMoved when the datetime changed).
+   */
+  successMetric?: MetricName;
   pathParameters?: SchemaName;
   query?: SchemaName;
   body?: SchemaName;
@@ -57,6 +64,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Services',
     scope: 'services:write',
     successStatus: 201,
+    successMetric: 'ServiceCreated',
     body: 'ServiceInput',
     response: 'Service',
     errorStatuses: [409, 422, ...bodyErrors],
@@ -96,6 +104,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Services',
     scope: 'services:write',
     successStatus: 200,
+    successMetric: 'ServiceUpdated',
     pathParameters: 'IdPathParameters',
     body: 'ServiceInput',
     response: 'Service',
@@ -110,6 +119,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Services',
     scope: 'services:write',
     successStatus: 204,
+    successMetric: 'ServiceDeleted',
     pathParameters: 'IdPathParameters',
     errorStatuses: [...resourceErrors, 409, 412],
   },
@@ -122,6 +132,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:write',
     successStatus: 201,
+    successMetric: 'OrderCreated',
     body: 'OrderInput',
     response: 'Order',
     errorStatuses: [409, 422, ...bodyErrors],
@@ -178,6 +189,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:write',
     successStatus: 200,
+    successMetric: 'OrderUpdated',
     pathParameters: 'IdPathParameters',
     body: 'OrderInput',
     response: 'Order',
@@ -192,6 +204,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:write',
     successStatus: 204,
+    successMetric: 'OrderDeleted',
     pathParameters: 'IdPathParameters',
     errorStatuses: [...resourceErrors, 412],
   },

@@ -42,3 +42,11 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** The namespace when the stage sets none (serverless.yml's `metricsNamespace` stage setting). */
 export const DEFAULT_METRICS_NAMESPACE = 'OrderManagementApi';
+
+/**
+ * What a result may carry when its route's one success metric (lib/http/routes.ts) does not say
+ * which outcome it was: PUT /orders/{id} names OrderMoved or OrderUpdated. Never sent to clients.
+ */
+export interface CountedOutcome {
+  metric?: MetricName;
+}

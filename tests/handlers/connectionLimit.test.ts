@@ -49,6 +49,8 @@ function expectRefusal({ response, ms }: { response: TestResponse; ms: number })
   expect(response.status).toBe(503);
   expect(response.headers['retry-after']).toBe('5');
   expect(response.headers['content-type']).toBe('application/problem+json');
+  // Its own type, which the DatabaseUnavailable metric counts (lib/http/middleware/metrics.ts).
+  expect(response.body).toMatchObject({ type: '/problems/database-unavailable' });
   // The client's 3 s server selection and connect timeouts, not a hang until the 10 s function timeout.
   expect(ms).toBeLessThan(6_000);
 }
