@@ -8,6 +8,7 @@ import { jsonBody } from './middleware/jsonBody.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
 import { logRequest } from './requestLog.ts';
+import { traceRequest } from './requestTrace.ts';
 import type { HttpResult } from './responses.ts';
 import { routeFor } from './routes.ts';
 
@@ -61,13 +62,15 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
       event,
     }),
   );
-  return async (event, context) => {
-    const startedAt = performance.now();
-    const result = await answerBeforeDeadline(
-      context,
-      () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
-    );
-    logRequest(event, context, result, startedAt);
-    return result;
-  };
+  // The request log is written inside the invocation's span, so that it carries the trace id.
+  return (event, context) =>
+    traceRequest(event, context, async () => {
+      const startedAt = performance.now();
+      const result = await answerBeforeDeadline(
+        context,
+        () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>,
+      );
+      logRequest(event, context, result, startedAt);
+      return result;
+    });
 }
