@@ -42,7 +42,10 @@ export class XrayUdpSpanExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
     const payload = ProtobufTraceSerializer.serializeRequest(spans);
-    if (!payload || spans.length === 0) return done({ code: ExportResultCode.SUCCESS });
+    if (!payload || spans.length === 0) {
+      done({ code: ExportResultCode.SUCCESS });
+      return;
+    }
     const message = Buffer.from(`${HEADER}${SAMPLED_TRACES_PREFIX}${Buffer.from(payload).toString('base64')}`);
     if (!this.#socket) {
       this.#socket = createSocket('udp4');
