@@ -353,10 +353,12 @@ async function main(): Promise<void> {
   report.durationSeconds = round((performance.now() - benchStartedAt) / 1000, 1);
   const markdown = renderMarkdown(report);
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.md'), markdown);
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // BENCH_RESULTS_NAME: a partial run (BENCH_SECTIONS=tracing) can keep its own file beside latest.
+  const resultsName = process.env.BENCH_RESULTS_NAME ?? 'latest';
+  writeFileSync(join(resultsDir, `${resultsName}.md`), markdown);
+  writeFileSync(join(resultsDir, `${resultsName}.json`), `${JSON.stringify(report, null, 2)}\n`);
   console.log(markdown);
-  log('wrote bench/results/latest.md and bench/results/latest.json');
+  log(`wrote bench/results/${resultsName}.md and bench/results/${resultsName}.json`);
 }
 
 try {
