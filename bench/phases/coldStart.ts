@@ -17,6 +17,8 @@ export interface ColdSample {
   importMs: number;
   importCpuMs: number;
   readyMs: number;
+  /** CPU time of the whole process from its start to the handler in hand (preloaded code included). */
+  readyCpuMs: number;
   wallMs: number;
   rssBytes: number;
 }
@@ -81,12 +83,14 @@ function sample(variant: Variant): Promise<ColdSample> {
         importMs: number;
         importCpuMs: number;
         readySinceProcessStartMs: number;
+        readyCpuMs: number;
         rssBytes: number;
       };
       resolve({
         importMs: parsed.importMs,
         importCpuMs: parsed.importCpuMs,
         readyMs: parsed.readySinceProcessStartMs,
+        readyCpuMs: parsed.readyCpuMs,
         wallMs,
         rssBytes: parsed.rssBytes,
       });

@@ -53,6 +53,8 @@ interface ContainerRun {
   importMs: number;
   readySinceProcessStartMs: number;
   firstInvocationMs: number;
+  firstInvocationCpuMs: number;
+  warmCpuPerInvocationMs: number;
   samples: number[];
   rssBytes: number;
   datagrams: number;
@@ -182,6 +184,10 @@ export async function measureTracing(options: TracingOptions) {
       rssMiB: c.rssMiB,
       importRatio: pairedRatio(c, (s) => s.importMs),
       readyRatio: pairedRatio(c, (s) => s.readyMs),
+      importCpuMs: c.importCpuMs.median,
+      importCpuRatio: pairedRatio(c, (s) => s.importCpuMs),
+      readyCpuMs: round(median(c.samples.map((s) => s.readyCpuMs)), 1),
+      readyCpuRatio: pairedRatio(c, (s) => s.readyCpuMs),
       wallRatio: pairedRatio(c, (s) => s.wallMs),
     };
   });
@@ -225,6 +231,12 @@ export async function measureTracing(options: TracingOptions) {
       ),
       firstInvocationMs: round(median(xs.map((r) => r.firstInvocationMs)), 1),
       firstInvocationRatio: round(median(xs.map((r, i) => r.firstInvocationMs / (base[i]?.firstInvocationMs ?? 1))), 3),
+      firstInvocationCpuMs: round(median(xs.map((r) => r.firstInvocationCpuMs)), 1),
+      warmCpuPerInvocationMs: round(median(xs.map((r) => r.warmCpuPerInvocationMs)), 3),
+      warmCpuRatio: round(
+        median(xs.map((r, i) => r.warmCpuPerInvocationMs / (base[i]?.warmCpuPerInvocationMs ?? 1))),
+        3,
+      ),
       readySinceProcessStartMs: round(median(xs.map((r) => r.readySinceProcessStartMs)), 1),
       rssMiB: round(median(xs.map((r) => r.rssBytes)) / 2 ** 20, 1),
       datagramsPerInvocation: round(datagrams / invocations, 3),

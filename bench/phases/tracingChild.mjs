@@ -48,15 +48,24 @@ const importStartedAt = performance.now();
 const module = await import(pathToFileURL(bundle).href);
 const readyAt = performance.now();
 const handler = module[exportName];
+const cpuMs = (usage) => (usage.user + usage.system) / 1000;
+let cpuBefore = process.cpuUsage();
 const firstMs = await invoke(handler);
+const firstCpuMs = cpuMs(process.cpuUsage(cpuBefore));
 for (let i = 0; i < warmup; i++) await invoke(handler);
 const samples = [];
+// CPU per warm invocation: this process's CPU time (the database runs in the parent), which other
+// load on the machine barely affects, unlike the wall-clock samples.
+cpuBefore = process.cpuUsage();
 for (let i = 0; i < iterations; i++) samples.push(await invoke(handler));
+const warmCpuMs = cpuMs(process.cpuUsage(cpuBefore));
 process.stdout.write(
   `${JSON.stringify({
     importMs: readyAt - importStartedAt,
     readySinceProcessStartMs: readyAt,
     firstInvocationMs: firstMs,
+    firstInvocationCpuMs: firstCpuMs,
+    warmCpuPerInvocationMs: warmCpuMs / iterations,
     samples,
     rssBytes: process.memoryUsage.rss(),
   })}\n`,
