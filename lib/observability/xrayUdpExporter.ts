@@ -34,7 +34,7 @@ export function parseDaemonAddress(address: string): { host: string; port: numbe
 export class XrayUdpSpanExporter implements SpanExporter {
   readonly #host: string;
   readonly #port: number;
-  #socket: Socket | undefined;
+  #connecting: Promise<Socket> | undefined;
 
   constructor(address: string) {
     ({ host: this.#host, port: this.#port } = parseDaemonAddress(address));
@@ -47,20 +47,35 @@ export class XrayUdpSpanExporter implements SpanExporter {
       return;
     }
     const message = Buffer.from(`${HEADER}${SAMPLED_TRACES_PREFIX}${Buffer.from(payload).toString('base64')}`);
-    if (!this.#socket) {
-      this.#socket = createSocket('udp4');
-      this.#socket.unref();
-      // A send error is reported to the callback below; without this listener a late one would crash.
-      this.#socket.on('error', () => {});
-    }
-    this.#socket.send(message, this.#port, this.#host, (error) =>
-      done(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS }),
+    this.#connected().then(
+      (socket) =>
+        socket.send(message, (error) =>
+          done(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS }),
+        ),
+      (error: Error) => done({ code: ExportResultCode.FAILED, error }),
     );
   }
 
+  /** The socket, connected once to the endpoint: a send then skips resolving the address each time. */
+  #connected(): Promise<Socket> {
+    this.#connecting ??= new Promise<Socket>((resolve, reject) => {
+      const socket = createSocket('udp4');
+      socket.unref();
+      // A send error is reported to its callback; without this listener a late one would crash.
+      socket.on('error', () => {});
+      socket.connect(this.#port, this.#host, () => resolve(socket));
+      socket.once('error', reject);
+    }).catch((error: unknown) => {
+      this.#connecting = undefined;
+      throw error;
+    });
+    return this.#connecting;
+  }
+
   async shutdown(): Promise<void> {
-    const socket = this.#socket;
-    this.#socket = undefined;
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    const socket = await connecting?.catch(() => undefined);
     if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
 
