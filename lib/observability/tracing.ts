@@ -102,6 +102,17 @@ export function currentTraceId(): string | undefined {
   return span ? xrayTraceId(span.spanContext().traceId) : undefined;
 }
 
+/**
+ * This invocation's X-Ray trace header (`Root=…;Parent=…;Sampled=…`): from the runtime's per-invocation
+ * store where it has one (functions that run invocations concurrently), else from `_X_AMZN_TRACE_ID`,
+ * which the runtime sets before each invocation. Powertools reads it the same way.
+ */
+function lambdaTraceHeader(): string | undefined {
+  const runtime = (globalThis as { awslambda?: { InvokeStore?: { getXRayTraceId?: () => string | undefined } } })
+    .awslambda;
+  return runtime?.InvokeStore?.getXRayTraceId?.() ?? process.env._X_AMZN_TRACE_ID;
+}
+
 function failed(span: Span, error: unknown): void {
   // The error's type only: a message may quote input, and spans must carry no request data.
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'Error' });
@@ -119,7 +130,7 @@ export async function traceInvocation<T extends { statusCode?: number }>(
 ): Promise<T> {
   const current = tracing();
   if (!current) return run();
-  const lambdaTrace = process.env._X_AMZN_TRACE_ID;
+  const lambdaTrace = lambdaTraceHeader();
   const parent = lambdaTrace
     ? propagator.extract(ROOT_CONTEXT, { [AWSXRAY_TRACE_ID_HEADER]: lambdaTrace }, defaultTextMapGetter)
     : ROOT_CONTEXT;
