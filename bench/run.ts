@@ -32,9 +32,10 @@ import { type Check, renderMarkdown, type ScaleResults } from './lib/report.ts';
 import { machine, median, round, type Summary } from './lib/stats.ts';
 import { plainJsonLogger, withoutIdempotencyMiddleware, withoutMetricsMiddleware } from './lib/whatIfs.ts';
 import { type ColdResult, measureColdStarts } from './phases/coldStart.ts';
+import { measureTracing } from './phases/tracing.ts';
 
 const benchStartedAt = performance.now();
-const sections = new Set((process.env.BENCH_SECTIONS ?? 'cold,warm,memory').split(','));
+const sections = new Set((process.env.BENCH_SECTIONS ?? 'cold,warm,memory,tracing').split(','));
 const coldRounds = Number(process.env.BENCH_COLD_RUNS ?? 25);
 const memoryRuns = Number(process.env.BENCH_MEMORY_RUNS ?? 3);
 const log = (line: string) =>
@@ -96,6 +97,8 @@ async function main(): Promise<void> {
     settings: { coldRounds, memoryRuns, scale: Number(process.env.BENCH_SCALE ?? 1) },
   };
   const checks: Check[] = [];
+  // getOrder as packaged: section 1 extracts it; section 5 (tracing) packages it if 1 did not run.
+  let packagedGetOrder: Bundle | undefined;
 
   // ------------------------------------------------------------------ 1. cold start
   if (sections.has('cold')) {
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
     const packageDir = await serverlessPackage(join(workDir, 'sls'), log);
     const apiOperations = new Set(routes.map((r) => r.functionName));
     const functionBundles = extractFunctionBundles(packageDir, functions, join(workDir, 'bundles'), apiOperations);
+    packagedGetOrder = functionBundles.find((b) => b.name === 'getOrder');
     const baselines = await buildBaselines(options, join(workDir, 'baselines'));
     const getOrderEntry = functions.find((f) => f.name === 'getOrder');
     const whatIfs: Bundle[] = getOrderEntry
@@ -329,14 +333,46 @@ async function main(): Promise<void> {
     }
   }
 
+  // ------------------------------------------------------------------ 5. tracing
+  if (sections.has('tracing')) {
+    const yml = readServerlessYml();
+    const { options, outputFileExtension } = esbuildOptionsFromServerless(yml);
+    const getOrder = functionEntries(yml, outputFileExtension).find((f) => f.name === 'getOrder');
+    if (!getOrder) throw new Error('serverless.yml has no getOrder function');
+    if (!packagedGetOrder) {
+      log('tracing: serverless package (section 1 did not run)');
+      const packageDir = await serverlessPackage(join(workDir, 'sls-tracing'), log);
+      [packagedGetOrder] = extractFunctionBundles(
+        packageDir,
+        [getOrder],
+        join(workDir, 'bundles'),
+        new Set(['getOrder']),
+      );
+    }
+    const scale = Number(process.env.BENCH_SCALE ?? 1);
+    report.tracing = await measureTracing({
+      packaged: packagedGetOrder as Bundle,
+      entry: getOrder.entry,
+      options,
+      workDir: join(workDir, 'tracing'),
+      coldRounds: Number(process.env.BENCH_TRACING_COLD_RUNS ?? 15),
+      containerRounds: Number(process.env.BENCH_TRACING_ROUNDS ?? 4),
+      warmup: Math.round(100 * scale),
+      iterations: Math.round(400 * scale),
+      log,
+    });
+  }
+
   report.checks = checks.map((c) => ({ ...c, verdict: c.ratio <= c.limit ? 'PASS' : 'MISS' }));
   report.durationSeconds = round((performance.now() - benchStartedAt) / 1000, 1);
   const markdown = renderMarkdown(report);
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, 'latest.md'), markdown);
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  // BENCH_RESULTS_NAME: a partial run (BENCH_SECTIONS=tracing) can keep its own file beside latest.
+  const resultsName = process.env.BENCH_RESULTS_NAME ?? 'latest';
+  writeFileSync(join(resultsDir, `${resultsName}.md`), markdown);
+  writeFileSync(join(resultsDir, `${resultsName}.json`), `${JSON.stringify(report, null, 2)}\n`);
   console.log(markdown);
-  log('wrote bench/results/latest.md and bench/results/latest.json');
+  log(`wrote bench/results/${resultsName}.md and bench/results/${resultsName}.json`);
 }
 
 try {

@@ -210,6 +210,9 @@ export interface Bundle {
   exportName: string;
   /** Load it in a bare process, without what the Lambda runtime loads first (bench/phases/coldStartLoader.mjs). */
   bare?: boolean;
+  /** Node options before the loader (a layer's `--import` wrapper) and environment added for this variant. */
+  nodeArgs?: string[];
+  env?: Record<string, string>;
 }
 
 /** Extracts each function's bundle from the zips `serverless package` wrote. */

@@ -1,5 +1,7 @@
 /** Renders bench/results/latest.md from the report object run.ts also writes as JSON. */
+import type { TracingResults } from '../phases/tracing.ts';
 import type { Summary } from './stats.ts';
+import { renderTracing } from './tracingReport.ts';
 
 /** One target of the issue: a ratio and its limit. */
 /** What the scale phase (bench/phases/warmChild.ts) reports. */
@@ -313,6 +315,8 @@ export function renderMarkdown(report: Record<string, unknown>): string {
       '',
     );
   }
+
+  lines.push(...renderTracing(report.tracing as TracingResults | undefined));
 
   if (checks.length > 0) {
     const perFunction = checks.filter((c) => c.section === 'cold');

@@ -51,3 +51,21 @@ export const withoutMetricsMiddleware: Stub = {
   filter: /middleware\/metrics(\.ts)?$/,
   contents: `export function apiMetrics() { return { after: () => {} }; }`,
 };
+
+/**
+ * lib/observability/tracing.ts replaced by pass-throughs: the function as it was before tracing
+ * (no OpenTelemetry in the bundle, no command monitoring), the reference of the tracing section.
+ */
+export const withoutTracing: Stub = {
+  filter: /^#lib\/observability\/tracing$/,
+  contents: `
+export function tracingEnabled() { return false; }
+export async function startTracing() {}
+export async function stopTracing() {}
+export function xrayTraceId(traceId) { return traceId; }
+export function currentTraceId() { return undefined; }
+export function traceInvocation(_name, _attributes, run) { return run(); }
+export function withClientSpan(_name, _attributes, run) { return run(); }
+export function startClientSpan() { return undefined; }
+export function endClientSpan() {}`,
+};

@@ -17,6 +17,8 @@ export interface ColdSample {
   importMs: number;
   importCpuMs: number;
   readyMs: number;
+  /** CPU time of the whole process from its start to the handler in hand (preloaded code included). */
+  readyCpuMs: number;
   wallMs: number;
   rssBytes: number;
 }
@@ -35,8 +37,8 @@ export interface ColdResult {
   samples: ColdSample[];
 }
 
-/** The environment a deployed function sees (minus secrets): the same for every variant. */
-function lambdaLikeEnv(): NodeJS.ProcessEnv {
+/** The environment a deployed function sees (minus secrets): the same for every variant, plus a variant's own. */
+export function lambdaLikeEnv(): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     LANG: 'C.UTF-8',
@@ -52,11 +54,17 @@ function lambdaLikeEnv(): NodeJS.ProcessEnv {
   };
 }
 
-function sample(bundlePath: string, exportName: string, bare = false): Promise<ColdSample> {
+type Variant = Pick<Bundle, 'name' | 'path' | 'exportName' | 'bytes' | 'apiOperation' | 'bare' | 'nodeArgs' | 'env'> & {
+  kind: ColdResult['kind'];
+};
+
+function sample(variant: Variant): Promise<ColdSample> {
+  const { path: bundlePath, exportName, bare = false } = variant;
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, [LOADER, bundlePath, exportName, bare ? 'bare' : 'lambda'], {
-      env: lambdaLikeEnv(),
+    const args = [...(variant.nodeArgs ?? []), LOADER, bundlePath, exportName, bare ? 'bare' : 'lambda'];
+    const child = spawn(process.execPath, args, {
+      env: { ...lambdaLikeEnv(), ...variant.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -75,12 +83,14 @@ function sample(bundlePath: string, exportName: string, bare = false): Promise<C
         importMs: number;
         importCpuMs: number;
         readySinceProcessStartMs: number;
+        readyCpuMs: number;
         rssBytes: number;
       };
       resolve({
         importMs: parsed.importMs,
         importCpuMs: parsed.importCpuMs,
         readyMs: parsed.readySinceProcessStartMs,
+        readyCpuMs: parsed.readyCpuMs,
         wallMs,
         rssBytes: parsed.rssBytes,
       });
@@ -97,9 +107,7 @@ export async function measureColdStarts(
   mkdirSync(workDir, { recursive: true });
   const emptyPath = join(workDir, 'empty.mjs');
   writeFileSync(emptyPath, 'export const handler = async () => ({ statusCode: 200 });\n');
-  const variants: Array<
-    Pick<Bundle, 'name' | 'path' | 'exportName' | 'bytes' | 'apiOperation' | 'bare'> & { kind: ColdResult['kind'] }
-  > = [
+  const variants: Variant[] = [
     {
       name: 'node + empty module',
       kind: 'empty',
@@ -112,10 +120,10 @@ export async function measureColdStarts(
   ];
   const samples = new Map<string, ColdSample[]>(variants.map((v) => [v.name, []]));
   // One unrecorded round: the first read of each file comes from disk, later ones from the page cache.
-  for (const variant of variants) await sample(variant.path, variant.exportName, variant.bare);
+  for (const variant of variants) await sample(variant);
   for (let round_ = 0; round_ < rounds; round_++) {
     for (const variant of rotate(variants, round_)) {
-      (samples.get(variant.name) as ColdSample[]).push(await sample(variant.path, variant.exportName, variant.bare));
+      (samples.get(variant.name) as ColdSample[]).push(await sample(variant));
     }
     if ((round_ + 1) % 5 === 0 || round_ === rounds - 1) log(`  cold start: round ${round_ + 1}/${rounds}`);
   }

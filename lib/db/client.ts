@@ -1,5 +1,7 @@
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { config } from '#lib/config';
+import { tracingEnabled } from '#lib/observability/tracing';
+import { traceCommands } from './commandSpans.ts';
 import { resolveConnectionString } from './connectionString.ts';
 import { ensureIndexes } from './indexes.ts';
 
@@ -51,7 +53,14 @@ export async function database(): Promise<Db> {
 async function open(): Promise<Connection> {
   const settings = config();
   const uri = await resolveConnectionString(settings);
-  const client = new MongoClient(uri, { ...LAMBDA_CLIENT_OPTIONS, maxPoolSize: settings.mongodbMaxPoolSize });
+  // Command monitoring costs an event object per command: only when spans are recorded.
+  const traced = tracingEnabled();
+  const client = new MongoClient(uri, {
+    ...LAMBDA_CLIENT_OPTIONS,
+    maxPoolSize: settings.mongodbMaxPoolSize,
+    monitorCommands: traced,
+  });
+  if (traced) traceCommands(client);
   try {
     await client.connect();
     const db = client.db(settings.mongodbDatabase);

@@ -1,4 +1,5 @@
 import type { AppConfig } from '#lib/config';
+import { withClientSpan } from '#lib/observability/tracing';
 
 let pending: Promise<string> | undefined;
 
@@ -21,13 +22,23 @@ export function resolveConnectionString(settings: AppConfig): Promise<string> {
   return pending;
 }
 
-async function readSecureString(name: string): Promise<string> {
-  const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
-  const ssm = new SSMClient({});
-  const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-  const value = output.Parameter?.Value;
-  if (!value) throw new Error(`SSM parameter ${name} has no value`);
-  return value;
+/** One SSM span covers the SDK's import (on the first read of a container), the call and the decryption. */
+function readSecureString(name: string): Promise<string> {
+  // The parameter's name is on the span, its value never is.
+  const attributes = {
+    'rpc.system': 'aws-api',
+    'rpc.service': 'SSM',
+    'rpc.method': 'GetParameter',
+    'aws.ssm.parameter.name': name,
+  };
+  return withClientSpan('SSM.GetParameter', attributes, async () => {
+    const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
+    const ssm = new SSMClient({});
+    const output = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    const value = output.Parameter?.Value;
+    if (!value) throw new Error(`SSM parameter ${name} has no value`);
+    return value;
+  });
 }
 
 /** Forgets the cached connection string (tests switch parameters between cases). */

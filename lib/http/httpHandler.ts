@@ -9,6 +9,7 @@ import { apiMetrics } from './middleware/metrics.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
 import { logRequest } from './requestLog.ts';
+import { traceRequest } from './requestTrace.ts';
 import type { HttpResult } from './responses.ts';
 import { routeFor } from './routes.ts';
 
@@ -71,10 +72,12 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
     .handler((event, context) =>
       answerBeforeDeadline(context, () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>),
     );
-  return async (event, context) => {
-    const startedAt = performance.now();
-    const result = (await answered(event, context)) as APIGatewayProxyStructuredResultV2;
-    logRequest(event, context, result, startedAt);
-    return result;
-  };
+  // The request log is written inside the invocation's span, so that it carries the trace id.
+  return (event, context) =>
+    traceRequest(event, context, async () => {
+      const startedAt = performance.now();
+      const result = (await answered(event, context)) as APIGatewayProxyStructuredResultV2;
+      logRequest(event, context, result, startedAt);
+      return result;
+    });
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { currentTraceId } from '#lib/observability/tracing';
 import { correlationIdFor } from './correlation.ts';
 
 /**
@@ -8,7 +9,10 @@ import { correlationIdFor } from './correlation.ts';
  */
 export const logger = new Logger({ serviceName: 'order-management-api' });
 
-/** One line per request: correlation id, route, status and duration. */
+/**
+ * One line per request: correlation id, route, status and duration, and the trace id (X-Ray's
+ * form) when the request is traced, so the line leads to its trace and the trace back to it.
+ */
 export function logRequest(
   event: APIGatewayProxyEventV2,
   context: Pick<Context, 'awsRequestId'>,
@@ -22,5 +26,6 @@ export function logRequest(
     path: event.rawPath,
     status: result.statusCode,
     durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+    traceId: currentTraceId(),
   });
 }

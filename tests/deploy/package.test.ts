@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { builtinModules } from 'node:module';
@@ -235,7 +236,13 @@ describe('serverless package (deploy dry-run)', () => {
     });
   });
 
-  it('grants the functions only the SSM parameter read (and KMS through SSM) beyond their logs', () => {
+  it('turns on active tracing for every function (the X-Ray endpoint the OpenTelemetry spans go to)', () => {
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      expect((fn as { TracingConfig?: unknown }).TracingConfig, logicalId).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('grants the functions only the SSM parameter read (and KMS through SSM) and trace uploads beyond their logs', () => {
     const role = resources.IamRoleLambdaExecution?.Properties as {
       Policies: {
         PolicyDocument: {
@@ -247,7 +254,12 @@ describe('serverless package (deploy dry-run)', () => {
     const nonLog = statements.filter(
       (statement) => ![statement.Action].flat().every((action) => action.startsWith('logs:')),
     );
-    expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([['ssm:GetParameter'], ['kms:Decrypt']]);
+    expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([
+      ['ssm:GetParameter'],
+      ['kms:Decrypt'],
+      // Added by provider.tracing.lambda: Lambda's X-Ray endpoint uploads with the function's role.
+      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    ]);
     expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/dryrun/mongodb-uri');
     expect(JSON.stringify(nonLog[1]?.Condition)).toContain('kms:ViaService');
     for (const statement of statements) expect(statement.Effect).toBe('Allow');
@@ -307,6 +319,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
   async function invokePackaged(
     functionName: string,
     events: APIGatewayProxyEventV2[],
+    extraEnv: Record<string, string> = {},
   ): Promise<(APIGatewayProxyStructuredResultV2 & { statusCode: number })[]> {
     const fn = functionFor(functionName);
     // The runtime ships AWS SDK v3 outside the zip (/var/runtime/node_modules), where the
@@ -341,6 +354,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
             LAMBDA_TASK_ROOT: taskRoot,
             AWS_ENDPOINT_URL_SSM: ssmEndpoint,
             POWERTOOLS_LOG_LEVEL: 'SILENT',
+            ...extraEnv,
           },
           timeout: 60_000,
         },
@@ -400,6 +414,36 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
         target: 'AmazonSSM.GetParameter',
         body: { Name: '/order-management-api/dryrun/mongodb-uri', WithDecryption: true },
       });
+    }
+  });
+  it('sends the spans of a packaged handler (invocation, SSM read, each MongoDB command) to the X-Ray endpoint', async () => {
+    const endpoint = createSocket('udp4');
+    await new Promise<void>((resolve) => endpoint.bind(0, '127.0.0.1', resolve));
+    const datagrams: string[] = [];
+    endpoint.on('message', (message) => datagrams.push(message.toString('utf8')));
+    try {
+      const [answer] = await invokePackaged(
+        'createService',
+        [gatewayEvent('POST', '/services', { body: { id: 'dry-traced', name: 'Traced' } })],
+        {
+          // What Lambda sets with active tracing: its X-Ray endpoint and this invocation's sampled trace.
+          AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${endpoint.address().port}`,
+          _X_AMZN_TRACE_ID: 'Root=1-6a4f3c2b-5e0d1c2b3a4f5e6d7c8b9a0f;Parent=53995c3f42cd8ad8;Sampled=1',
+        },
+      );
+      expect(answer?.statusCode, answer?.body as string).toBe(201);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(datagrams).toHaveLength(1);
+      const [header, body = ''] = (datagrams[0] ?? '').split('\n');
+      expect(JSON.parse(header ?? '')).toEqual({ format: 'json', version: 1 });
+      // OTLP protobuf keeps names and ids readable once base64 is undone.
+      const payload = Buffer.from(body.replace(/^T1S/, ''), 'base64');
+      for (const name of ['POST /services', 'SSM.GetParameter', 'createIndexes orders', 'insert services']) {
+        expect(payload.includes(name), name).toBe(true);
+      }
+      expect(payload.includes(Buffer.from('6a4f3c2b5e0d1c2b3a4f5e6d7c8b9a0f', 'hex'))).toBe(true);
+    } finally {
+      endpoint.close();
     }
   });
 });

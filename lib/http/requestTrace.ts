@@ -1,0 +1,29 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { traceInvocation } from '#lib/observability/tracing';
+import { correlationIdFor } from './correlation.ts';
+
+/**
+ * Runs one API request under its invocation span (lib/observability/tracing.ts), named for the
+ * route (`POST /orders`). The span carries the ids an operator has in hand from a log line or an
+ * access log: the correlation id (the request log's `requestId`), API Gateway's request id and
+ * Lambda's invocation id. Never the path's values, the query, headers or the body.
+ */
+export function traceRequest(
+  event: APIGatewayProxyEventV2,
+  context: Pick<Context, 'awsRequestId'>,
+  run: () => Promise<APIGatewayProxyStructuredResultV2>,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const gatewayRequestId = event.requestContext?.requestId;
+  return traceInvocation(
+    event.routeKey || 'request',
+    {
+      'app.correlation_id': correlationIdFor(event, context),
+      ...(gatewayRequestId && { 'aws.apigateway.request_id': gatewayRequestId }),
+      'faas.invocation_id': context.awsRequestId,
+      'faas.trigger': 'http',
+      ...(event.requestContext?.http?.method && { 'http.request.method': event.requestContext.http.method }),
+      ...(event.routeKey && { 'http.route': event.routeKey.slice(event.routeKey.indexOf(' ') + 1) }),
+    },
+    run,
+  );
+}
