@@ -25,6 +25,8 @@ export interface RunnerContext {
   entities: Entities;
   /** A client without monitoring, for assertions on the server's state. */
   internal: MongoClient;
+  /** Fail points the test set (turned off after it). */
+  failPointsSet: Set<string>;
 }
 
 /** The session entity named by an argument, if any. */
@@ -136,6 +138,16 @@ async function runTestRunnerOp(ctx: RunnerContext, name: string, args: Doc): Pro
     case 'assertNumberConnectionsCheckedOut': {
       const c = entities.client(args.client as string);
       assert(c.checkedOut === args.connections, `${c.checkedOut} connections checked out`);
+      return undefined;
+    }
+    case 'failPoint': {
+      // Set through the test's own client, as the unified format says; the runner turns it off after the test.
+      const command = args.failPoint as Doc;
+      ctx.failPointsSet.add(String(command.configureFailPoint));
+      await entities
+        .client(args.client as string)
+        .client.db('admin')
+        .command(command);
       return undefined;
     }
     case 'createEntities':
