@@ -10,6 +10,7 @@ import { lsidKeyOf } from '../commands/handshake.ts';
 import { commands } from '../commands/index.ts';
 import type { CommandContext, ServerState, SessionState } from '../commands/types.ts';
 import { type Doc, LATEST, type Transaction } from '../storage/engine.ts';
+import { runRetryableWrite } from './retryable-write-faults.ts';
 
 const LEGACY_ALLOWED = new Set(['hello', 'isMaster', 'ismaster']);
 
@@ -239,9 +240,12 @@ async function execute(
       if (session.txn?.state === 'active')
         state.engine.abortTransaction(session.txn, 'session started a retryable write');
       session.txn = undefined;
-      const reply = await spec.handler(ctx);
-      if (!reply.writeErrors) session.retryReply = { txnNumber, reply };
-      return reply;
+      const { reply, close } = await runRetryableWrite(name, cmd, session, txnNumber, state.failPoints, (c) =>
+        Promise.resolve(spec.handler({ ...ctx, cmd: c })),
+      );
+      // Only an outcome that applied in full is answered again; a failed statement is run again.
+      if (reply.ok === 1 && !reply.writeErrors) session.retryReply = { txnNumber, reply };
+      return close ? closeConnectionReply() : reply;
     } else if (lsidKey) {
       ctx.session = sessionFor(state, lsidKey);
     }

@@ -92,7 +92,7 @@ export class WireServer {
             }),
           );
           if (closesConnection(reply)) {
-            drop(`failCommand fail point closed it before answering ${Object.keys(request.command)[0] ?? ''}`);
+            drop(`a fail point closed it before answering ${Object.keys(request.command)[0] ?? ''}`);
             break;
           }
           if (closed || request.moreToCome) continue;
