@@ -111,6 +111,9 @@ function parseMode(mode: unknown): Mode {
  */
 const RETRIABLE_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+/** mongod's SnapshotError category: SnapshotTooOld, StaleChunkHistory, SnapshotUnavailable. */
+const SNAPSHOT_CODES = new Set([239, 241, 246]);
+
 /** Commands whose labels follow the commit/abort rules (error_labels.cpp's commitOrAbortCommands). */
 const COMMIT_OR_ABORT = new Set(['commitTransaction', 'abortTransaction']);
 
@@ -157,6 +160,7 @@ export function mongodErrorLabels(name: string, cmd: Doc, code: number | undefin
       code === 112 || // WriteConflict
       code === 24 || // LockTimeout
       code === 267 || // PreparedTransactionInProgress
+      SNAPSHOT_CODES.has(code) ||
       (commitOrAbort ? code === 251 && wcCode === undefined : RETRIABLE_CODES.has(code) || code === 251);
     if (transient) return ['TransientTransactionError'];
   }

@@ -403,7 +403,12 @@ export async function runOperation(ctx: RunnerContext, op: Doc, rethrowExpected 
     result = await execute(ctx, op);
   } catch (err) {
     if (err instanceof Unsupported || err instanceof MatchError) throw err;
-    if (op.ignoreResultAndError === true) return;
+    // Inside a withTransaction callback an error still reaches withTransaction (which retries on its
+    // labels), as the Node driver's own unified runner does; elsewhere it is ignored.
+    if (op.ignoreResultAndError === true) {
+      if (rethrowExpected) throw err;
+      return;
+    }
     if (!op.expectError) throw err;
     checkError(ctx, op.expectError as Doc, err);
     if (rethrowExpected) throw err;
