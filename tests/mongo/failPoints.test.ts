@@ -4,7 +4,7 @@
  * is scoped to a client of this file by `appName`, so test files running in parallel are untouched.
  */
 import { randomBytes } from 'node:crypto';
-import { type Document, MongoClient, type MongoError, MongoNetworkError, MongoServerError } from 'mongodb';
+import { type Document, Long, MongoClient, type MongoError, MongoNetworkError, MongoServerError } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { testMongoUri, useTestDatabase } from '../support/mongo.ts';
@@ -215,5 +215,31 @@ describe('closeConnection during a write', () => {
       await client.close();
       await server.stop();
     }
+  });
+});
+
+describe('a retried retryable write that failed part-way', () => {
+  it('runs only the statements that did not commit, as mongod’s statement ids make it', async () => {
+    const coll = db.collection<Row>('partialRetry');
+    await coll.insertOne({ _id: 2 });
+    const session = admin.startSession();
+    try {
+      // The same txnNumber twice is what a driver sends when it retries after losing the reply.
+      const insert = {
+        insert: 'partialRetry',
+        documents: [{ _id: 1 }, { _id: 2 }, { _id: 3 }],
+        txnNumber: Long.fromNumber(7),
+      };
+      const first = await db.command(insert, { session });
+      expect(first.n).toBe(1);
+      expect(first.writeErrors.map((e: Document) => [e.index, e.code])).toEqual([[1, 11000]]);
+      await coll.deleteOne({ _id: 2 });
+      const retry = await db.command(insert, { session });
+      expect(retry.writeErrors).toBeUndefined();
+      expect(retry.n).toBe(3);
+    } finally {
+      await session.endSession();
+    }
+    expect(await coll.find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 1 }, { _id: 2 }, { _id: 3 }]);
   });
 });

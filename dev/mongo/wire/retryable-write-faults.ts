@@ -5,9 +5,10 @@
  * fails that statement before it commits (a write error at its index), and `closeConnection` (default
  * true) ends the connection, so the client never sees the reply although the rest of the command ran.
  *
- * The statements committed before a failed one stay committed, and mongod remembers them by statement
- * id: a retry with the same txnNumber runs only the others. Here that memory is the `done` list of the
- * session's partial outcome, and the retry's reply is merged with the first one's.
+ * The statements committed before a failed one (failed by the fail point or for real, a duplicate
+ * key…) stay committed, and mongod remembers them by statement id: a retry with the same txnNumber
+ * runs only the others. Here that memory is the `done` list of the session's partial outcome, and the
+ * retry's reply is merged with the first one's.
  */
 import { MongoCommandError } from '../bson/errors.ts';
 import type { FailPoints } from '../commands/fail-points.ts';
@@ -61,7 +62,8 @@ function merge(a: Doc, b: Doc): Doc {
 }
 
 /**
- * Runs a retryable write under onPrimaryTransactionalWrite (and resumes one that failed part-way).
+ * Runs a retryable write under onPrimaryTransactionalWrite, and resumes one that failed part-way
+ * (by the fail point or for real, a duplicate key…) with the statements that did not commit.
  * `close`: the connection is to be closed instead of answered.
  */
 export async function runRetryableWrite(
@@ -77,13 +79,31 @@ export async function runRetryableWrite(
   const previous = partials.get(session);
   const done = previous?.txnNumber === txnNumber ? previous.done : [];
   partials.delete(session);
-  const pending = [...Array(count).keys()].filter((i) => !done.includes(i));
-  if (!failPoints.any && done.length === 0) return { reply: await run(cmd), close: false };
+  try {
+    return await resume(name, cmd, key, count, done, previous, session, txnNumber, failPoints, run);
+  } catch (err) {
+    if (previous && done.length > 0) partials.set(session, previous); // nothing of this attempt committed
+    throw err;
+  }
+}
 
+async function resume(
+  name: string,
+  cmd: Doc,
+  key: string | undefined,
+  count: number,
+  done: number[],
+  previous: Partial | undefined,
+  session: SessionState,
+  txnNumber: number,
+  failPoints: FailPoints,
+  run: (cmd: Doc) => Promise<Doc>,
+): Promise<{ reply: Doc; close: boolean }> {
+  const pending = [...Array(count).keys()].filter((i) => !done.includes(i));
   const ordered = cmd.ordered !== false;
   const failures = new Map<number, number>();
   let close = false;
-  for (const i of pending) {
+  for (const i of failPoints.any ? pending : []) {
     const fired = failPoints.onRetryableWriteStatement();
     if (!fired) continue;
     close ||= fired.close;
@@ -121,7 +141,7 @@ export async function runRetryableWrite(
     reply = merge(reply, { writeErrors: injected });
   }
   if (previous && done.length > 0) reply = merge(previous.reply, reply);
-  if (failures.size > 0) {
+  if (failures.size > 0 || realErrors.length > 0) {
     const committed = [...done, ...toRun.filter((i) => i < stop && !realErrors.includes(i))];
     const { writeErrors: _, ...answered } = reply;
     partials.set(session, { txnNumber, done: committed, reply: answered });
