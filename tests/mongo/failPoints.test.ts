@@ -103,6 +103,37 @@ describe('failCommand modes', () => {
   });
 });
 
+describe('failCommand around a write', () => {
+  it('blockConnection holds the command for blockTimeMS, then errorCode fails it (nothing written)', async () => {
+    const { client, appName } = await appClient({ retryWrites: false });
+    const coll = client.db(db.databaseName).collection<Row>('blocked');
+    await failCommand(
+      appName,
+      { times: 1 },
+      { failCommands: ['insert'], blockConnection: true, blockTimeMS: 300, errorCode: 91 },
+    );
+    const started = performance.now();
+    const err = await rejection(coll.insertOne({ _id: 1 }));
+    // A lower bound only: the server waited at least as long as it was told (never a speed target).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(err.code).toBe(91);
+    expect(await admin.db(db.databaseName).collection('blocked').countDocuments({})).toBe(0);
+  });
+
+  it('writeConcernError on a write: the write is applied and the reply reports the error', async () => {
+    const { client, appName } = await appClient({ retryWrites: false });
+    const coll = client.db(db.databaseName).collection<Row>('wceInsert');
+    await failCommand(
+      appName,
+      { times: 1 },
+      { failCommands: ['insert'], writeConcernError: { code: 64, errmsg: 'waiting for replication timed out' } },
+    );
+    const err = await rejection(coll.insertOne({ _id: 1 }));
+    expect(err.code).toBe(64);
+    expect(await admin.db(db.databaseName).collection<Row>('wceInsert').countDocuments({ _id: 1 })).toBe(1);
+  });
+});
+
 describe('failCommand on transactions', () => {
   it('errorCode on commitTransaction: RetryableWriteError as mongod labels it; the commit stays possible and applies once', async () => {
     const { client, appName } = await appClient();
