@@ -209,11 +209,6 @@ export function closesConnection(reply: Doc): boolean {
   return (reply as Record<symbol, unknown>)[CLOSE] === true;
 }
 
-/** Who sent a command: the connection, and the appName its handshake gave. */
-export interface CommandOrigin {
-  connectionId: number;
-}
-
 /** The fail points of one server, and the client metadata failCommand filters on. */
 export class FailPoints {
   private readonly failCommand = new FailPoint();
