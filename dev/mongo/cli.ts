@@ -1,6 +1,7 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]`: runs the embedded
- * server until SIGINT/SIGTERM and prints one line with its URI.
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]
+ * [--setParameter enableTestCommands=1]`: runs the embedded server until SIGINT/SIGTERM and prints one
+ * line with its URI.
  */
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo } from './index.ts';
@@ -13,6 +14,8 @@ const { values } = parseArgs({
     repair: { type: 'boolean', default: false },
     // mongod's flag for net.maxIncomingConnections.
     maxConns: { type: 'string' },
+    // mongod's --setParameter name=value; only enableTestCommands (configureFailPoint) is known here.
+    setParameter: { type: 'string', multiple: true },
   },
 });
 
@@ -28,6 +31,18 @@ if (maxConns !== undefined && (!Number.isInteger(maxConns) || maxConns < 1)) {
   process.exit(2);
 }
 
+let enableTestCommands = false;
+for (const assignment of values.setParameter ?? []) {
+  const [name, value] = assignment.split('=', 2);
+  if (name !== 'enableTestCommands' || !['1', 'true', '0', 'false'].includes(value ?? '')) {
+    console.error(
+      `unsupported --setParameter ${assignment} (only enableTestCommands=1|true|0|false is known to the embedded server)`,
+    );
+    process.exit(2);
+  }
+  enableTestCommands = value === '1' || value === 'true';
+}
+
 if (values.repair && !values.dbpath) {
   console.error('--repair needs --dbpath');
   process.exit(2);
@@ -41,6 +56,7 @@ try {
     ...(values.dbpath ? { dbPath: values.dbpath } : {}),
     ...(values.repair ? { repair: true } : {}),
     ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
+    ...(enableTestCommands ? { enableTestCommands: true } : {}),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.
@@ -48,7 +64,7 @@ try {
   process.exit(1);
 }
 console.log(
-  `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}`,
+  `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}${enableTestCommands ? ', test commands enabled' : ''}`,
 );
 
 let stopping = false;

@@ -6,6 +6,7 @@
 import { ObjectId } from 'bson';
 import { keyString } from './bson/order.ts';
 import { dropInterruptedOutCollections } from './commands/aggregate-write.ts';
+import { FailPoints } from './commands/fail-points.ts';
 import type { ServerState } from './commands/types.ts';
 import { ChangeLog, DEFAULT_CHANGE_HISTORY } from './query/change-streams.ts';
 import { CursorStore } from './query/cursors.ts';
@@ -43,6 +44,11 @@ export interface EmbeddedMongoOptions {
   changeStreamHistory?: number;
   /** Open connections beyond this are closed at once, like mongod's net.maxIncomingConnections (default: no limit). */
   maxIncomingConnections?: number;
+  /**
+   * Enables test-only commands (`configureFailPoint`), like mongod's `--setParameter enableTestCommands=1`.
+   * Default false: the commands answer 59 CommandNotFound, as on a production mongod.
+   */
+  enableTestCommands?: boolean;
 }
 
 /** A running embedded server. */
@@ -124,6 +130,8 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     connections: () => ({ current: 0, available: 0, totalCreated: 0, active: 0 }),
     snapshotPins: new Map(),
     log,
+    testCommandsEnabled: options.enableTestCommands === true,
+    failPoints: new FailPoints(),
   };
   const server = new WireServer(
     state,

@@ -20,7 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('embeddedMongo', false);
     return async () => {};
   }
-  const server = await startEmbeddedMongo({ port: 0 });
+  // Test commands on, as drivers' suites run mongod: the fail-point tests need configureFailPoint.
+  const server = await startEmbeddedMongo({ port: 0, enableTestCommands: true });
   project.provide('mongoUri', server.uri);
   project.provide('embeddedMongo', true);
   return () => server.stop();

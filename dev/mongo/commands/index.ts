@@ -2,6 +2,7 @@
  * The command table: command name (as sent, plus mongod's lowercase aliases) → handler.
  */
 import { catalogCommands } from './catalog.ts';
+import { testCommands } from './fail-point-commands.ts';
 import { handshakeCommands } from './handshake.ts';
 import { readCommands } from './read.ts';
 import { statsCommands } from './stats.ts';
@@ -21,6 +22,7 @@ export const commands: Record<string, CommandSpec> = {
   ...catalogCommands,
   ...statsCommands,
   ...transactionCommands,
+  ...testCommands,
   ismaster: handshakeCommands.isMaster as CommandSpec,
   buildinfo: handshakeCommands.buildInfo as CommandSpec,
 };

@@ -3,6 +3,7 @@ import type { ObjectId } from 'bson';
 import type { ChangeLog } from '../query/change-streams.ts';
 import type { CursorStore } from '../query/cursors.ts';
 import type { Doc, Engine, ReadView, Transaction } from '../storage/engine.ts';
+import type { FailPoints } from './fail-points.ts';
 
 /** Per logical session state (transactions and retryable writes). */
 export interface SessionState {
@@ -32,6 +33,10 @@ export interface ServerState {
   /** Read-only transactions that keep the history snapshot sessions read, by session key. */
   snapshotPins: Map<string, Transaction[]>;
   log: (line: string) => void;
+  /** Whether test-only commands (configureFailPoint) exist: mongod's `--setParameter enableTestCommands=1`. */
+  testCommandsEnabled: boolean;
+  /** Fail points set by configureFailPoint (all off unless a test sets them). */
+  failPoints: FailPoints;
   /** Connection counts for serverStatus (filled in by the wire server). */
   connections: () => { current: number; available: number; totalCreated: number; active: number };
 }
@@ -64,6 +69,8 @@ export interface CommandSpec {
   allowedInTxn?: boolean;
   /** A write that retryable writes may resend with the same txnNumber. */
   retryableWrite?: boolean;
+  /** Exists only with test commands enabled (mongod's enableTestCommands); otherwise not found (59). */
+  testOnly?: boolean;
   /** Accepts `readConcern: { level: 'snapshot' }` outside transactions (find, aggregate, distinct). */
   snapshotReads?: boolean;
 }

@@ -5,10 +5,12 @@
 
 import { MongoCommandError } from '../bson/errors.ts';
 import { gossipClusterTime, readConcernView, withAtClusterTime, writeConcernError } from '../commands/concerns.ts';
+import { closeConnectionReply, closesConnection, mongodErrorLabels } from '../commands/fail-points.ts';
 import { lsidKeyOf } from '../commands/handshake.ts';
 import { commands } from '../commands/index.ts';
 import type { CommandContext, ServerState, SessionState } from '../commands/types.ts';
 import { type Doc, LATEST, type Transaction } from '../storage/engine.ts';
+import { runRetryableWrite } from './retryable-write-faults.ts';
 
 const LEGACY_ALLOWED = new Set(['hello', 'isMaster', 'ismaster']);
 
@@ -115,11 +117,47 @@ export async function dispatch(
   opts: { connectionId: number; legacyDb?: string | undefined },
 ): Promise<Doc> {
   let reply = await execute(state, cmd, opts);
-  if (reply.ok === 1 && (cmd.autocommit !== false || 'commitTransaction' in cmd || 'abortTransaction' in cmd)) {
+  if (closesConnection(reply)) return reply;
+  const failed = reply.ok === 1 && state.failPoints.any ? failPointWriteConcernError(state, cmd, opts) : undefined;
+  if (failed) {
+    reply = { ...reply, writeConcernError: failed };
+    const labels = mongodErrorLabels(Object.keys(cmd)[0] ?? '', cmd, undefined, failed.code as number | undefined);
+    if (labels.length > 0) reply.errorLabels = labels;
+  } else if (reply.ok === 1 && (cmd.autocommit !== false || 'commitTransaction' in cmd || 'abortTransaction' in cmd)) {
     const wce = writeConcernError(cmd);
     if (wce) reply = { ...reply, writeConcernError: wce };
   }
   return opts.legacyDb === undefined ? gossipClusterTime(state, reply) : reply;
+}
+
+/**
+ * failCommand's `writeConcernError`, evaluated after the command ran, in place of waiting for the
+ * write concern (mongod's runCommandImpl); its labels are mongod's own (error_labels.cpp), which is
+ * what mongod does with the fail point's `errorLabels` there: it ignores them.
+ */
+function failPointWriteConcernError(
+  state: ServerState,
+  cmd: Doc,
+  opts: { connectionId: number; legacyDb?: string | undefined },
+): Doc | undefined {
+  const name = Object.keys(cmd)[0] ?? '';
+  const db = opts.legacyDb ?? (typeof cmd.$db === 'string' ? cmd.$db : '');
+  return state.failPoints.writeConcernError(name, cmd, db, opts.connectionId);
+}
+
+/** failCommand before a command runs: waits, then closes the connection or answers its error (undefined: run it). */
+async function failPointBeforeCommand(
+  state: ServerState,
+  name: string,
+  cmd: Doc,
+  db: string,
+  connectionId: number,
+): Promise<Doc | undefined> {
+  const action = state.failPoints.beforeCommand(name, cmd, db, connectionId);
+  if (!action) return undefined;
+  if (action.blockMs > 0) await new Promise((resolve) => setTimeout(resolve, action.blockMs));
+  if (action.close) return closeConnectionReply();
+  return action.error;
 }
 
 async function execute(
@@ -138,12 +176,20 @@ async function execute(
       );
     }
     const spec = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (!spec) throw new MongoCommandError(59, `no such command: '${name}'`);
+    if (!spec || (spec.testOnly && !state.testCommandsEnabled))
+      throw new MongoCommandError(59, `no such command: '${name}'`);
     const db = legacy ? opts.legacyDb : cmd.$db;
     if (typeof db !== 'string' || db === '')
       throw new MongoCommandError(40571, 'OP_MSG requests require a $db argument');
     if (spec.adminOnly && db !== 'admin')
       throw new MongoCommandError(13, `${name} may only be run against the admin database.`);
+    if (name === 'hello' || name === 'isMaster' || name === 'ismaster')
+      state.failPoints.noteHandshake(opts.connectionId, cmd);
+    if (state.failPoints.any) {
+      // Where mongod evaluates failCommand: the command is known, nothing of it has run yet.
+      const failed = await failPointBeforeCommand(state, name, cmd, db, opts.connectionId);
+      if (failed) return failed;
+    }
 
     const lsidKey = lsidKeyOf(cmd.lsid);
     const ctx: CommandContext = {
@@ -194,9 +240,12 @@ async function execute(
       if (session.txn?.state === 'active')
         state.engine.abortTransaction(session.txn, 'session started a retryable write');
       session.txn = undefined;
-      const reply = await spec.handler(ctx);
-      if (!reply.writeErrors) session.retryReply = { txnNumber, reply };
-      return reply;
+      const { reply, close } = await runRetryableWrite(name, cmd, session, txnNumber, state.failPoints, (c) =>
+        Promise.resolve(spec.handler({ ...ctx, cmd: c })),
+      );
+      // Only an outcome that applied in full is answered again; a failed statement is run again.
+      if (reply.ok === 1 && !reply.writeErrors) session.retryReply = { txnNumber, reply };
+      return close ? closeConnectionReply() : reply;
     } else if (lsidKey) {
       ctx.session = sessionFor(state, lsidKey);
     }

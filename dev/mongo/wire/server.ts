@@ -4,6 +4,7 @@
  * one log line; other connections are unaffected.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { closesConnection } from '../commands/fail-points.ts';
 import type { ServerState } from '../commands/types.ts';
 import { dispatch } from './dispatch.ts';
 import { replyWhenDurable } from './durability.ts';
@@ -90,6 +91,10 @@ export class WireServer {
               legacyDb: request.opCode === OP_QUERY ? (request.fullCollectionName ?? '').split('.')[0] : undefined,
             }),
           );
+          if (closesConnection(reply)) {
+            drop(`a fail point closed it before answering ${Object.keys(request.command)[0] ?? ''}`);
+            break;
+          }
           if (closed || request.moreToCome) continue;
           let bytes: Buffer;
           try {
@@ -129,6 +134,7 @@ export class WireServer {
     socket.on('close', () => {
       closed = true;
       this.sockets.delete(socket);
+      this.state.failPoints.forget(connectionId);
     });
   }
 }

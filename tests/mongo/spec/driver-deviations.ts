@@ -89,6 +89,56 @@ export const driverDeviations: DriverDeviation[] = [
       'withTransaction explicit transaction options',
     ],
   },
+  // The fail-point tests of commit and abort (configureFailPoint, since the fail points exist).
+  {
+    file: 'transactions/error-labels-errorLabels.json',
+    ...commitWtimeout,
+    tests: [
+      'add RetryableWriteError and UnknownTransactionCommitResult labels to writeConcernError ShutdownInProgress',
+    ],
+  },
+  {
+    file: 'transactions/error-labels.json',
+    ...commitWtimeout,
+    tests: [
+      'add UnknownTransactionCommitResult label to writeConcernError WriteConcernTimeout',
+      'add UnknownTransactionCommitResult label to writeConcernError WriteConcernTimeout with wtimeout',
+      'omit UnknownTransactionCommitResult label from writeConcernError UnsatisfiableWriteConcern',
+      'omit UnknownTransactionCommitResult label from writeConcernError UnknownReplWriteConcern',
+      'add UnknownTransactionCommitResult label to MaxTimeMSExpired',
+      'add UnknownTransactionCommitResult label to writeConcernError MaxTimeMSExpired',
+    ],
+  },
+  {
+    file: 'transactions/retryable-abort-errorLabels.json',
+    ...commitWtimeout,
+    tests: [
+      'abortTransaction succeeds after WriteConcernError InterruptedAtShutdown',
+      'abortTransaction succeeds after WriteConcernError InterruptedDueToReplStateChange',
+      'abortTransaction succeeds after WriteConcernError PrimarySteppedDown',
+      'abortTransaction succeeds after WriteConcernError ShutdownInProgress',
+    ],
+  },
+  {
+    file: 'transactions/retryable-abort.json',
+    ...commitWtimeout,
+    tests: ['abortTransaction does not retry after WriteConcernError Interrupted'],
+  },
+  {
+    file: 'transactions/retryable-commit-errorLabels.json',
+    ...commitWtimeout,
+    tests: [
+      'commitTransaction succeeds after WriteConcernError InterruptedAtShutdown',
+      'commitTransaction succeeds after WriteConcernError InterruptedDueToReplStateChange',
+      'commitTransaction succeeds after WriteConcernError PrimarySteppedDown',
+      'commitTransaction succeeds after WriteConcernError ShutdownInProgress',
+    ],
+  },
+  {
+    file: 'transactions/retryable-commit.json',
+    ...commitWtimeout,
+    tests: ['commitTransaction is not retried after UnsatisfiableWriteConcern error'],
+  },
   {
     file: 'crud/bypassDocumentValidation.json',
     ...bypassFalse,

@@ -31,6 +31,12 @@ export const expectedFailures: ExpectedFailureGroup[] = [
     ],
   },
   {
+    file: 'retryable-writes/bulkWrite.json',
+    reason:
+      'driver: the Node driver reports the insertedIds of every insert it queued when a bulk write ends in a network error (bulk/ordered.js pushes them as operations are added), although none was inserted',
+    tests: ['First insertOne is never committed'],
+  },
+  {
     file: 'collection-management/timeseries-collection.json',
     reason: 'refused on purpose: time series collections (115 CommandNotSupported)',
     tests: [

@@ -25,6 +25,8 @@ export interface RunnerContext {
   entities: Entities;
   /** A client without monitoring, for assertions on the server's state. */
   internal: MongoClient;
+  /** Fail points the test set (turned off after it). */
+  failPointsSet: Set<string>;
 }
 
 /** The session entity named by an argument, if any. */
@@ -136,6 +138,16 @@ async function runTestRunnerOp(ctx: RunnerContext, name: string, args: Doc): Pro
     case 'assertNumberConnectionsCheckedOut': {
       const c = entities.client(args.client as string);
       assert(c.checkedOut === args.connections, `${c.checkedOut} connections checked out`);
+      return undefined;
+    }
+    case 'failPoint': {
+      // Set through the test's own client, as the unified format says; the runner turns it off after the test.
+      const command = args.failPoint as Doc;
+      ctx.failPointsSet.add(String(command.configureFailPoint));
+      await entities
+        .client(args.client as string)
+        .client.db('admin')
+        .command(command);
       return undefined;
     }
     case 'createEntities':
@@ -391,7 +403,12 @@ export async function runOperation(ctx: RunnerContext, op: Doc, rethrowExpected 
     result = await execute(ctx, op);
   } catch (err) {
     if (err instanceof Unsupported || err instanceof MatchError) throw err;
-    if (op.ignoreResultAndError === true) return;
+    // Inside a withTransaction callback an error still reaches withTransaction (which retries on its
+    // labels), as the Node driver's own unified runner does; elsewhere it is ignored.
+    if (op.ignoreResultAndError === true) {
+      if (rethrowExpected) throw err;
+      return;
+    }
     if (!op.expectError) throw err;
     checkError(ctx, op.expectError as Doc, err);
     if (rethrowExpected) throw err;

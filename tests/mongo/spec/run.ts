@@ -74,7 +74,8 @@ function testId(o: TestOutcome): string {
 
 async function main(): Promise<void> {
   const serverLog: string[] = [];
-  const server = await startEmbeddedMongo({ log: (line) => serverLog.push(line) });
+  // Test commands on, as MongoDB's own spec runs use mongod: the failPoint operations need them.
+  const server = await startEmbeddedMongo({ log: (line) => serverLog.push(line), enableTestCommands: true });
   const internal = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5000 });
   const started = Date.now();
   const outcomes: TestOutcome[] = [];
