@@ -20,6 +20,7 @@ export type SchemaName =
   | 'AvailabilityQuery'
   | 'Availability'
   | 'IdPathParameters'
+  | 'OrderIdPathParameters'
   | 'DocsAssetPathParameters';
 
 /** One route: its Lambda, HTTP shape, scope and schemas. */
@@ -165,7 +166,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:read',
     successStatus: 200,
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     response: 'Order',
     errorStatuses: resourceErrors,
   },
@@ -178,7 +179,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:write',
     successStatus: 200,
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     body: 'OrderInput',
     response: 'Order',
     errorStatuses: [...resourceErrors, 409, 412, 422, ...bodyErrors],
@@ -192,7 +193,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:write',
     successStatus: 204,
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     errorStatuses: [...resourceErrors, 412],
   },
 ];

@@ -1,4 +1,4 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TString, Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '#lib/domain/ids';
 
 /** A resource id as it appears in paths and responses. */
@@ -9,7 +9,12 @@ export const ResourceId = Type.String({
 });
 
 /** An id a client may choose on create: a string id, or a non-negative integer that becomes its decimal string. */
-export const ClientChosenId = Type.Union([ResourceId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+export function clientChosenId(stringId: TString) {
+  return Type.Union([stringId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+}
+
+/** A service's id as a client may choose it on create. */
+export const ClientChosenId = clientChosenId(ResourceId);
 
 /** An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. */
 export const DateTimeString = Type.String({ format: 'date-time', examples: ['2022-11-24T12:00:00Z'] });

@@ -53,7 +53,10 @@ describe('openapi.json', () => {
   it('requires each API operation’s scope and no token for the documentation', () => {
     const paths = committed.paths as Record<string, Record<string, JsonObject>>;
     for (const route of routes) {
-      expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([{ bearerAuth: [route.scope] }]);
+      expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([
+        { oauth2: [route.scope] },
+        { bearerAuth: [] },
+      ]);
     }
     for (const route of publicRoutes) expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([]);
   });
