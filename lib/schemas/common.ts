@@ -16,8 +16,17 @@ export function clientChosenId(stringId: TString) {
 /** A service's id as a client may choose it on create. */
 export const ClientChosenId = clientChosenId(ResourceId);
 
-/** An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. */
-export const DateTimeString = Type.String({ format: 'date-time', examples: ['2022-11-24T12:00:00Z'] });
+/**
+ * An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. The pattern only
+ * refuses a leap second (`:60`), which RFC 3339 allows and a JavaScript Date cannot hold; the
+ * format checks the rest.
+ */
+export const DateTimeString = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d',
+  description: 'An RFC 3339 date-time with `Z` or an offset, within years 0000 to 9999 in UTC, without a leap second',
+  examples: ['2022-11-24T12:00:00Z'],
+});
 
 /** Path parameters of every `/{collection}/{id}` route. */
 export const IdPathParameters = Type.Object({ id: ResourceId }, { additionalProperties: false });

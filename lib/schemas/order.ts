@@ -86,13 +86,15 @@ export const OrderPage = Type.Object({
 export const AvailabilityQuery = Type.Object(
   {
     from: Type.String({
-      format: 'date-time',
-      description: 'Start of the range, included',
+      ...DateTimeString,
+      description: `Start of the range, included. ${DateTimeString.description}`,
       examples: ['2022-11-01T00:00:00Z'],
     }),
     to: Type.String({
-      format: 'date-time',
-      description: 'End of the range, excluded: later than `from`, by at most 31 days (and 500 order windows)',
+      ...DateTimeString,
+      description:
+        'End of the range, excluded: later than `from`, by at most 31 days (and 500 order windows). ' +
+        DateTimeString.description,
       examples: ['2022-11-02T00:00:00Z'],
     }),
   },

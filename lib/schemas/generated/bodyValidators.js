@@ -445,6 +445,7 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
   return errors === 0;
 }
 var validateOrderInput = validate11;
+var pattern3 = new RegExp("^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d", "u");
 var formats0 = require_formats().fullFormats["date-time"];
 var func0 = require_equal().default;
 function validate11(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
@@ -602,8 +603,8 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
     if (data.datetime !== void 0) {
       let data1 = data.datetime;
       if (typeof data1 === "string") {
-        if (!formats0.validate(data1)) {
-          const err12 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/format", keyword: "format", params: { format: "date-time" }, message: 'must match format "date-time"' };
+        if (!pattern3.test(data1)) {
+          const err12 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/pattern", keyword: "pattern", params: { pattern: "^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d" }, message: 'must match pattern "^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d"' };
           if (vErrors === null) {
             vErrors = [err12];
           } else {
@@ -611,12 +612,21 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (!formats0.validate(data1)) {
+          const err13 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/format", keyword: "format", params: { format: "date-time" }, message: 'must match format "date-time"' };
+          if (vErrors === null) {
+            vErrors = [err13];
+          } else {
+            vErrors.push(err13);
+          }
+          errors++;
+        }
       } else {
-        const err13 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        const err14 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/type", keyword: "type", params: { type: "string" }, message: "must be string" };
         if (vErrors === null) {
-          vErrors = [err13];
+          vErrors = [err14];
         } else {
-          vErrors.push(err13);
+          vErrors.push(err14);
         }
         errors++;
       }
@@ -625,16 +635,7 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
       let data2 = data.totalfee;
       if (typeof data2 == "number" && isFinite(data2)) {
         if (data2 > 1e13 || isNaN(data2)) {
-          const err14 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e13 }, message: "must be <= 10000000000000" };
-          if (vErrors === null) {
-            vErrors = [err14];
-          } else {
-            vErrors.push(err14);
-          }
-          errors++;
-        }
-        if (data2 < 0 || isNaN(data2)) {
-          const err15 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+          const err15 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e13 }, message: "must be <= 10000000000000" };
           if (vErrors === null) {
             vErrors = [err15];
           } else {
@@ -642,8 +643,8 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (Math.round(data2 * 100) / 100 !== data2) {
-          const err16 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/x-maxDecimalPlaces", keyword: "x-maxDecimalPlaces", params: {}, message: "must have at most 2 decimal places" };
+        if (data2 < 0 || isNaN(data2)) {
+          const err16 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
           if (vErrors === null) {
             vErrors = [err16];
           } else {
@@ -651,12 +652,21 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+        if (Math.round(data2 * 100) / 100 !== data2) {
+          const err17 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/x-maxDecimalPlaces", keyword: "x-maxDecimalPlaces", params: {}, message: "must have at most 2 decimal places" };
+          if (vErrors === null) {
+            vErrors = [err17];
+          } else {
+            vErrors.push(err17);
+          }
+          errors++;
+        }
       } else {
-        const err17 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        const err18 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/type", keyword: "type", params: { type: "number" }, message: "must be number" };
         if (vErrors === null) {
-          vErrors = [err17];
+          vErrors = [err18];
         } else {
-          vErrors.push(err17);
+          vErrors.push(err18);
         }
         errors++;
       }
@@ -668,11 +678,11 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
       const _errs17 = errors;
       if (Array.isArray(data3)) {
         if (data3.length > 50) {
-          const err18 = {};
+          const err19 = {};
           if (vErrors === null) {
-            vErrors = [err18];
+            vErrors = [err19];
           } else {
-            vErrors.push(err18);
+            vErrors.push(err19);
           }
           errors++;
         }
@@ -695,11 +705,11 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
             outer0: for (; i0--; ) {
               for (j0 = i0; j0--; ) {
                 if (func0(data3[i0], data3[j0])) {
-                  const err19 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/then/uniqueItems", keyword: "uniqueItems", params: { i: i0, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i0 + " are identical)" };
+                  const err20 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/then/uniqueItems", keyword: "uniqueItems", params: { i: i0, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i0 + " are identical)" };
                   if (vErrors === null) {
-                    vErrors = [err19];
+                    vErrors = [err20];
                   } else {
-                    vErrors.push(err19);
+                    vErrors.push(err20);
                   }
                   errors++;
                   break outer0;
@@ -712,30 +722,30 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
         valid3 = _valid1;
       }
       if (!valid3) {
-        const err20 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema' };
+        const err21 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema' };
         if (vErrors === null) {
-          vErrors = [err20];
+          vErrors = [err21];
         } else {
-          vErrors.push(err20);
+          vErrors.push(err21);
         }
         errors++;
       }
       if (Array.isArray(data3)) {
         if (data3.length > 50) {
-          const err21 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items" };
-          if (vErrors === null) {
-            vErrors = [err21];
-          } else {
-            vErrors.push(err21);
-          }
-          errors++;
-        }
-        if (data3.length < 1) {
-          const err22 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+          const err22 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items" };
           if (vErrors === null) {
             vErrors = [err22];
           } else {
             vErrors.push(err22);
+          }
+          errors++;
+        }
+        if (data3.length < 1) {
+          const err23 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
           }
           errors++;
         }
@@ -744,21 +754,21 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           let data4 = data3[i1];
           if (data4 && typeof data4 == "object" && !Array.isArray(data4)) {
             if (data4.id === void 0) {
-              const err23 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/required", keyword: "required", params: { missingProperty: "id" }, message: "must have required property 'id'" };
+              const err24 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/required", keyword: "required", params: { missingProperty: "id" }, message: "must have required property 'id'" };
               if (vErrors === null) {
-                vErrors = [err23];
+                vErrors = [err24];
               } else {
-                vErrors.push(err23);
+                vErrors.push(err24);
               }
               errors++;
             }
             for (const key1 in data4) {
               if (!(key1 === "id")) {
-                const err24 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
+                const err25 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                  vErrors = [err24];
+                  vErrors = [err25];
                 } else {
-                  vErrors.push(err24);
+                  vErrors.push(err25);
                 }
                 errors++;
               }
@@ -767,50 +777,50 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
               let data5 = data4.id;
               if (typeof data5 === "string") {
                 if (!pattern0.test(data5)) {
-                  const err25 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
+                  const err26 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
                   if (vErrors === null) {
-                    vErrors = [err25];
+                    vErrors = [err26];
                   } else {
-                    vErrors.push(err25);
+                    vErrors.push(err26);
                   }
                   errors++;
                 }
               } else {
-                const err26 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err27 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                  vErrors = [err26];
+                  vErrors = [err27];
                 } else {
-                  vErrors.push(err26);
+                  vErrors.push(err27);
                 }
                 errors++;
               }
             }
           } else {
-            const err27 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err28 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-              vErrors = [err27];
+              vErrors = [err28];
             } else {
-              vErrors.push(err27);
+              vErrors.push(err28);
             }
             errors++;
           }
         }
       } else {
-        const err28 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err29 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err28];
+          vErrors = [err29];
         } else {
-          vErrors.push(err28);
+          vErrors.push(err29);
         }
         errors++;
       }
     }
   } else {
-    const err29 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err30 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err29];
+      vErrors = [err30];
     } else {
-      vErrors.push(err29);
+      vErrors.push(err30);
     }
     errors++;
   }
