@@ -218,6 +218,8 @@ export interface PublicRouteDefinition {
   /** The success response's `cache-control`: files that only change with a deployment may be cached. */
   cacheControl: string;
   pathParameters?: SchemaName;
+  /** The same path with a trailing slash is answered with a 308 to this one (a page with relative links). */
+  redirectsTrailingSlash?: true;
   /** Error statuses besides 500. */
   errorStatuses: number[];
 }
@@ -248,6 +250,7 @@ export const publicRoutes: readonly PublicRouteDefinition[] = [
     successStatus: 200,
     contentTypes: ['text/html'],
     cacheControl: 'no-store',
+    redirectsTrailingSlash: true,
     errorStatuses: [],
   },
   {

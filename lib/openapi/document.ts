@@ -567,6 +567,22 @@ function publicOperation(route: PublicRouteDefinition): JsonObject {
       content,
     },
   };
+  if (route.redirectsTrailingSlash) {
+    responses['308'] = {
+      description:
+        `Asked as \`${route.path}/\`, with a trailing slash: the page is at \`${route.path}\`, where its relative links ` +
+        'resolve. `Location` is relative, so the redirect works wherever the API is mounted.',
+      headers: {
+        Location: {
+          description: `\`..${route.path}\`, and the query string if there was one.`,
+          required: true,
+          schema: { type: 'string', examples: [`..${route.path}`] },
+        },
+        'Cache-Control': headerRef('CacheControl'),
+        'X-Content-Type-Options': headerRef('ContentTypeOptions'),
+      },
+    };
+  }
   for (const status of [...route.errorStatuses, 500].sort((a, b) => a - b)) {
     responses[String(status)] = problemResponse(status, route.operationId);
   }
