@@ -1,5 +1,6 @@
 import { type Static, type TString, Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '#lib/domain/ids';
+import { PROBLEMS } from '#lib/http/problems';
 
 /** A resource id as it appears in paths and responses. */
 export const ResourceId = Type.String({
@@ -48,7 +49,12 @@ export const PageQueryProperties = {
 
 /** The problem details body (RFC 9457) every error answers with. */
 export const ProblemDetails = Type.Object({
-  type: Type.String(),
+  // The types the server sends (lib/http/problems.ts), so clients can switch on them.
+  type: Type.Unsafe<string>({
+    type: 'string',
+    enum: [...new Set(Object.values(PROBLEMS).map((kind) => kind.type))],
+    description: 'Which problem it is, for a program to act on: `about:blank` when the status says all there is to say',
+  }),
   title: Type.String(),
   status: Type.Integer({ minimum: 400, maximum: 599 }),
   detail: Type.String(),
