@@ -639,8 +639,9 @@ export function buildOpenApiDocument(): JsonObject {
       // A name only: the project has no public address yet to point readers at.
       contact: { name: 'Order Management API maintainers' },
       description:
-        'Service records and orders. The API answers in JSON and every error is `application/problem+json` ' +
-        '(RFC 9457); only this reference page and its files are HTML, JavaScript and CSS. Every operation ' +
+        'Service records and orders. Response bodies are JSON, every error `application/problem+json` ' +
+        '(RFC 9457); the exceptions are this reference page and its files (HTML, JavaScript, CSS) and the ' +
+        'empty bodies of a delete (204) and a redirect (308). Every operation ' +
         "except the documentation needs a bearer token (JWT) carrying the operation's scope. Creates accept an " +
         '`Idempotency-Key`; updates and deletes accept `If-Match` with an `ETag` from an earlier response.',
     },
