@@ -8,7 +8,7 @@
  * Rules JSON Schema cannot state are in RULES_IN_PROSE (tests/fuzz/validRequests.ts), each also written in the document's
  * 400 descriptions; the generator follows them, and nothing else.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEMS } from '#lib/http/problems';
@@ -164,6 +164,21 @@ describe('every example in openapi.json', () => {
     }
     // Each API operation's example request, and the parameter and field examples on top.
     expect(tried).toBeGreaterThan(apiOperations.length * 2);
+  });
+
+  it('of an error comes from the only table of problems: no code outside lib/http/problems.ts writes a type or builds one', () => {
+    const root = new URL('../../', import.meta.url);
+    const sources = ['lib', 'functions'].flatMap((folder) =>
+      readdirSync(new URL(folder, root), { recursive: true, encoding: 'utf8' })
+        .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'))
+        .map((name) => `${folder}/${name}`)
+        .filter((path) => path !== 'lib/http/problems.ts'),
+    );
+    expect(sources.length).toBeGreaterThan(50);
+    const offenders = sources.filter((path) =>
+      /'\/problems\/|'about:blank'|new HttpProblem\(/.test(readFileSync(new URL(path, root), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
   });
 
   it('of an error is a problem the server sends: its type, title and status are an entry of PROBLEMS', () => {
