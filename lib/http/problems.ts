@@ -62,7 +62,7 @@ export const PROBLEMS = {
   unknownServices: { status: 422, type: '/problems/unknown-services', title: 'Referenced services do not exist' },
   idempotencyKeyReused: { status: 422, type: '/problems/idempotency-key-reused', title: 'Idempotency-Key reused' },
   internalError: { status: 500, type: 'about:blank', title: 'Internal Server Error' },
-  databaseUnavailable: { status: 503, type: 'about:blank', title: 'Service Unavailable' },
+  databaseUnavailable: { status: 503, type: '/problems/database-unavailable', title: 'Service Unavailable' },
   writeContention: { status: 503, type: '/problems/write-contention', title: 'Service Unavailable' },
   deadlineExceeded: { status: 503, type: '/problems/deadline-exceeded', title: 'Service Unavailable' },
 } as const satisfies Record<string, ProblemKind>;
