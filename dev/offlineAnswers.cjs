@@ -1,5 +1,6 @@
 /**
- * A local Serverless Framework plugin for `serverless offline` only: it makes the answers that
+ * A local Serverless Framework plugin for `serverless offline` only: it redirects `/docs/` to
+ * `/docs` (see onRequest), and makes the answers that
  * serverless-offline's HTTP layer (hapi) gives itself, before any handler runs, look like this
  * API's answers. Without it a path with bad percent-encoding (`/orders/%ZZ`), a
  * `content-type: json` header or a bare OPTIONS gets hapi's `{"statusCode":400,"error":...}`
@@ -49,6 +50,23 @@ function onPreResponse(request, h) {
   return h.continue;
 }
 
+/**
+ * `/docs/` is redirected to `/docs`, as the docs function does on AWS (functions/docs/page.ts):
+ * serverless-offline tells hapi to strip a trailing slash before routing, so the function only
+ * ever sees `/docs` here and would answer the page, whose relative links then miss.
+ */
+function onRequest(request, h) {
+  const [path, query] = (request.raw.req.url ?? '').split(/\?(.*)/s);
+  if (request.method !== 'get' || path !== '/docs/') return h.continue;
+  return h
+    .response()
+    .code(308)
+    .header('location', `../docs${query ? `?${query}` : ''}`)
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
+    .takeover();
+}
+
 let patched = false;
 
 /** Adds the extension to every hapi server started in this process from now on. */
@@ -60,6 +78,7 @@ function patchHapi() {
   const start = prototype.start;
   prototype.start = function startWithApiAnswers(...args) {
     this.ext('onPreResponse', onPreResponse);
+    this.ext('onRequest', onRequest);
     return start.apply(this, args);
   };
 }

@@ -7,25 +7,10 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEV_ISSUER_KEY_PATH, loadOrCreateIssuerKeys, localAuthEnvironment, signToken } from './auth/devIssuer.ts';
 import { startEmbeddedMongo } from './mongo/index.ts';
+import { offlineOutputFilter } from './offlineOutput.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
-
-/**
- * Lines of serverless-offline's output that only mislead or repeat: the banner's Lambda-invoke
- * URLs (`POST …/2015-03-31/functions/…/invocations`, which answer 404 to a browser) and, per
- * request, its "METHOD /path (λ: fn)" and "(λ: fn) RequestId … Duration" lines and blank lines: the API's own JSON log line
- * already carries the method, path, status, duration and correlation id.
- */
-function isNoise(line: string): boolean {
-  return (
-    line.includes('/2015-03-31/functions/') ||
-    /^│\s+POST\s+\|\s+│$/.test(line.trim()) ||
-    /^\(λ: [\w-]+\) RequestId: /.test(line.trim()) ||
-    /^[A-Z]+ \S+ \(λ: [\w-]+\)$/.test(line.trim()) ||
-    line.trim() === ''
-  );
-}
 
 async function main(): Promise<void> {
   let uri = process.env.MONGODB_URI;
@@ -64,18 +49,21 @@ async function main(): Promise<void> {
         PORT: String(port),
         SLS_TELEMETRY_DISABLED: '1',
         SLS_NOTIFICATIONS_MODE: 'off',
+        // Its output is piped, so it cannot see the terminal: wrap the route box to the terminal's width.
+        ...(process.stdout.columns && { COLUMNS: String(process.stdout.columns) }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   // serverless writes its banner to stderr; pass both streams through, line by line without the
-  // noise (isNoise), and watch for readiness.
+  // noise (dev/offlineOutput.ts), and watch for readiness.
   const relay = (target: NodeJS.WriteStream) => {
     let pending = '';
+    const filter = offlineOutputFilter();
     return (chunk: Buffer) => {
       const lines = (pending + chunk.toString()).split('\n');
       pending = lines.pop() ?? '';
-      const kept = lines.filter((line) => !isNoise(line));
+      const kept = lines.flatMap((line) => filter.push(line));
       if (kept.length > 0) target.write(`${kept.join('\n')}\n`);
       if (lines.some((line) => line.includes('Server ready'))) announce();
     };

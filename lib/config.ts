@@ -29,6 +29,9 @@ export interface AppConfig {
 /** Pool size when MONGODB_MAX_POOL_SIZE is unset (serverless.yml sets it per stage). */
 const DEFAULT_MAX_POOL_SIZE = 5;
 
+/** The token issuer when JWT_ISSUER is not set: the local development issuer (dev/auth). */
+export const DEFAULT_JWT_ISSUER = 'https://dev-issuer.order-management-api.local';
+
 const AUTH_MODES = ['gateway', 'local', 'off'] as const;
 
 function readAuthMode(env: NodeJS.ProcessEnv): AppConfig['authMode'] {
@@ -72,7 +75,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     orderWindowMinutes,
     mongodbMaxPoolSize,
     authMode: readAuthMode(env),
-    jwtIssuer: env.JWT_ISSUER || 'https://dev-issuer.order-management-api.local',
+    jwtIssuer: env.JWT_ISSUER || DEFAULT_JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE || 'order-management-api',
     localJwk: env.AUTH_LOCAL_JWK || undefined,
   };

@@ -5,7 +5,7 @@ import addFormats from 'ajv-formats';
 import { buildSync } from 'esbuild';
 import { IdPathParameters } from '../lib/schemas/common.ts';
 import { decimalPlacesKeyword } from '../lib/schemas/keywords.ts';
-import { AvailabilityQuery, OrderInput, OrderListQuery } from '../lib/schemas/order.ts';
+import { AvailabilityQuery, OrderIdPathParameters, OrderInput, OrderListQuery } from '../lib/schemas/order.ts';
 import { ServiceInput, ServiceListQuery } from '../lib/schemas/service.ts';
 
 const shared: Options = {
@@ -35,6 +35,7 @@ export const validatorModules: ValidatorModule[] = [
     options: { ...shared, coerceTypes: false },
     schemas: {
       validateIdPath: IdPathParameters,
+      validateOrderIdPath: OrderIdPathParameters,
       validateServiceListQuery: ServiceListQuery,
       validateOrderListQuery: OrderListQuery,
       validateAvailabilityQuery: AvailabilityQuery,

@@ -4,7 +4,7 @@
  * functions' middleware and bundles.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { problemResponse } from '#lib/http/problems';
+import { PROBLEMS, problemResponse } from '#lib/http/problems';
 import { COMMON_HEADERS } from '#lib/http/responses';
 
 /** The headers of a documentation response: its type and caching, and never sniffed. */
@@ -14,7 +14,7 @@ export function docsHeaders(contentType: string, cacheControl: string): Record<s
 
 /** A problem+json 404 for a name the page does not have. */
 export function docsNotFound(detail: string): APIGatewayProxyStructuredResultV2 {
-  return problemResponse({ type: 'about:blank', title: 'Not Found', status: 404, detail });
+  return problemResponse({ ...PROBLEMS.noSuchPath, detail });
 }
 
 /** Logs an unexpected error and answers an opaque problem+json 500, as the API functions do. */
@@ -28,9 +28,7 @@ export function docsInternalError(error: unknown, requestId: string): APIGateway
     }),
   );
   return problemResponse({
-    type: 'about:blank',
-    title: 'Internal Server Error',
-    status: 500,
+    ...PROBLEMS.internalError,
     detail: `Something went wrong on our side; quote correlation id ${requestId} when reporting it`,
     correlationId: requestId,
   });

@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { correlationIdFor } from '#lib/http/correlation';
+import { COMMON_HEADERS } from '#lib/http/responses';
 import { DOCS_ASSET_NAMES, type DocsAssetName } from '#lib/schemas/docs';
 import { docsHeaders, docsInternalError, docsNotFound } from './docsResponses.ts';
 
@@ -95,7 +96,18 @@ async function assetResponse(
   return { statusCode: 200, headers: { ...headers, 'content-encoding': 'gzip' }, body, isBase64Encoded: true };
 }
 
-/** GET /docs (the reference page) and GET /docs/{asset} (its files). Public. */
+/**
+ * The answer to `/docs/`: API Gateway routes it to `GET /docs` with the slash kept in `rawPath`,
+ * and from there the page's relative links would point under `/docs/docs/`. A relative Location
+ * (`../docs`) leads to the page wherever the API is mounted. (serverless-offline strips the slash
+ * before routing, so locally dev/offlineAnswers.cjs answers the same redirect.)
+ */
+function redirectToPage(rawQueryString: string | undefined): APIGatewayProxyStructuredResultV2 {
+  const location = `../docs${rawQueryString ? `?${rawQueryString}` : ''}`;
+  return { statusCode: 308, headers: { ...COMMON_HEADERS, location } };
+}
+
+/** GET /docs (the reference page, and `/docs/` redirected to it) and GET /docs/{asset} (its files). Public. */
 export const handler = async (
   event: APIGatewayProxyEventV2,
   context?: Context,
@@ -103,6 +115,7 @@ export const handler = async (
   try {
     const asset = event.pathParameters?.asset;
     if (asset === undefined) {
+      if (event.rawPath?.endsWith('/')) return redirectToPage(event.rawQueryString);
       return {
         statusCode: 200,
         headers: { ...docsHeaders('text/html; charset=utf-8', 'no-store'), 'content-security-policy': PAGE_CSP },

@@ -1,10 +1,10 @@
 import { deleteOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { noContent } from '#lib/http/responses';
-import { validateIdPath } from '#lib/schemas/parameterValidators';
+import { validateOrderIdPath } from '#lib/schemas/parameterValidators';
 
 /** DELETE /orders/{id} (honours If-Match) */
-export const handler = httpHandler('deleteOrder', { path: validateIdPath }, async ({ path, precondition }) => {
+export const handler = httpHandler('deleteOrder', { path: validateOrderIdPath }, async ({ path, precondition }) => {
   await deleteOrder(path.id, precondition);
   return noContent();
 });

@@ -2,11 +2,11 @@ import { replaceOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { okVersioned } from '#lib/http/responses';
 import { validateOrderInput } from '#lib/schemas/bodyValidators';
-import { validateIdPath } from '#lib/schemas/parameterValidators';
+import { validateOrderIdPath } from '#lib/schemas/parameterValidators';
 
 /** PUT /orders/{id} (honours If-Match) */
 export const handler = httpHandler(
   'updateOrder',
-  { path: validateIdPath, body: validateOrderInput },
+  { path: validateOrderIdPath, body: validateOrderInput },
   async ({ path, body, precondition }) => okVersioned(await replaceOrder(path.id, body, precondition)),
 );

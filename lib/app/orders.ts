@@ -1,6 +1,6 @@
 import { config } from '#lib/config';
 import * as ordersRepository from '#lib/db/ordersRepository';
-import { EARLIEST_API_DATETIME_MS, LATEST_API_DATETIME_MS, parseDateTime } from '#lib/domain/datetime';
+import { parseDateTime } from '#lib/domain/datetime';
 import { InvalidInputError } from '#lib/domain/errors';
 import { assertUsableOrderId, generateId, normalizeId } from '#lib/domain/ids';
 import { assertDistinctServices } from '#lib/domain/orderServices';
@@ -85,25 +85,13 @@ export async function listOrders(query: OrderListQuery): Promise<Page<Order>> {
 }
 
 /**
- * A query datetime the answer can repeat in RFC 3339: an offset can carry a valid text past
- * year 9999 or before year 0 in UTC, which `toISOString` would write as `+010000-…` (400 instead).
- */
-function answerableDateTime(value: string, pointer: string): Date {
-  const date = parseDateTime(value, pointer, 'query');
-  if (date.getTime() < EARLIEST_API_DATETIME_MS || date.getTime() > LATEST_API_DATETIME_MS) {
-    throw new InvalidInputError(pointer, 'query', 'must be within years 0000 to 9999 in UTC');
-  }
-  return date;
-}
-
-/**
  * GET /orders/availability: where a new order may be placed within [from, to), from one range
  * query over the orders that can reach into it (those less than a window from it).
  */
 export async function orderAvailability(query: AvailabilityQuery): Promise<Availability> {
   const window = currentWindow();
-  const from = answerableDateTime(query.from, '/from');
-  const to = answerableDateTime(query.to, '/to');
+  const from = parseDateTime(query.from, '/from', 'query');
+  const to = parseDateTime(query.to, '/to', 'query');
   if (to <= from) throw new InvalidInputError('/to', 'query', 'must be later than from');
   const maxSpan = availabilityMaxSpan(window);
   if (to.getTime() - from.getTime() > maxSpan) {

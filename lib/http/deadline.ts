@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { RETRY_AFTER_SECONDS } from './errorMapping.ts';
-import { problemResponse } from './problems.ts';
+import { PROBLEMS, problemResponse } from './problems.ts';
 import type { HttpResult } from './responses.ts';
 
 /**
@@ -13,9 +13,7 @@ export const DEADLINE_MARGIN_MS = 1_000;
 export function deadlineExceededResponse(): HttpResult {
   return problemResponse(
     {
-      type: '/problems/deadline-exceeded',
-      title: 'Service Unavailable',
-      status: 503,
+      ...PROBLEMS.deadlineExceeded,
       detail:
         'The request did not finish within the time limit and may or may not have been applied; ' +
         'retry it (with the same Idempotency-Key for a create)',

@@ -8,7 +8,7 @@ import {
 } from '#lib/domain/errors';
 import { OrderWindowConflictError } from '#lib/domain/orderWindow';
 import { PreconditionFailedError } from '#lib/domain/versions';
-import { HttpProblem, validationProblem } from './problems.ts';
+import { HttpProblem, PROBLEMS, problemOf, validationProblem } from './problems.ts';
 
 /** Seconds a client should wait before retrying when the database is unreachable. */
 export const RETRY_AFTER_SECONDS = 5;
@@ -20,9 +20,7 @@ export const RETRY_AFTER_SECONDS = 5;
 export function problemFor(error: unknown): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
   if (error instanceof OrderWindowConflictError) {
-    return new HttpProblem(409, error.message, {
-      type: '/problems/order-window-conflict',
-      title: 'Order too close to another order',
+    return problemOf(PROBLEMS.orderWindowConflict, error.message, {
       extra: {
         conflictingOrderId: error.conflictingOrderId,
         ...(error.nearestAvailable && {
@@ -35,38 +33,34 @@ export function problemFor(error: unknown): HttpProblem | undefined {
     });
   }
   if (error instanceof NotFoundError) {
-    return new HttpProblem(404, error.message, { type: '/problems/not-found', title: 'Resource not found' });
+    return problemOf(PROBLEMS.notFound, error.message);
   }
   if (error instanceof DuplicateIdError) {
-    return new HttpProblem(409, error.message, { type: '/problems/duplicate-id', title: 'Id already exists' });
+    return problemOf(PROBLEMS.duplicateId, error.message);
   }
   if (error instanceof ServiceInUseError) {
-    return new HttpProblem(409, error.message, { type: '/problems/service-in-use', title: 'Service is in use' });
+    return problemOf(PROBLEMS.serviceInUse, error.message);
   }
   if (error instanceof UnknownServicesError) {
-    return new HttpProblem(422, error.message, {
-      type: '/problems/unknown-services',
-      title: 'Referenced services do not exist',
+    return problemOf(PROBLEMS.unknownServices, error.message, {
       extra: { missingServiceIds: error.missingServiceIds },
     });
   }
   if (error instanceof PreconditionFailedError) {
-    return new HttpProblem(412, error.message, { type: '/problems/precondition-failed', title: 'Precondition Failed' });
+    return problemOf(PROBLEMS.preconditionFailed, error.message);
   }
   if (error instanceof InvalidInputError) {
     return validationProblem([{ in: error.where, pointer: error.pointer, detail: error.message }]);
   }
   if (isWriteContention(error)) {
-    return new HttpProblem(
-      503,
+    return problemOf(
+      PROBLEMS.writeContention,
       'Concurrent writes to the same records kept conflicting with this request until its time budget ran out; nothing was changed, retry shortly',
-      { type: '/problems/write-contention', headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
+      { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
     );
   }
   if (isDatabaseUnavailable(error)) {
-    return new HttpProblem(503, 'The database cannot be reached right now; retry shortly', {
-      type: '/problems/database-unavailable',
-      title: 'Service Unavailable',
+    return problemOf(PROBLEMS.databaseUnavailable, 'The database cannot be reached right now; retry shortly', {
       headers: { 'retry-after': String(RETRY_AFTER_SECONDS) },
     });
   }

@@ -22,6 +22,7 @@ export type SchemaName =
   | 'AvailabilityQuery'
   | 'Availability'
   | 'IdPathParameters'
+  | 'OrderIdPathParameters'
   | 'DocsAssetPathParameters';
 
 /** One route: its Lambda, HTTP shape, scope and schemas. */
@@ -176,7 +177,7 @@ export const routes: readonly RouteDefinition[] = [
     tag: 'Orders',
     scope: 'orders:read',
     successStatus: 200,
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     response: 'Order',
     errorStatuses: resourceErrors,
   },
@@ -190,7 +191,7 @@ export const routes: readonly RouteDefinition[] = [
     scope: 'orders:write',
     successStatus: 200,
     successMetric: 'OrderUpdated',
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     body: 'OrderInput',
     response: 'Order',
     errorStatuses: [...resourceErrors, 409, 412, 422, ...bodyErrors],
@@ -205,7 +206,7 @@ export const routes: readonly RouteDefinition[] = [
     scope: 'orders:write',
     successStatus: 204,
     successMetric: 'OrderDeleted',
-    pathParameters: 'IdPathParameters',
+    pathParameters: 'OrderIdPathParameters',
     errorStatuses: [...resourceErrors, 412],
   },
 ];
@@ -230,6 +231,8 @@ export interface PublicRouteDefinition {
   /** The success response's `cache-control`: files that only change with a deployment may be cached. */
   cacheControl: string;
   pathParameters?: SchemaName;
+  /** The same path with a trailing slash is answered with a 308 to this one (a page with relative links). */
+  redirectsTrailingSlash?: true;
   /** Error statuses besides 500. */
   errorStatuses: number[];
 }
@@ -260,6 +263,7 @@ export const publicRoutes: readonly PublicRouteDefinition[] = [
     successStatus: 200,
     contentTypes: ['text/html'],
     cacheControl: 'no-store',
+    redirectsTrailingSlash: true,
     errorStatuses: [],
   },
   {

@@ -6,6 +6,8 @@
  * to openapi.json; tests/contract/openapiFresh.test.ts fails when that file is stale.
  */
 import type { TSchema } from '@sinclair/typebox';
+import { DEFAULT_JWT_ISSUER } from '#lib/config';
+import { PROBLEMS, type ProblemKind, type ProblemName } from '#lib/http/problems';
 import {
   type PublicRouteDefinition,
   publicRoutes,
@@ -13,6 +15,7 @@ import {
   routes,
   type SchemaName,
 } from '#lib/http/routes';
+import { IdempotencyKeyHeader, IfMatchHeader } from '#lib/schemas/headers';
 import { ProblemDetails, schemasByName } from '#lib/schemas/index';
 import { SAMPLE_ORDER_ID, SAMPLE_ORDERS, SAMPLE_SERVICE_ID, SAMPLE_SERVICES } from '#lib/schemas/samples';
 import packageJson from '../../package.json' with { type: 'json' };
@@ -20,8 +23,26 @@ import packageJson from '../../package.json' with { type: 'json' };
 /** A JSON object as it appears in the document. */
 export type JsonObject = { [key: string]: unknown };
 
-/** The name of the bearer token security scheme. */
+/**
+ * The security scheme that names each operation's scope: OAuth 2.0, whose flows list the scopes
+ * so linters, code generators and Swagger UI can read them (`http` bearer cannot list scopes, and
+ * Spectral cannot check an `openIdConnect` scheme's, which live in the issuer's discovery document).
+ */
+export const OAUTH_SCHEME = 'oauth2';
+
+/**
+ * The same token sent as a plain bearer token, for clients (and Swagger UI's Authorize dialog) that
+ * already hold one: an alternative to OAUTH_SCHEME, not an addition. Its scope is the one OAUTH_SCHEME names.
+ */
 export const BEARER_SCHEME = 'bearerAuth';
+
+/** The scopes of the API, with what each allows (the route table says which operation needs which). */
+const SCOPE_DESCRIPTIONS: Record<RouteDefinition['scope'], string> = {
+  'orders:read': 'Read orders and where new ones may go',
+  'orders:write': 'Create, replace and delete orders',
+  'services:read': 'Read service records',
+  'services:write': 'Create, replace and delete service records',
+};
 
 /** Error statuses every secured operation can answer, besides its route's own. */
 export const COMMON_ERROR_STATUSES = [400, 401, 403, 500, 503] as const;
@@ -98,7 +119,7 @@ const parameterComponents: Record<string, JsonObject> = {
     description:
       'Makes a create safe to retry: a request repeating a key gets the first response again and creates nothing. ' +
       'The same key with a different body is a 422; a retry while the first is still running is a 409.',
-    schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', examples: ['a1b2c3d4'] },
+    schema: plainSchema(IdempotencyKeyHeader),
   },
   IfMatch: {
     name: 'If-Match',
@@ -106,8 +127,8 @@ const parameterComponents: Record<string, JsonObject> = {
     required: false,
     description:
       'Apply the change only if the resource is still at this version (the `ETag` of an earlier response), ' +
-      'otherwise answer 412. `*` matches any version.',
-    schema: { type: 'string', examples: ['"3"'] },
+      'otherwise answer 412. `*` matches any version; a value that is neither `*` nor a list of entity tags is a 400.',
+    schema: plainSchema(IfMatchHeader),
   },
 };
 
@@ -194,6 +215,137 @@ const operationProblemDescriptions: Record<string, Partial<Record<number, string
   getApiDocsAsset: { 404: 'The page has no file of this name.' },
 };
 
+const otherBodyId = 'or an `id` in the body other than the one in the path';
+const foreignCursor = 'or a `cursor` that is not a `next` this list returned';
+for (const [operationId, addition] of [
+  ['replaceService', otherBodyId],
+  ['replaceOrder', otherBodyId],
+  ['listServices', foreignCursor],
+  ['listOrders', foreignCursor],
+] as const) {
+  // What JSON Schema cannot say (a relation between two parts of the request, a token only the
+  // server can read) is said here, in the 400's description.
+  operationProblemDescriptions[operationId] = {
+    ...operationProblemDescriptions[operationId],
+    400: `${problemDescriptions[400]?.description.replace(/\.$/, '')}, ${addition}.`,
+  };
+}
+
+/**
+ * The kinds of problem (lib/http/problems.ts) each status stands for, when the operation does not
+ * say otherwise: the examples of each error response are built from them, so an example's `type`
+ * and `title` are the ones the server sends.
+ */
+const defaultProblemKinds: Record<number, readonly ProblemName[]> = {
+  400: ['validationError'],
+  401: ['unauthorized'],
+  403: ['insufficientScope'],
+  404: ['notFound'],
+  412: ['preconditionFailed'],
+  413: ['contentTooLarge'],
+  415: ['unsupportedMediaType'],
+  500: ['internalError'],
+  503: ['databaseUnavailable', 'deadlineExceeded'],
+};
+
+/** A body that the middleware parses may also be refused as malformed JSON or as a too precise number. */
+const bodyProblemKinds: readonly ProblemName[] = ['validationError', 'malformedJson', 'inexactNumber'];
+
+/** Operation-specific kinds, by operationId. */
+const operationProblemKinds: Record<string, Partial<Record<number, readonly ProblemName[]>>> = {
+  createService: {
+    400: bodyProblemKinds,
+    409: ['duplicateId', 'idempotencyKeyInProgress'],
+    422: ['idempotencyKeyReused'],
+  },
+  replaceService: { 400: bodyProblemKinds, 503: ['databaseUnavailable', 'writeContention', 'deadlineExceeded'] },
+  deleteService: { 409: ['serviceInUse'], 503: ['databaseUnavailable', 'writeContention', 'deadlineExceeded'] },
+  createOrder: {
+    400: bodyProblemKinds,
+    409: ['orderWindowConflict', 'duplicateId', 'idempotencyKeyInProgress'],
+    422: ['unknownServices', 'idempotencyKeyReused'],
+    503: ['databaseUnavailable', 'writeContention', 'deadlineExceeded'],
+  },
+  replaceOrder: {
+    400: bodyProblemKinds,
+    409: ['orderWindowConflict'],
+    422: ['unknownServices'],
+    503: ['databaseUnavailable', 'writeContention', 'deadlineExceeded'],
+  },
+  deleteOrder: { 503: ['databaseUnavailable', 'writeContention', 'deadlineExceeded'] },
+  // Refused by the HTTP layer before the function runs, in its own words: no example of ours.
+  getApiDocsAsset: { 400: [], 404: ['noSuchPath'] },
+};
+
+/** A sample `detail` (and extension members) for each kind, as the server words it. */
+const problemSamples: Record<ProblemName, JsonObject> = {
+  validationError: {
+    detail: 'body /totalfee: must be >= 0',
+    errors: [{ in: 'body', pointer: '/totalfee', detail: 'must be >= 0' }],
+  },
+  malformedJson: { detail: 'The body is not valid JSON' },
+  inexactNumber: {
+    detail:
+      'The number 1.0000000000000001 has more digits than this API can store exactly (about 15 significant digits); send it with fewer',
+  },
+  unauthorized: { detail: 'The bearer token is invalid or expired' },
+  insufficientScope: { detail: "This route needs a token with the scope 'orders:write'" },
+  notFound: { detail: "No order with id '999'" },
+  noSuchPath: { detail: "The reference page has no file named 'secrets.txt'" },
+  orderWindowConflict: {
+    detail: 'Another order (223) is scheduled less than 180 minutes from this datetime',
+    conflictingOrderId: '223',
+    nearestAvailable: { before: '2022-11-01T08:11:11.111Z', after: '2022-11-01T20:11:11.111Z' },
+  },
+  duplicateId: { detail: "An order with id '223' already exists" },
+  serviceInUse: { detail: "Service '123' is referenced by order '223' and cannot be deleted" },
+  idempotencyKeyInProgress: {
+    detail: 'A request with this Idempotency-Key is still being processed; retry shortly',
+  },
+  preconditionFailed: {
+    detail: "The order '223' has changed (it is now at version 4); fetch it again and retry",
+  },
+  contentTooLarge: { detail: 'The body is 70000 bytes; the limit is 65536' },
+  unsupportedMediaType: { detail: "Send the body as application/json (got 'text/plain')" },
+  unknownServices: { detail: 'These services do not exist: 999', missingServiceIds: ['999'] },
+  idempotencyKeyReused: { detail: 'This Idempotency-Key was already used with a different body' },
+  internalError: {
+    detail: 'Something went wrong on our side; quote correlation id 3f2c… when reporting it',
+    correlationId: '3f2c…',
+  },
+  databaseUnavailable: { detail: 'The database cannot be reached right now; retry shortly' },
+  writeContention: {
+    detail: 'Concurrent writes to the same records kept conflicting with this request until its time budget ran out',
+  },
+  deadlineExceeded: {
+    detail: 'The request did not finish within the time limit and may or may not have been applied; retry it',
+  },
+};
+
+/** The kinds of problem an operation's response of this status stands for. */
+function problemKindsFor(status: number, operationId?: string): readonly ProblemName[] {
+  const kinds = (operationId && operationProblemKinds[operationId]?.[status]) ?? defaultProblemKinds[status];
+  if (!kinds) throw new Error(`No problem kinds for status ${status} (operation ${operationId ?? 'any'})`);
+  return kinds;
+}
+
+/** The example of one kind of problem: its type, title and status from PROBLEMS. */
+function problemExample(name: ProblemName): JsonObject {
+  const kind: ProblemKind = PROBLEMS[name];
+  return { type: kind.type, title: kind.title, status: kind.status, ...problemSamples[name] };
+}
+
+/** `example` for one kind, named `examples` for several, nothing for none. */
+function problemExamples(kinds: readonly ProblemName[]): JsonObject {
+  if (kinds.length === 0) return {};
+  if (kinds.length === 1) return { example: problemExample(kinds[0] as ProblemName) };
+  return {
+    examples: Object.fromEntries(
+      kinds.map((name) => [name, { summary: PROBLEMS[name].title, value: problemExample(name) }]),
+    ),
+  };
+}
+
 /** A TypeBox schema as plain JSON: TypeBox's own markers are symbols, which JSON drops. */
 function plainSchema(schema: TSchema): JsonObject {
   return JSON.parse(JSON.stringify(schema)) as JsonObject;
@@ -270,12 +422,17 @@ function problemResponse(status: number, operationId: string): JsonObject {
   const specific = operationProblemDescriptions[operationId]?.[status];
   const known = problemDescriptions[status];
   if (!known) throw new Error(`No description for problem status ${status} (operation ${operationId})`);
-  if (!specific) return { $ref: `#/components/responses/${known.name}` };
-  return problemResponseComponent(status, specific);
+  const kinds = problemKindsFor(status, operationId);
+  if (!specific && kinds === defaultProblemKinds[status]) return { $ref: `#/components/responses/${known.name}` };
+  return problemResponseComponent(status, kinds, specific);
 }
 
 /** The response for one problem status; reusable unless a route gives its own description. */
-function problemResponseComponent(status: number, routeDescription?: string): JsonObject {
+function problemResponseComponent(
+  status: number,
+  kinds: readonly ProblemName[] = problemKindsFor(status),
+  routeDescription?: string,
+): JsonObject {
   const known = problemDescriptions[status];
   if (!known) throw new Error(`No description for problem status ${status}`);
   const description = routeDescription ?? known.description;
@@ -288,10 +445,7 @@ function problemResponseComponent(status: number, routeDescription?: string): Js
     description,
     headers,
     content: {
-      [PROBLEM_MEDIA_TYPE]: {
-        schema: schemaRef('ProblemDetails'),
-        example: { type: 'about:blank', title: known.title, status, detail: description },
-      },
+      [PROBLEM_MEDIA_TYPE]: { schema: schemaRef('ProblemDetails'), ...problemExamples(kinds) },
     },
   };
 }
@@ -376,7 +530,8 @@ function apiOperation(route: RouteDefinition): JsonObject {
     summary: route.summary,
     description: notes.join(' '),
     tags: [route.tag],
-    security: [{ [BEARER_SCHEME]: [route.scope] }],
+    // Alternatives: an OAuth 2.0 token carrying the scope, or the same token pasted as a bearer token.
+    security: [{ [OAUTH_SCHEME]: [route.scope] }, { [BEARER_SCHEME]: [] }],
     ...(parameters.length > 0 && { parameters }),
     ...(requestBody && { requestBody }),
     responses,
@@ -412,6 +567,22 @@ function publicOperation(route: PublicRouteDefinition): JsonObject {
       content,
     },
   };
+  if (route.redirectsTrailingSlash) {
+    responses['308'] = {
+      description:
+        `Asked as \`${route.path}/\`, with a trailing slash: the page is at \`${route.path}\`, where its relative links ` +
+        'resolve. `Location` is relative, so the redirect works wherever the API is mounted.',
+      headers: {
+        Location: {
+          description: `\`..${route.path}\`, and the query string if there was one.`,
+          required: true,
+          schema: { type: 'string', examples: [`..${route.path}`] },
+        },
+        'Cache-Control': headerRef('CacheControl'),
+        'X-Content-Type-Options': headerRef('ContentTypeOptions'),
+      },
+    };
+  }
   for (const status of [...route.errorStatuses, 500].sort((a, b) => a - b)) {
     responses[String(status)] = problemResponse(status, route.operationId);
   }
@@ -465,11 +636,14 @@ export function buildOpenApiDocument(): JsonObject {
       // The package is private and grants no licence; say so rather than nothing. `LicenseRef-` is
       // SPDX's form for a licence it does not list.
       license: { name: 'Proprietary: no rights granted', identifier: 'LicenseRef-Proprietary' },
+      // A name only: the project has no public address yet to point readers at.
+      contact: { name: 'Order Management API maintainers' },
       description:
-        'Service records and orders. Every response is JSON; every error is `application/problem+json` ' +
-        '(RFC 9457). Every operation except the documentation needs a bearer token (JWT) carrying the ' +
-        "operation's scope. Creates accept an `Idempotency-Key`; updates and deletes accept `If-Match` " +
-        'with an `ETag` from an earlier response.',
+        'Service records and orders. Response bodies are JSON, every error `application/problem+json` ' +
+        '(RFC 9457); the exceptions are this reference page and its files (HTML, JavaScript, CSS) and the ' +
+        'empty bodies of a delete (204) and a redirect (308). Every operation ' +
+        "except the documentation needs a bearer token (JWT) carrying the operation's scope. Creates accept an " +
+        '`Idempotency-Key`; updates and deletes accept `If-Match` with an `ETag` from an earlier response.',
     },
     servers: [{ url: '/', description: 'The host that serves this document' }],
     tags: TAGS,
@@ -483,14 +657,29 @@ export function buildOpenApiDocument(): JsonObject {
       parameters: parameterComponents,
       headers: headerComponents,
       securitySchemes: {
+        [OAUTH_SCHEME]: {
+          type: 'oauth2',
+          description:
+            "An access token (a JWT) from the deployment's OpenID Connect issuer, whose `scope` claim " +
+            '(space-separated) includes the scope each operation lists; API Gateway checks its issuer, audience ' +
+            "and signature. The token URL is the issuer's `token_endpoint` (from its " +
+            '`/.well-known/openid-configuration`); the one below is the development default. ' +
+            'Locally, `npm run token` prints a token with every scope.',
+          flows: {
+            clientCredentials: {
+              tokenUrl: `${DEFAULT_JWT_ISSUER}/oauth2/token`,
+              scopes: SCOPE_DESCRIPTIONS,
+            },
+          },
+        },
         [BEARER_SCHEME]: {
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description:
-            'A JWT in `Authorization: Bearer <token>`. Its `scope` claim (space-separated) must include the scope ' +
-            'each operation lists: `orders:read`, `orders:write`, `services:read` or `services:write`. ' +
-            'Locally, `npm run token` prints one.',
+            `The access token of \`${OAUTH_SCHEME}\` sent as it is in \`Authorization: Bearer <token>\`, ` +
+            "with the same rule: its `scope` claim must include the scope the operation's `oauth2` requirement " +
+            'names. In Swagger UI, press **Authorize** and paste one (`npm run -s token | tail -1`).',
         },
       },
     },

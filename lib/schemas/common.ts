@@ -1,5 +1,6 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TString, Type } from '@sinclair/typebox';
 import { ID_PATTERN } from '#lib/domain/ids';
+import { PROBLEMS } from '#lib/http/problems';
 
 /** A resource id as it appears in paths and responses. */
 export const ResourceId = Type.String({
@@ -9,10 +10,24 @@ export const ResourceId = Type.String({
 });
 
 /** An id a client may choose on create: a string id, or a non-negative integer that becomes its decimal string. */
-export const ClientChosenId = Type.Union([ResourceId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+export function clientChosenId(stringId: TString) {
+  return Type.Union([stringId, Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })]);
+}
 
-/** An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. */
-export const DateTimeString = Type.String({ format: 'date-time', examples: ['2022-11-24T12:00:00Z'] });
+/** A service's id as a client may choose it on create. */
+export const ClientChosenId = clientChosenId(ResourceId);
+
+/**
+ * An instant with an explicit zone (`Z` or an offset), as RFC 3339 defines it. The pattern only
+ * refuses a leap second (`:60`), which RFC 3339 allows and a JavaScript Date cannot hold; the
+ * format checks the rest.
+ */
+export const DateTimeString = Type.String({
+  format: 'date-time',
+  pattern: '^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d',
+  description: 'An RFC 3339 date-time with `Z` or an offset, within years 0000 to 9999 in UTC, without a leap second',
+  examples: ['2022-11-24T12:00:00Z'],
+});
 
 /** Path parameters of every `/{collection}/{id}` route. */
 export const IdPathParameters = Type.Object({ id: ResourceId }, { additionalProperties: false });
@@ -34,7 +49,12 @@ export const PageQueryProperties = {
 
 /** The problem details body (RFC 9457) every error answers with. */
 export const ProblemDetails = Type.Object({
-  type: Type.String(),
+  // The types the server sends (lib/http/problems.ts), so clients can switch on them.
+  type: Type.Unsafe<string>({
+    type: 'string',
+    enum: [...new Set(Object.values(PROBLEMS).map((kind) => kind.type))],
+    description: 'Which problem it is, for a program to act on: `about:blank` when the status says all there is to say',
+  }),
   title: Type.String(),
   status: Type.Integer({ minimum: 400, maximum: 599 }),
   detail: Type.String(),

@@ -7,7 +7,15 @@ import type { TSchema } from '@sinclair/typebox';
 import type { SchemaName } from '#lib/http/routes';
 import { IdPathParameters, ProblemDetails } from './common.ts';
 import { DocsAssetPathParameters } from './docs.ts';
-import { Availability, AvailabilityQuery, Order, OrderInput, OrderListQuery, OrderPage } from './order.ts';
+import {
+  Availability,
+  AvailabilityQuery,
+  Order,
+  OrderIdPathParameters,
+  OrderInput,
+  OrderListQuery,
+  OrderPage,
+} from './order.ts';
 import { Service, ServiceInput, ServiceListQuery, ServicePage } from './service.ts';
 
 /** Every schema a route refers to, keyed by the name the route table uses. */
@@ -23,6 +31,7 @@ export const schemasByName: Readonly<Record<SchemaName, TSchema>> = {
   AvailabilityQuery,
   Availability,
   IdPathParameters,
+  OrderIdPathParameters,
   DocsAssetPathParameters,
 };
 

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { ClientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
+import { RESERVED_ORDER_IDS } from '#lib/domain/ids';
+import { clientChosenId, DateTimeString, PageQueryProperties, ResourceId } from './common.ts';
 import { Amount } from './money.ts';
 import { SAMPLE_SERVICE_ID } from './samples.ts';
 
@@ -9,19 +10,44 @@ export const ServiceReference = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * An order's id: a resource id other than the ones `RESERVED_ORDER_IDS` keeps for routes
+ * (`GET /orders/availability` would hide an order named `availability`).
+ */
+export const OrderId = Type.String({
+  ...ResourceId,
+  not: { enum: [...RESERVED_ORDER_IDS] },
+  description: `${ResourceId.description}, except ${RESERVED_ORDER_IDS.map((id) => `\`${id}\``).join(', ')}`,
+});
+
+/** An order id a client may choose on create: a string id, or a non-negative integer that becomes its decimal string. */
+export const ClientChosenOrderId = clientChosenId(OrderId);
+
+/** Path parameters of the `/orders/{id}` routes. */
+export const OrderIdPathParameters = Type.Object({ id: OrderId }, { additionalProperties: false });
+export type OrderIdPathParameters = Static<typeof OrderIdPathParameters>;
+
+/** Most services one order may list. */
+export const MAX_SERVICES_PER_ORDER = 50;
+
 /** Body of POST /orders and PUT /orders/{id}. */
 export const OrderInput = Type.Object(
   {
-    id: Type.Optional(ClientChosenId),
+    id: Type.Optional(ClientChosenOrderId),
     datetime: DateTimeString,
     totalfee: Amount,
-    // Distinctness is checked in lib/domain/orderServices.ts, not with uniqueItems: ajv's
-    // uniqueItems deep-compares every pair, even of invalid items, which deeply nested
-    // input turns into a stack overflow.
     services: Type.Array(ServiceReference, {
       minItems: 1,
-      maxItems: 50,
-      description: '1 to 50 references to existing services, each id at most once',
+      maxItems: MAX_SERVICES_PER_ORDER,
+      // Each item is exactly `{ id }` (additionalProperties: false), so items unique as JSON
+      // values are ids unique: the rule lib/domain/orderServices.ts states. uniqueItems sits behind
+      // `if: { maxItems }` because ajv compares every pair, even of an array far over the limit
+      // (6,000 items in 64 KiB took 0.8 s); the `if` keeps it to at most 50 × 49 / 2 comparisons
+      // and means the same, since the array may not be longer anyway.
+      if: { maxItems: MAX_SERVICES_PER_ORDER },
+      // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then` keyword; this object is never awaited.
+      then: { uniqueItems: true },
+      description: `1 to ${MAX_SERVICES_PER_ORDER} references to existing services, each id at most once`,
     }),
   },
   { additionalProperties: false },
@@ -30,7 +56,7 @@ export type OrderInput = Static<typeof OrderInput>;
 
 /** An order as the API answers it. */
 export const Order = Type.Object({
-  id: ResourceId,
+  id: OrderId,
   datetime: Type.String({ format: 'date-time' }),
   totalfee: Type.Number(),
   services: Type.Array(Type.Object({ id: ResourceId })),
@@ -60,13 +86,15 @@ export const OrderPage = Type.Object({
 export const AvailabilityQuery = Type.Object(
   {
     from: Type.String({
-      format: 'date-time',
-      description: 'Start of the range, included',
+      ...DateTimeString,
+      description: `Start of the range, included. ${DateTimeString.description}`,
       examples: ['2022-11-01T00:00:00Z'],
     }),
     to: Type.String({
-      format: 'date-time',
-      description: 'End of the range, excluded: later than `from`, by at most 31 days (and 500 order windows)',
+      ...DateTimeString,
+      description:
+        'End of the range, excluded: later than `from`, by at most 31 days (and 500 order windows). ' +
+        DateTimeString.description,
       examples: ['2022-11-02T00:00:00Z'],
     }),
   },

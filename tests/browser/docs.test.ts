@@ -107,4 +107,24 @@ describe('the docs page in a browser', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('opens /docs/, with a trailing slash, as the same working page: a 308 to /docs', async () => {
+    if (!testBrowser || !offline) throw new Error('setup failed');
+    const redirect = await fetch(`${offline.baseUrl}/docs/`, { redirect: 'manual' });
+    expect(redirect.status).toBe(308);
+    expect(redirect.headers.get('location')).toBe('../docs');
+    const page = await testBrowser.browser.newPage();
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    const response = await page.goto(`${offline.baseUrl}/docs/`);
+    expect(response?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe('/docs');
+    // The page rendered: its scripts and style sheet were found, and Swagger UI drew the operations.
+    await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+    await expect(page.locator('.info .title').textContent()).resolves.toContain('Order Management API');
+    expect(failed).toEqual([]);
+    await page.close();
+  });
 });

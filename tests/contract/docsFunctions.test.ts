@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { handler as openApiDocument } from '../../functions/docs/openapi.ts';
 import { handler as apiDocs } from '../../functions/docs/page.ts';
-import { invoke } from '../support/apiEvents.ts';
+import { apiGatewayEvent, invoke, lambdaContext } from '../support/apiEvents.ts';
+import { assertResponseMatchesContract } from '../support/contract.ts';
 
 // invoke() checks each answer against openapi.json, which describes these routes too.
 // The Swagger UI files themselves are only loadable by the bundler: tests/browser fetches them.
@@ -24,6 +25,27 @@ describe('the documentation functions', () => {
     const page = String(response.body);
     expect(page).toContain('<script src="docs/swagger-ui-bundle.js"></script>');
     expect(page).not.toMatch(/https?:\/\//);
+  });
+
+  it('redirect /docs/ (API Gateway routes it to GET /docs, slash kept) to the page, relative to where it is mounted', async () => {
+    for (const [query, location] of [
+      [undefined, '../docs'],
+      [{ x: '1' }, '../docs?x=1'],
+    ] as const) {
+      const event = {
+        ...apiGatewayEvent({ method: 'GET', route: '/docs', ...(query && { query }) }),
+        rawPath: '/docs/',
+      };
+      const result = await apiDocs(event, lambdaContext());
+      const headers = (result.headers ?? {}) as Record<string, string>;
+      expect(result.statusCode).toBe(308);
+      expect(headers.location).toBe(location);
+      expect(new URL(headers.location as string, 'https://api.example.test/v1/docs/').pathname).toBe('/v1/docs');
+      assertResponseMatchesContract(
+        { method: 'GET', path: '/docs', routeKey: 'GET /docs' },
+        { status: result.statusCode ?? 0, headers, body: result.body },
+      );
+    }
   });
 
   it('serve the page initializer, which loads the document next to the page', async () => {

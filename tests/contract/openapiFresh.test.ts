@@ -53,7 +53,10 @@ describe('openapi.json', () => {
   it('requires each API operation’s scope and no token for the documentation', () => {
     const paths = committed.paths as Record<string, Record<string, JsonObject>>;
     for (const route of routes) {
-      expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([{ bearerAuth: [route.scope] }]);
+      expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([
+        { oauth2: [route.scope] },
+        { bearerAuth: [] },
+      ]);
     }
     for (const route of publicRoutes) expect(paths[route.path]?.[route.method.toLowerCase()]?.security).toEqual([]);
   });
@@ -81,6 +84,12 @@ describe('openapi.json', () => {
       if (node === null || typeof node !== 'object') return;
       const object = node as JsonObject;
       if ('schema' in object && 'example' in object) withExamples.push({ pointer, example: object.example });
+      // A media type's named examples (several kinds of problem for one status).
+      if ('schema' in object && object.examples && typeof object.examples === 'object') {
+        for (const named of Object.values(object.examples as Record<string, JsonObject>)) {
+          withExamples.push({ pointer, example: named.value });
+        }
+      }
       for (const [key, child] of Object.entries(object)) visit(child, [...pointer, key]);
     };
     visit(committed, []);

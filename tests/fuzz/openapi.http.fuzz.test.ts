@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestRequest } from '../support/apiEvents.ts';
 import { bearer } from '../support/auth.ts';
 import { assertResponseMatchesContract } from '../support/contract.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
@@ -16,6 +17,7 @@ import { type OfflineApi, sendOverHttp, startOffline } from '../support/offline.
 import { SAMPLE_ORDERS, SAMPLE_SERVICES } from '../support/samples.ts';
 import { FUZZ_RUNS, fuzzParameters } from './harness.ts';
 import { type OpenApiDocument, type Operation, operationsOf, valueFor } from './openapiSchemas.ts';
+import { validRequest } from './validRequests.ts';
 
 const RUNS = Number(process.env.FUZZ_HTTP_RUNS) > 0 ? Number(process.env.FUZZ_HTTP_RUNS) : FUZZ_RUNS * 3;
 const document = JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')) as OpenApiDocument;
@@ -241,7 +243,47 @@ async function check(request: HttpRequest): Promise<void> {
   );
 }
 
+/** A request valid by the document, as a client sends it over HTTP: path ids and the query percent-encoded, the body as JSON. */
+function overHttp(request: TestRequest): HttpRequest {
+  const path = request.route.replace(/\{(\w+)\}/g, (_match, name: string) =>
+    encodeURIComponent(request.pathParameters?.[name] ?? ''),
+  );
+  const query = new URLSearchParams(request.query ?? {}).toString();
+  const headers: Record<string, string> = { ...request.headers, authorization: tokens.all };
+  if (request.body !== undefined) headers['content-type'] = 'application/json';
+  return {
+    method: request.method,
+    path: query ? `${path}?${query}` : path,
+    headers,
+    ...(request.body !== undefined && { body: JSON.stringify(request.body) }),
+  };
+}
+
 describe('fuzzing openapi.json over HTTP through serverless-offline', () => {
+  it(
+    `never answers 400 to ${RUNS} requests that the document calls valid, the HTTP layer included`,
+    async () => {
+      const apiOperations = operations.filter((operation) => operation.scopes.length > 0);
+      const requests = fc.oneof(...apiOperations.map((operation) => validRequest(document, operation).map(overHttp)));
+      await fc.assert(
+        fc.asyncProperty(requests, async (request) => {
+          const response = await fetch(`${offline.baseUrl}${request.path}`, {
+            method: request.method,
+            headers: request.headers,
+            ...(request.body !== undefined && { body: request.body }),
+            signal: AbortSignal.timeout(15_000),
+          });
+          const text = await response.text();
+          const shown = `${request.method} ${request.path} ${JSON.stringify(request.headers)} ${request.body ?? ''} answered ${response.status}: ${text.slice(0, 300)}`;
+          expect(response.status, shown).not.toBe(400);
+          expect(response.status, shown).toBeLessThan(500);
+        }),
+        { ...fuzzParameters(), numRuns: RUNS, interruptAfterTimeLimit: 60_000 + RUNS * 100 },
+      );
+    },
+    120_000 + RUNS * 150,
+  );
+
   it(
     `answers ${RUNS} generated requests to every operation without a 5xx, with problem+json errors, as the document allows`,
     async () => {

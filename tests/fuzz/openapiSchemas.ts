@@ -22,6 +22,49 @@ function resolve(document: OpenApiDocument, node: JsonObject): JsonObject {
   return current;
 }
 
+/**
+ * The static segments of the document's paths (`services`, `availability`, …): a fuzzer's
+ * dictionary. Strings a schema allows get them often, since a word the router also reads is
+ * where a path id and a route collide; random strings would almost never hit one.
+ */
+function pathWords(document: OpenApiDocument): string[] {
+  const words = Object.keys(document.paths).flatMap((path) => path.split('/'));
+  return [...new Set(words.filter((word) => word !== '' && !word.startsWith('{')))];
+}
+
+const pad = (value: number) => String(value).padStart(2, '0');
+
+/**
+ * RFC 3339 date-times in the forms the `date-time` format allows: `Z`, `z` or an offset, `T`, `t`
+ * or a space, 0 to 9 fraction digits, and now and then a leap second (`23:59:60Z`). The instant
+ * stays within years 0001 to 9998 in UTC, inside the API's documented range whatever the offset.
+ */
+function dateTimeArbitrary(): fc.Arbitrary<string> {
+  const instant = fc.date({
+    min: new Date('0001-01-02T00:00:00Z'),
+    max: new Date('9998-12-30T00:00:00Z'),
+    noInvalidDate: true,
+  });
+  const regular = fc
+    .record({
+      instant,
+      offsetMinutes: fc.oneof(fc.constant(0), fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 })),
+      utc: fc.constantFrom('Z', 'z', '+00:00', '-00:00'),
+      separator: fc.constantFrom('T', 't', ' '),
+      fractionDigits: fc.integer({ min: 0, max: 9 }),
+    })
+    .map(({ instant: at, offsetMinutes, utc, separator, fractionDigits }) => {
+      const local = new Date(at.getTime() + offsetMinutes * 60_000).toISOString();
+      const fraction = fractionDigits === 0 ? '' : `.${`${local.slice(20, 23)}000000`.slice(0, fractionDigits)}`;
+      const size = Math.abs(offsetMinutes);
+      const zone =
+        offsetMinutes === 0 ? utc : `${offsetMinutes < 0 ? '-' : '+'}${pad(Math.floor(size / 60))}:${pad(size % 60)}`;
+      return `${local.slice(0, 10)}${separator}${local.slice(11, 19)}${fraction}${zone}`;
+    });
+  const leapSecond = instant.map((at) => `${at.toISOString().slice(0, 10)}T23:59:60Z`);
+  return fc.oneof({ weight: 9, arbitrary: regular }, { weight: 1, arbitrary: leapSecond });
+}
+
 /** Two-decimal amounts and integers within [minimum, maximum], with the bounds themselves likely. */
 function numberArbitrary(schema: JsonObject): fc.Arbitrary<number> {
   const minimum = typeof schema.minimum === 'number' ? schema.minimum : -1e9;
@@ -34,22 +77,55 @@ function numberArbitrary(schema: JsonObject): fc.Arbitrary<number> {
     .map((scaled) => scaled / scale);
 }
 
-/** Values that satisfy `schema` (types, patterns, date-time, ranges, required and optional properties). */
+/** True when `value` is one of the values a `not` subschema of the kind the document uses (`enum`, `const`) names. */
+function excludedBy(not: JsonObject, value: unknown): boolean {
+  if (Array.isArray(not.enum)) return not.enum.some((excluded) => JSON.stringify(excluded) === JSON.stringify(value));
+  if ('const' in not) return JSON.stringify(not.const) === JSON.stringify(value);
+  throw new Error(`valueFor cannot generate around this 'not': ${JSON.stringify(not)}`);
+}
+
+/** True when the schema asks for unique items, directly or behind the `if: { maxItems }` the document uses. */
+function wantsUniqueItems(schema: JsonObject): boolean {
+  if (schema.uniqueItems === true) return true;
+  const ifSchema = schema.if as JsonObject | undefined;
+  const thenSchema = schema.then as JsonObject | undefined;
+  if (ifSchema === undefined && thenSchema === undefined) return false;
+  if (ifSchema?.maxItems === schema.maxItems && Object.keys(ifSchema ?? {}).length === 1 && thenSchema?.uniqueItems) {
+    return true;
+  }
+  throw new Error(`valueFor cannot generate for this if/then: ${JSON.stringify([ifSchema, thenSchema])}`);
+}
+
+/**
+ * Values that satisfy `schema` (types, patterns, date-time, ranges, required and optional
+ * properties, `not` of an enum, unique items). A `not` or `if` it cannot honour throws rather
+ * than being ignored.
+ */
 export function valueFor(document: OpenApiDocument, node: JsonObject): fc.Arbitrary<unknown> {
   const schema = resolve(document, node);
+  if (schema.not !== undefined) {
+    const { not, ...rest } = schema;
+    return valueFor(document, rest).filter((value) => !excludedBy(not as JsonObject, value));
+  }
   if (Array.isArray(schema.anyOf)) return fc.oneof(...(schema.anyOf as JsonObject[]).map((s) => valueFor(document, s)));
   if ('const' in schema) return fc.constant(schema.const);
   switch (schema.type) {
     case 'string': {
       if (schema.format === 'date-time') {
-        return fc
-          .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T00:00:00Z'), noInvalidDate: true })
-          .map((date) => date.toISOString());
+        const pattern = typeof schema.pattern === 'string' ? new RegExp(schema.pattern) : undefined;
+        return pattern ? dateTimeArbitrary().filter((value) => pattern.test(value)) : dateTimeArbitrary();
       }
       const minLength = typeof schema.minLength === 'number' ? schema.minLength : 0;
       const maxLength = typeof schema.maxLength === 'number' ? Math.min(schema.maxLength, 80) : 40;
       if (typeof schema.pattern === 'string' && schema.pattern.startsWith('^')) {
-        return fc.stringMatching(new RegExp(schema.pattern)).filter((s) => s.length >= minLength);
+        const longest = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
+        const pattern = new RegExp(schema.pattern);
+        const fits = (s: string) => s.length >= minLength && s.length <= longest && pattern.test(s);
+        const random = fc.stringMatching(pattern).filter(fits);
+        const words = pathWords(document).filter(fits);
+        return words.length === 0
+          ? random
+          : fc.oneof({ weight: 4, arbitrary: random }, { weight: 1, arbitrary: fc.constantFrom(...words) });
       }
       const text = fc.string({ minLength, maxLength });
       return typeof schema.pattern === 'string'
@@ -67,7 +143,9 @@ export function valueFor(document: OpenApiDocument, node: JsonObject): fc.Arbitr
       const item = valueFor(document, (schema.items ?? {}) as JsonObject);
       const minLength = typeof schema.minItems === 'number' ? schema.minItems : 0;
       const maxLength = Math.min(typeof schema.maxItems === 'number' ? schema.maxItems : 5, 5);
-      return fc.array(item, { minLength, maxLength });
+      return wantsUniqueItems(schema)
+        ? fc.uniqueArray(item, { minLength, maxLength, selector: (value) => JSON.stringify(value) })
+        : fc.array(item, { minLength, maxLength });
     }
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, JsonObject>;
@@ -96,7 +174,8 @@ export interface Operation {
   /** The scopes its security requirement names; empty for a public operation. */
   scopes: string[];
   pathParameters: { name: string; schema: JsonObject }[];
-  queryParameters: { name: string; schema: JsonObject }[];
+  queryParameters: { name: string; schema: JsonObject; required: boolean }[];
+  headerParameters: { name: string; schema: JsonObject; required: boolean }[];
   body: JsonObject | undefined;
 }
 
@@ -110,13 +189,18 @@ export function operationsOf(document: OpenApiDocument): Operation[] {
       const parameterOf = (where: string) =>
         parameters
           .filter((parameter) => parameter.in === where)
-          .map((parameter) => ({ name: parameter.name as string, schema: parameter.schema as JsonObject }));
+          .map((parameter) => ({
+            name: parameter.name as string,
+            schema: parameter.schema as JsonObject,
+            required: parameter.required === true,
+          }));
       return {
         method: method.toUpperCase(),
         path,
         scopes: security.flatMap((requirement) => Object.values(requirement).flat()),
         pathParameters: parameterOf('path'),
         queryParameters: parameterOf('query'),
+        headerParameters: parameterOf('header'),
         body: requestBody?.content?.['application/json']?.schema,
       };
     }),

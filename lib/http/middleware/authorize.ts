@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { config } from '#lib/config';
-import { HttpProblem } from '../problems.ts';
+import { type HttpProblem, PROBLEMS, problemOf } from '../problems.ts';
 import type { Scope } from '../routes.ts';
 
 interface GatewayJwtContext {
@@ -9,17 +9,13 @@ interface GatewayJwtContext {
 }
 
 function unauthorized(detail: string, error?: 'invalid_token'): HttpProblem {
-  return new HttpProblem(401, detail, {
-    type: '/problems/unauthorized',
-    title: 'Unauthorized',
+  return problemOf(PROBLEMS.unauthorized, detail, {
     headers: { 'www-authenticate': error ? `Bearer error="${error}"` : 'Bearer' },
   });
 }
 
 function forbidden(scope: Scope): HttpProblem {
-  return new HttpProblem(403, `This route needs a token with the scope '${scope}'`, {
-    type: '/problems/insufficient-scope',
-    title: 'Forbidden',
+  return problemOf(PROBLEMS.insufficientScope, `This route needs a token with the scope '${scope}'`, {
     headers: { 'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}"` },
   });
 }

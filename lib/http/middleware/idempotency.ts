@@ -3,11 +3,12 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { claimKey, completeKey, releaseKey, type StoredResponse } from '#lib/db/idempotencyRepository';
 import { problemFor } from '../errorMapping.ts';
-import { HttpProblem, problemResponse } from '../problems.ts';
+import { IDEMPOTENCY_KEY_PATTERN } from '../headerPatterns.ts';
+import { PROBLEMS, problemOf, problemResponse } from '../problems.ts';
 import { logger } from '../requestLog.ts';
 import { callerOf } from './authorize.ts';
 
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+const KEY_PATTERN = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 const WAIT_FOR_FIRST_MS = 5_000;
 const POLL_MS = 50;
 
@@ -62,9 +63,7 @@ export function idempotency(
       const key = request.event.headers?.['idempotency-key'];
       if (key === undefined) return;
       if (!KEY_PATTERN.test(key)) {
-        throw new HttpProblem(400, 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
-          type: '/problems/validation-error',
-          title: 'Invalid request',
+        throw problemOf(PROBLEMS.validationError, 'Idempotency-Key must be 1 to 255 visible ASCII characters', {
           extra: { errors: [{ in: 'header', pointer: '/idempotency-key', detail: 'is not a valid key' }] },
         });
       }
@@ -85,17 +84,16 @@ export function idempotency(
         return;
       }
       if (existing.requestHash !== requestHash) {
-        throw new HttpProblem(422, 'This Idempotency-Key was already used with a different body', {
-          type: '/problems/idempotency-key-reused',
-          title: 'Idempotency-Key reused',
-        });
+        throw problemOf(PROBLEMS.idempotencyKeyReused, 'This Idempotency-Key was already used with a different body');
       }
       if (existing.response) return replay(existing.response);
-      throw new HttpProblem(409, 'A request with this Idempotency-Key is still being processed; retry shortly', {
-        type: '/problems/idempotency-key-in-progress',
-        title: 'Request in progress',
-        headers: { 'retry-after': '1' },
-      });
+      throw problemOf(
+        PROBLEMS.idempotencyKeyInProgress,
+        'A request with this Idempotency-Key is still being processed; retry shortly',
+        {
+          headers: { 'retry-after': '1' },
+        },
+      );
     },
     after: async (request) => {
       const recordId = state.get(request)?.recordId;

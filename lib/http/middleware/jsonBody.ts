@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { firstInexactNumber, STOP_SCAN, visitOutsideStrings } from '../jsonNumbers.ts';
-import { HttpProblem } from '../problems.ts';
+import { type HttpProblem, PROBLEMS, problemOf } from '../problems.ts';
 
 /** Largest request body accepted, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -39,7 +39,7 @@ export function nestingDepthExceeds(text: string, limit: number): boolean {
 }
 
 function malformedJson(detail: string): HttpProblem {
-  return new HttpProblem(400, detail, { type: '/problems/malformed-json', title: 'Malformed JSON' });
+  return problemOf(PROBLEMS.malformedJson, detail);
 }
 
 /**
@@ -55,14 +55,17 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
       const { headers, body, isBase64Encoded } = request.event;
       const contentType = headers?.['content-type'] ?? '';
       if (!JSON_MEDIA_TYPE.test(contentType)) {
-        throw new HttpProblem(415, `Send the body as application/json (got '${contentType || 'no content type'}')`);
+        throw problemOf(
+          PROBLEMS.unsupportedMediaType,
+          `Send the body as application/json (got '${contentType || 'no content type'}')`,
+        );
       }
       // API Gateway leaves `body` out when there is none; serverless-offline sends null. A body
       // of only white space is no JSON value either.
       if (typeof body !== 'string' || body.trim() === '') throw malformedJson('A JSON body is required');
       const bytes = Buffer.byteLength(body, isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > MAX_BODY_BYTES) {
-        throw new HttpProblem(413, `The body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
+        throw problemOf(PROBLEMS.contentTooLarge, `The body is ${bytes} bytes; the limit is ${MAX_BODY_BYTES}`);
       }
       const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
       if (nestingDepthExceeds(text, MAX_NESTING_DEPTH)) {
@@ -80,10 +83,9 @@ export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
       }
       const inexact = firstInexactNumber(text);
       if (inexact !== undefined) {
-        throw new HttpProblem(
-          400,
+        throw problemOf(
+          PROBLEMS.inexactNumber,
           `The number ${inexact.length > 40 ? `${inexact.slice(0, 40)}…` : inexact} has more digits than this API can store exactly (about 15 significant digits); send it with fewer`,
-          { type: '/problems/inexact-number', title: 'Number too precise' },
         );
       }
       // Valid JSON that is not an object (null, "x", 0, []) is left to the body validator,

@@ -2,6 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '#lib/observability/metricNames';
+import { PROBLEMS } from '../problems.ts';
 import { logger } from '../requestLog.ts';
 import type { HttpResult } from '../responses.ts';
 
@@ -19,10 +20,10 @@ export const metrics = new Metrics({
 
 /** Refusals told apart by their problem `type`: each is its own metric. */
 const REFUSALS: Readonly<Record<string, MetricName>> = {
-  '/problems/order-window-conflict': METRIC.orderWindowConflict,
-  '/problems/write-contention': METRIC.writeContention,
-  '/problems/database-unavailable': METRIC.databaseUnavailable,
-  '/problems/deadline-exceeded': METRIC.deadlineExceeded,
+  [PROBLEMS.orderWindowConflict.type]: METRIC.orderWindowConflict,
+  [PROBLEMS.writeContention.type]: METRIC.writeContention,
+  [PROBLEMS.databaseUnavailable.type]: METRIC.databaseUnavailable,
+  [PROBLEMS.deadlineExceeded.type]: METRIC.deadlineExceeded,
 };
 
 function problemType(response: APIGatewayProxyStructuredResultV2): string | undefined {

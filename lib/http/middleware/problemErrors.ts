@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { correlationIdFor } from '../correlation.ts';
 import { problemFor } from '../errorMapping.ts';
-import { problemResponse } from '../problems.ts';
+import { PROBLEMS, problemResponse } from '../problems.ts';
 import { logger } from '../requestLog.ts';
 
 /**
@@ -26,9 +26,7 @@ export function problemErrors(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewa
         error: error instanceof Error ? error : String(error),
       });
       request.response = problemResponse({
-        type: 'about:blank',
-        title: 'Internal Server Error',
-        status: 500,
+        ...PROBLEMS.internalError,
         detail: `Something went wrong on our side; quote correlation id ${correlationId} when reporting it`,
         correlationId,
       });

@@ -30,20 +30,36 @@ function escapePointerSegment(segment: string): string {
 export function fieldProblems(where: FieldProblem['in'], errors: readonly AjvError[]): FieldProblem[] {
   // An `anyOf` failure also reports why each branch failed; the summary alone reads better.
   const anyOfPaths = new Set(errors.filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath));
+  // The schemas use `not` for one thing only: an id a route has taken (lib/schemas/order.ts).
+  const reservedPaths = new Set(errors.filter((e) => e.keyword === 'not').map((e) => e.instancePath));
+  const reserved = 'is reserved: a route of its own has this name';
   const problems: FieldProblem[] = [];
   for (const error of errors) {
     if (error.keyword !== 'anyOf' && anyOfPaths.has(error.instancePath)) continue;
+    // An `if`/`then` failure is reported again as the `then` keyword that failed (uniqueItems).
+    if (error.keyword === 'if') continue;
     if (error.keyword === 'required') {
       const field = escapePointerSegment(String(error.params.missingProperty));
       problems.push({ in: where, pointer: `${error.instancePath}/${field}`, detail: 'is required' });
     } else if (error.keyword === 'additionalProperties') {
       const field = escapePointerSegment(String(error.params.additionalProperty));
       problems.push({ in: where, pointer: `${error.instancePath}/${field}`, detail: 'is not a known field' });
+    } else if (error.keyword === 'not') {
+      problems.push({ in: where, pointer: error.instancePath, detail: reserved });
+    } else if (error.keyword === 'uniqueItems') {
+      // ajv names the later item of the first equal pair it finds (`i`) and the earlier one (`j`).
+      problems.push({
+        in: where,
+        pointer: `${error.instancePath}/${String(error.params.i)}`,
+        detail: `repeats ${error.instancePath}/${String(error.params.j)}`,
+      });
     } else if (error.keyword === 'anyOf' && error.instancePath.endsWith('/id')) {
       problems.push({
         in: where,
         pointer: error.instancePath,
-        detail: 'must be 1 to 64 characters of A-Z a-z 0-9 _ - or a non-negative integer',
+        detail: reservedPaths.has(error.instancePath)
+          ? reserved
+          : 'must be 1 to 64 characters of A-Z a-z 0-9 _ - or a non-negative integer',
       });
     } else {
       problems.push({ in: where, pointer: error.instancePath, detail: error.message ?? `fails ${error.keyword}` });

@@ -237,6 +237,52 @@ var require_formats = __commonJS({
   }
 });
 
+// node_modules/fast-deep-equal/index.js
+var require_fast_deep_equal = __commonJS({
+  "node_modules/fast-deep-equal/index.js"(exports, module) {
+    "use strict";
+    module.exports = function equal(a, b) {
+      if (a === b) return true;
+      if (a && b && typeof a == "object" && typeof b == "object") {
+        if (a.constructor !== b.constructor) return false;
+        var length, i, keys;
+        if (Array.isArray(a)) {
+          length = a.length;
+          if (length != b.length) return false;
+          for (i = length; i-- !== 0; )
+            if (!equal(a[i], b[i])) return false;
+          return true;
+        }
+        if (a.constructor === RegExp) return a.source === b.source && a.flags === b.flags;
+        if (a.valueOf !== Object.prototype.valueOf) return a.valueOf() === b.valueOf();
+        if (a.toString !== Object.prototype.toString) return a.toString() === b.toString();
+        keys = Object.keys(a);
+        length = keys.length;
+        if (length !== Object.keys(b).length) return false;
+        for (i = length; i-- !== 0; )
+          if (!Object.prototype.hasOwnProperty.call(b, keys[i])) return false;
+        for (i = length; i-- !== 0; ) {
+          var key = keys[i];
+          if (!equal(a[key], b[key])) return false;
+        }
+        return true;
+      }
+      return a !== a && b !== b;
+    };
+  }
+});
+
+// node_modules/ajv/dist/runtime/equal.js
+var require_equal = __commonJS({
+  "node_modules/ajv/dist/runtime/equal.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var equal = require_fast_deep_equal();
+    equal.code = 'require("ajv/dist/runtime/equal").default';
+    exports.default = equal;
+  }
+});
+
 // validators.js
 var validateServiceInput = validate10;
 var pattern0 = new RegExp("^[A-Za-z0-9_-]{1,64}$", "u");
@@ -399,7 +445,9 @@ function validate10(data, { instancePath = "", parentData, parentDataProperty, r
   return errors === 0;
 }
 var validateOrderInput = validate11;
+var pattern3 = new RegExp("^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d", "u");
 var formats0 = require_formats().fullFormats["date-time"];
+var func0 = require_equal().default;
 function validate11(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   ;
   let vErrors = null;
@@ -448,31 +496,39 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
       const _errs3 = errors;
       let valid1 = false;
       const _errs4 = errors;
-      if (typeof data0 === "string") {
-        if (!pattern0.test(data0)) {
-          const err4 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/0/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
-          if (vErrors === null) {
-            vErrors = [err4];
-          } else {
-            vErrors.push(err4);
-          }
-          errors++;
+      const _errs6 = errors;
+      const _errs7 = errors;
+      if (!(data0 === "availability")) {
+        const err4 = {};
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
         }
-      } else {
-        const err5 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        errors++;
+      }
+      var valid2 = _errs7 === errors;
+      if (valid2) {
+        const err5 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/0/not", keyword: "not", params: {}, message: "must NOT be valid" };
         if (vErrors === null) {
           vErrors = [err5];
         } else {
           vErrors.push(err5);
         }
         errors++;
+      } else {
+        errors = _errs6;
+        if (vErrors !== null) {
+          if (_errs6) {
+            vErrors.length = _errs6;
+          } else {
+            vErrors = null;
+          }
+        }
       }
-      var _valid0 = _errs4 === errors;
-      valid1 = valid1 || _valid0;
-      if (!valid1) {
-        const _errs6 = errors;
-        if (!(typeof data0 == "number" && (!(data0 % 1) && !isNaN(data0)) && isFinite(data0))) {
-          const err6 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+      if (typeof data0 === "string") {
+        if (!pattern0.test(data0)) {
+          const err6 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/0/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
           if (vErrors === null) {
             vErrors = [err6];
           } else {
@@ -480,35 +536,57 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+      } else {
+        const err7 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/0/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+      var _valid0 = _errs4 === errors;
+      valid1 = valid1 || _valid0;
+      if (!valid1) {
+        const _errs8 = errors;
+        if (!(typeof data0 == "number" && (!(data0 % 1) && !isNaN(data0)) && isFinite(data0))) {
+          const err8 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/type", keyword: "type", params: { type: "integer" }, message: "must be integer" };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
         if (typeof data0 == "number" && isFinite(data0)) {
           if (data0 > 9007199254740991 || isNaN(data0)) {
-            const err7 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/maximum", keyword: "maximum", params: { comparison: "<=", limit: 9007199254740991 }, message: "must be <= 9007199254740991" };
+            const err9 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/maximum", keyword: "maximum", params: { comparison: "<=", limit: 9007199254740991 }, message: "must be <= 9007199254740991" };
             if (vErrors === null) {
-              vErrors = [err7];
+              vErrors = [err9];
             } else {
-              vErrors.push(err7);
+              vErrors.push(err9);
             }
             errors++;
           }
           if (data0 < 0 || isNaN(data0)) {
-            const err8 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
+            const err10 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf/1/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
             if (vErrors === null) {
-              vErrors = [err8];
+              vErrors = [err10];
             } else {
-              vErrors.push(err8);
+              vErrors.push(err10);
             }
             errors++;
           }
         }
-        var _valid0 = _errs6 === errors;
+        var _valid0 = _errs8 === errors;
         valid1 = valid1 || _valid0;
       }
       if (!valid1) {
-        const err9 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf" };
+        const err11 = { instancePath: instancePath + "/id", schemaPath: "#/properties/id/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf" };
         if (vErrors === null) {
-          vErrors = [err9];
+          vErrors = [err11];
         } else {
-          vErrors.push(err9);
+          vErrors.push(err11);
         }
         errors++;
       } else {
@@ -525,21 +603,30 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
     if (data.datetime !== void 0) {
       let data1 = data.datetime;
       if (typeof data1 === "string") {
-        if (!formats0.validate(data1)) {
-          const err10 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/format", keyword: "format", params: { format: "date-time" }, message: 'must match format "date-time"' };
+        if (!pattern3.test(data1)) {
+          const err12 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/pattern", keyword: "pattern", params: { pattern: "^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d" }, message: 'must match pattern "^\\d{4}-\\d{2}-\\d{2}.\\d{2}:\\d{2}:[0-5]\\d"' };
           if (vErrors === null) {
-            vErrors = [err10];
+            vErrors = [err12];
           } else {
-            vErrors.push(err10);
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+        if (!formats0.validate(data1)) {
+          const err13 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/format", keyword: "format", params: { format: "date-time" }, message: 'must match format "date-time"' };
+          if (vErrors === null) {
+            vErrors = [err13];
+          } else {
+            vErrors.push(err13);
           }
           errors++;
         }
       } else {
-        const err11 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+        const err14 = { instancePath: instancePath + "/datetime", schemaPath: "#/properties/datetime/type", keyword: "type", params: { type: "string" }, message: "must be string" };
         if (vErrors === null) {
-          vErrors = [err11];
+          vErrors = [err14];
         } else {
-          vErrors.push(err11);
+          vErrors.push(err14);
         }
         errors++;
       }
@@ -548,47 +635,16 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
       let data2 = data.totalfee;
       if (typeof data2 == "number" && isFinite(data2)) {
         if (data2 > 1e13 || isNaN(data2)) {
-          const err12 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e13 }, message: "must be <= 10000000000000" };
+          const err15 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/maximum", keyword: "maximum", params: { comparison: "<=", limit: 1e13 }, message: "must be <= 10000000000000" };
           if (vErrors === null) {
-            vErrors = [err12];
+            vErrors = [err15];
           } else {
-            vErrors.push(err12);
+            vErrors.push(err15);
           }
           errors++;
         }
         if (data2 < 0 || isNaN(data2)) {
-          const err13 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
-          if (vErrors === null) {
-            vErrors = [err13];
-          } else {
-            vErrors.push(err13);
-          }
-          errors++;
-        }
-        if (Math.round(data2 * 100) / 100 !== data2) {
-          const err14 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/x-maxDecimalPlaces", keyword: "x-maxDecimalPlaces", params: {}, message: "must have at most 2 decimal places" };
-          if (vErrors === null) {
-            vErrors = [err14];
-          } else {
-            vErrors.push(err14);
-          }
-          errors++;
-        }
-      } else {
-        const err15 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/type", keyword: "type", params: { type: "number" }, message: "must be number" };
-        if (vErrors === null) {
-          vErrors = [err15];
-        } else {
-          vErrors.push(err15);
-        }
-        errors++;
-      }
-    }
-    if (data.services !== void 0) {
-      let data3 = data.services;
-      if (Array.isArray(data3)) {
-        if (data3.length > 50) {
-          const err16 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items" };
+          const err16 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/minimum", keyword: "minimum", params: { comparison: ">=", limit: 0 }, message: "must be >= 0" };
           if (vErrors === null) {
             vErrors = [err16];
           } else {
@@ -596,8 +652,8 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
-        if (data3.length < 1) {
-          const err17 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+        if (Math.round(data2 * 100) / 100 !== data2) {
+          const err17 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/x-maxDecimalPlaces", keyword: "x-maxDecimalPlaces", params: {}, message: "must have at most 2 decimal places" };
           if (vErrors === null) {
             vErrors = [err17];
           } else {
@@ -605,26 +661,114 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
           }
           errors++;
         }
+      } else {
+        const err18 = { instancePath: instancePath + "/totalfee", schemaPath: "#/properties/totalfee/type", keyword: "type", params: { type: "number" }, message: "must be number" };
+        if (vErrors === null) {
+          vErrors = [err18];
+        } else {
+          vErrors.push(err18);
+        }
+        errors++;
+      }
+    }
+    if (data.services !== void 0) {
+      let data3 = data.services;
+      const _errs16 = errors;
+      let valid3 = true;
+      const _errs17 = errors;
+      if (Array.isArray(data3)) {
+        if (data3.length > 50) {
+          const err19 = {};
+          if (vErrors === null) {
+            vErrors = [err19];
+          } else {
+            vErrors.push(err19);
+          }
+          errors++;
+        }
+      }
+      var _valid1 = _errs17 === errors;
+      errors = _errs16;
+      if (vErrors !== null) {
+        if (_errs16) {
+          vErrors.length = _errs16;
+        } else {
+          vErrors = null;
+        }
+      }
+      if (_valid1) {
+        const _errs18 = errors;
+        if (Array.isArray(data3)) {
+          let i0 = data3.length;
+          let j0;
+          if (i0 > 1) {
+            outer0: for (; i0--; ) {
+              for (j0 = i0; j0--; ) {
+                if (func0(data3[i0], data3[j0])) {
+                  const err20 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/then/uniqueItems", keyword: "uniqueItems", params: { i: i0, j: j0 }, message: "must NOT have duplicate items (items ## " + j0 + " and " + i0 + " are identical)" };
+                  if (vErrors === null) {
+                    vErrors = [err20];
+                  } else {
+                    vErrors.push(err20);
+                  }
+                  errors++;
+                  break outer0;
+                }
+              }
+            }
+          }
+        }
+        var _valid1 = _errs18 === errors;
+        valid3 = _valid1;
+      }
+      if (!valid3) {
+        const err21 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/if", keyword: "if", params: { failingKeyword: "then" }, message: 'must match "then" schema' };
+        if (vErrors === null) {
+          vErrors = [err21];
+        } else {
+          vErrors.push(err21);
+        }
+        errors++;
+      }
+      if (Array.isArray(data3)) {
+        if (data3.length > 50) {
+          const err22 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/maxItems", keyword: "maxItems", params: { limit: 50 }, message: "must NOT have more than 50 items" };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+        if (data3.length < 1) {
+          const err23 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items" };
+          if (vErrors === null) {
+            vErrors = [err23];
+          } else {
+            vErrors.push(err23);
+          }
+          errors++;
+        }
         const len0 = data3.length;
-        for (let i0 = 0; i0 < len0; i0++) {
-          let data4 = data3[i0];
+        for (let i1 = 0; i1 < len0; i1++) {
+          let data4 = data3[i1];
           if (data4 && typeof data4 == "object" && !Array.isArray(data4)) {
             if (data4.id === void 0) {
-              const err18 = { instancePath: instancePath + "/services/" + i0, schemaPath: "#/properties/services/items/required", keyword: "required", params: { missingProperty: "id" }, message: "must have required property 'id'" };
+              const err24 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/required", keyword: "required", params: { missingProperty: "id" }, message: "must have required property 'id'" };
               if (vErrors === null) {
-                vErrors = [err18];
+                vErrors = [err24];
               } else {
-                vErrors.push(err18);
+                vErrors.push(err24);
               }
               errors++;
             }
             for (const key1 in data4) {
               if (!(key1 === "id")) {
-                const err19 = { instancePath: instancePath + "/services/" + i0, schemaPath: "#/properties/services/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
+                const err25 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties" };
                 if (vErrors === null) {
-                  vErrors = [err19];
+                  vErrors = [err25];
                 } else {
-                  vErrors.push(err19);
+                  vErrors.push(err25);
                 }
                 errors++;
               }
@@ -633,50 +777,50 @@ function validate11(data, { instancePath = "", parentData, parentDataProperty, r
               let data5 = data4.id;
               if (typeof data5 === "string") {
                 if (!pattern0.test(data5)) {
-                  const err20 = { instancePath: instancePath + "/services/" + i0 + "/id", schemaPath: "#/properties/services/items/properties/id/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
+                  const err26 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/pattern", keyword: "pattern", params: { pattern: "^[A-Za-z0-9_-]{1,64}$" }, message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' };
                   if (vErrors === null) {
-                    vErrors = [err20];
+                    vErrors = [err26];
                   } else {
-                    vErrors.push(err20);
+                    vErrors.push(err26);
                   }
                   errors++;
                 }
               } else {
-                const err21 = { instancePath: instancePath + "/services/" + i0 + "/id", schemaPath: "#/properties/services/items/properties/id/type", keyword: "type", params: { type: "string" }, message: "must be string" };
+                const err27 = { instancePath: instancePath + "/services/" + i1 + "/id", schemaPath: "#/properties/services/items/properties/id/type", keyword: "type", params: { type: "string" }, message: "must be string" };
                 if (vErrors === null) {
-                  vErrors = [err21];
+                  vErrors = [err27];
                 } else {
-                  vErrors.push(err21);
+                  vErrors.push(err27);
                 }
                 errors++;
               }
             }
           } else {
-            const err22 = { instancePath: instancePath + "/services/" + i0, schemaPath: "#/properties/services/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+            const err28 = { instancePath: instancePath + "/services/" + i1, schemaPath: "#/properties/services/items/type", keyword: "type", params: { type: "object" }, message: "must be object" };
             if (vErrors === null) {
-              vErrors = [err22];
+              vErrors = [err28];
             } else {
-              vErrors.push(err22);
+              vErrors.push(err28);
             }
             errors++;
           }
         }
       } else {
-        const err23 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/type", keyword: "type", params: { type: "array" }, message: "must be array" };
+        const err29 = { instancePath: instancePath + "/services", schemaPath: "#/properties/services/type", keyword: "type", params: { type: "array" }, message: "must be array" };
         if (vErrors === null) {
-          vErrors = [err23];
+          vErrors = [err29];
         } else {
-          vErrors.push(err23);
+          vErrors.push(err29);
         }
         errors++;
       }
     }
   } else {
-    const err24 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
+    const err30 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object" };
     if (vErrors === null) {
-      vErrors = [err24];
+      vErrors = [err30];
     } else {
-      vErrors.push(err24);
+      vErrors.push(err30);
     }
     errors++;
   }
