@@ -56,16 +56,21 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
  * The packaged build unpacks (about 220 MB) into the temp folder, as in a Lambda. It gets a folder of
  * its own that closing removes, and so does everything the browser writes there (TMPDIR).
  */
+const LAMBDA_ONLY_FLAGS = new Set(['--single-process', '--disable-web-security', '--allow-running-insecure-content']);
+
 async function launchPackagedChromium(): Promise<TestBrowser> {
   const folder = mkdtempSync(join(tmpdir(), 'test-chromium-'));
   const removeFolder = () => rm(folder, { recursive: true, force: true, maxRetries: 3 });
   try {
     const { executablePath, libraryPath } = await unpackInto(folder);
     // The package's own flags, driven over the DevTools protocol as playwright-core does: its
-    // command-line modes (--dump-dom, --screenshot) hang.
+    // command-line modes (--dump-dom, --screenshot) hang. Less three made for a Lambda, not a test:
+    // --single-process ends the whole browser when a page closes (a second page then fails with
+    // "Target page, context or browser has been closed"), and the two that turn off web security
+    // would hide the cross-origin loads the docs test looks for.
     const browser = await chromium.launch({
       executablePath,
-      args: sparticuzChromium.args,
+      args: sparticuzChromium.args.filter((arg) => !LAMBDA_ONLY_FLAGS.has(arg)),
       headless: true,
       env: { ...process.env, TMPDIR: folder, LD_LIBRARY_PATH: libraryPath },
     });
