@@ -1,13 +1,16 @@
 /**
- * The stage settings that must never fall back to a developer's defaults, read from the
- * environment for every stage but `dev` (serverless.yml's `params.default`, as
+ * The stage settings read from the environment (serverless.yml's `params.default`, as
  * `${file(./deploy/stageSettings.cjs):jwtIssuer}` and so on; `params.dev` holds the developer
- * defaults and wins for the dev stage).
+ * defaults and wins for the dev stage). README "Operating it" lists them.
  *
- * A file function rather than plain `${env:JWT_ISSUER}`: osls resolves `params.default` for every
- * stage, dev included, and an unset `${env:…}` fails with "Value not found at env source" at each
- * place the param is used, naming neither the setting nor the stage. Here a missing setting fails
- * `serverless package`/`deploy` once, naming every missing variable.
+ * - JWT_ISSUER and JWT_AUDIENCE must be given for every stage but dev. A file function rather
+ *   than plain `${env:JWT_ISSUER}`: osls resolves `params.default` for every stage, dev included,
+ *   and an unset `${env:…}` fails with "Value not found at env source" at each place the param is
+ *   used, naming neither the setting nor the stage. Here a missing setting fails
+ *   `serverless package`/`deploy`, naming every missing variable.
+ * - The optional ones keep a default when unset or empty: GitHub passes an unset `vars.X` as an
+ *   empty string, which `${env:X, default}` would take as the value.
+ * - Each value is checked, so a typo fails the deploy instead of shipping.
  *
  * CommonJS because osls loads file functions with require().
  */
@@ -17,6 +20,16 @@
 const REQUIRED = {
   JWT_ISSUER: 'the issuer URL the JWT authorizer trusts',
   JWT_AUDIENCE: 'the audience tokens must carry',
+};
+
+/** Settings every stage may be given, with the default when the variable is unset or empty. */
+const OPTIONAL = {
+  CORS_ORIGINS: () => '',
+  ALARM_EMAIL: () => '',
+  METRICS_NAMESPACE: (stage) => `OrderManagementApi/${stage}`,
+  THROTTLE_RATE_LIMIT: () => '100',
+  THROTTLE_BURST_LIMIT: () => '200',
+  MONGODB_URI_PARAMETER: (stage) => `/order-management-api/${stage}/mongodb-uri`,
 };
 
 /** Hosts a deployed stage never allows as a CORS origin. */
@@ -63,14 +76,44 @@ function corsOriginsFrom(value, stage) {
   return origins;
 }
 
+/** A positive whole number of requests per second. */
+function rateFrom(name, value) {
+  if (!/^[1-9]\d*$/.test(value)) throw settingError(`${name} must be a positive whole number, got "${value}".`);
+  return Number(value);
+}
+
+/** The optional settings, from the environment or their defaults, checked. */
+function optionalSettings(stage) {
+  const value = (name) => process.env[name]?.trim() || OPTIONAL[name](stage);
+  const alarmEmail = value('ALARM_EMAIL');
+  if (alarmEmail && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw settingError(`ALARM_EMAIL must be one email address, got "${alarmEmail}".`);
+  }
+  const metricsNamespace = value('METRICS_NAMESPACE');
+  // CloudWatch's rule for a custom namespace; `AWS/` is reserved for AWS's own.
+  if (!/^[\w.\-/#:]{1,255}$/.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
+    throw settingError(`METRICS_NAMESPACE "${metricsNamespace}" is not a custom CloudWatch namespace.`);
+  }
+  const mongodbUriParameter = value('MONGODB_URI_PARAMETER');
+  if (!mongodbUriParameter.startsWith('/')) {
+    throw settingError(
+      `MONGODB_URI_PARAMETER must be an SSM parameter path starting with "/", got "${mongodbUriParameter}".`,
+    );
+  }
+  const throttleRateLimit = rateFrom('THROTTLE_RATE_LIMIT', value('THROTTLE_RATE_LIMIT'));
+  const throttleBurstLimit = rateFrom('THROTTLE_BURST_LIMIT', value('THROTTLE_BURST_LIMIT'));
+  return { alarmEmail, metricsNamespace, mongodbUriParameter, throttleRateLimit, throttleBurstLimit };
+}
+
 /**
- * The settings for the stage being packaged. For dev, whose own params win, it returns empty
- * placeholders (osls refuses a null value here). For any other stage it fails, naming them, when
- * JWT_ISSUER or JWT_AUDIENCE is unset.
+ * The settings for the stage being packaged. For dev, whose own params win for the issuer,
+ * audience and origins, those are empty placeholders (osls refuses a null value here). For any
+ * other stage it fails, naming them, when JWT_ISSUER or JWT_AUDIENCE is unset.
  */
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
-  if (stage === 'dev') return { jwtIssuer: '', jwtAudience: '', corsOrigins: [] };
+  const optional = optionalSettings(stage);
+  if (stage === 'dev') return { jwtIssuer: '', jwtAudience: '', corsOrigins: [], ...optional };
   const missing = Object.keys(REQUIRED).filter((name) => !process.env[name]?.trim());
   if (missing.length > 0) {
     throw settingError(
@@ -82,5 +125,6 @@ module.exports = async ({ resolveVariable }) => {
     jwtIssuer: process.env.JWT_ISSUER.trim(),
     jwtAudience: process.env.JWT_AUDIENCE.trim(),
     corsOrigins: corsOriginsFrom(process.env.CORS_ORIGINS, stage),
+    ...optional,
   };
 };

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type PackagedService, packageService } from '../support/serverlessPackage.ts';
 
 /**
@@ -7,6 +8,20 @@ import { type PackagedService, packageService } from '../support/serverlessPacka
  * packages with nothing set at all. The prod template with every setting given is checked in
  * package.test.ts.
  */
+/** serverless.yml's file function, called as osls calls it (CommonJS, hence require). */
+const resolveStageSettings = createRequire(import.meta.url)('../../deploy/stageSettings.cjs') as (options: {
+  resolveVariable: (variable: string) => Promise<unknown>;
+}) => Promise<Record<string, unknown>>;
+
+function settingsFor(stage: string): Promise<Record<string, unknown>> {
+  return resolveStageSettings({
+    resolveVariable: async (variable) => {
+      if (variable !== 'sls:stage') throw new Error(`unexpected variable ${variable}`);
+      return stage;
+    },
+  });
+}
+
 const ISSUER = 'https://issuer.example.com/';
 const AUDIENCE = 'order-management-api-prod';
 
@@ -84,5 +99,87 @@ describe('stage settings a deployed stage must be given', () => {
         Variables: { POWERTOOLS_METRICS_NAMESPACE: 'OrderManagementApi/dev' },
       });
     });
+  });
+});
+
+describe('deploy/stageSettings.cjs, the settings read from the environment', () => {
+  const names = [
+    'JWT_ISSUER',
+    'JWT_AUDIENCE',
+    'CORS_ORIGINS',
+    'ALARM_EMAIL',
+    'METRICS_NAMESPACE',
+    'THROTTLE_RATE_LIMIT',
+    'THROTTLE_BURST_LIMIT',
+    'MONGODB_URI_PARAMETER',
+  ];
+  function environment(values: Record<string, string>): void {
+    for (const name of names) vi.stubEnv(name, values[name] ?? '');
+  }
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('takes an empty variable as unset (GitHub passes an unset vars.X as ""): the optional ones keep their defaults', async () => {
+    environment({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE });
+    expect(await settingsFor('prod')).toEqual({
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      corsOrigins: [],
+      alarmEmail: '',
+      metricsNamespace: 'OrderManagementApi/prod',
+      mongodbUriParameter: '/order-management-api/prod/mongodb-uri',
+      throttleRateLimit: 100,
+      throttleBurstLimit: 200,
+    });
+  });
+
+  it('refuses an empty JWT_ISSUER like an unset one', async () => {
+    environment({ JWT_ISSUER: '  ', JWT_AUDIENCE: AUDIENCE });
+    await expect(settingsFor('prod')).rejects.toThrow('Stage "prod" needs JWT_ISSUER in the environment');
+  });
+
+  it('takes every setting given, the origins split on commas', async () => {
+    environment({
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      CORS_ORIGINS: 'https://a.example.com,https://b.example.com:8443 ,',
+      ALARM_EMAIL: 'oncall@example.com',
+      METRICS_NAMESPACE: 'Orders/Production',
+      THROTTLE_RATE_LIMIT: '50',
+      THROTTLE_BURST_LIMIT: '75',
+      MONGODB_URI_PARAMETER: '/orders/prod/uri',
+    });
+    expect(await settingsFor('prod')).toEqual({
+      jwtIssuer: ISSUER,
+      jwtAudience: AUDIENCE,
+      corsOrigins: ['https://a.example.com', 'https://b.example.com:8443'],
+      alarmEmail: 'oncall@example.com',
+      metricsNamespace: 'Orders/Production',
+      mongodbUriParameter: '/orders/prod/uri',
+      throttleRateLimit: 50,
+      throttleBurstLimit: 75,
+    });
+  });
+
+  it('refuses a malformed optional setting, naming it', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ THROTTLE_RATE_LIMIT: '10.5' }, 'THROTTLE_RATE_LIMIT must be a positive whole number'],
+      [{ THROTTLE_BURST_LIMIT: '0' }, 'THROTTLE_BURST_LIMIT must be a positive whole number'],
+      [{ ALARM_EMAIL: 'a@example.com,b@example.com' }, 'ALARM_EMAIL must be one email address'],
+      [{ METRICS_NAMESPACE: 'AWS/Lambda' }, 'is not a custom CloudWatch namespace'],
+      [{ MONGODB_URI_PARAMETER: 'orders/uri' }, 'MONGODB_URI_PARAMETER must be an SSM parameter path'],
+      [{ CORS_ORIGINS: 'https://127.0.0.1:8080' }, 'is a local origin'],
+      [{ CORS_ORIGINS: 'app.example.com' }, 'is not an origin'],
+    ];
+    for (const [values, message] of cases) {
+      environment({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, ...values });
+      await expect(settingsFor('prod'), JSON.stringify(values)).rejects.toThrow(message);
+    }
+  });
+
+  it('needs nothing for dev, whose own params hold the developer issuer, audience and origins', async () => {
+    environment({});
+    expect(await settingsFor('dev')).toMatchObject({ metricsNamespace: 'OrderManagementApi/dev', corsOrigins: [] });
   });
 });
