@@ -212,7 +212,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
   const minRequests = numberSetting(settings, 'alarmApi5xxMinRequests');
   resources.Api5xxRateAlarm = alarm(
     `${prefix} API 5xx rate`,
-    `More than ${numberSetting(settings, 'alarmApi5xxRatePercent')}% of requests answered 5xx in 5 minutes (with at least ${minRequests} requests). ${runbook('API 5xx rate')}`,
+    `${numberSetting(settings, 'alarmApi5xxRatePercent')}% or more of requests answered 5xx in 5 minutes (once there are ${minRequests} requests). ${runbook('API 5xx rate')}`,
     numberSetting(settings, 'alarmApi5xxRatePercent'),
     {
       Metrics: [
