@@ -509,6 +509,27 @@ describe('serverless package --stage prod: what an operator relies on', () => {
     const alarmWidget = widgets.find((widget) => widget.type === 'alarm');
     expect(alarmWidget?.properties.alarms?.length).toBe(resourcesOfType('AWS::CloudWatch::Alarm').length);
   });
+
+  it("writes the dashboard body in CloudWatch's documented shape (CloudFormation checks none of it)", () => {
+    const widgets = dashboardWidgets() as (DashboardWidget & { width: number; height: number })[];
+    expect(widgets.length).toBeLessThanOrEqual(500);
+    for (const widget of widgets) {
+      const where = `${widget.type} ${widget.properties.title ?? ''}`;
+      expect(['metric', 'alarm', 'log', 'text'], where).toContain(widget.type);
+      expect(widget.width, where).toBeGreaterThanOrEqual(1);
+      expect(widget.width, where).toBeLessThanOrEqual(24);
+      if (widget.type === 'alarm') expect(widget.properties.alarms?.length, where).toBeLessThanOrEqual(100);
+      if (widget.type === 'log') expect(widget.properties.query, where).toMatch(/^SOURCE '\$\{HttpApiLogGroup\}' \| /);
+      for (const line of widget.properties.metrics ?? []) {
+        // [namespace, metric name, (dimension name, value)*, { stat, label }]
+        const names = line.slice(0, -1);
+        expect(names.every((part) => typeof part === 'string') && names.length % 2 === 0, `${where}: ${line}`).toBe(
+          true,
+        );
+        expect(line.at(-1), `${where}: ${line}`).toMatchObject({ stat: expect.stringMatching(/^(Sum|Maximum|p\d+)$/) });
+      }
+    }
+  });
 });
 
 describe('each packaged handler in a plain Node process, as deployed', () => {
