@@ -14,7 +14,12 @@ import { publicRoutes, routes } from '#lib/http/routes';
 import { METRIC } from '#lib/observability/metricNames';
 import { apiGatewayEvent } from '../support/apiEvents.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
-import { type PackagedService, packageService, type TemplateResource } from '../support/serverlessPackage.ts';
+import {
+  type PackagedService,
+  PRODUCTION_SETTINGS,
+  packageService,
+  type TemplateResource,
+} from '../support/serverlessPackage.ts';
 
 /**
  * The deploy dry-run: `serverless package --stage prod` exactly as `serverless deploy` would
@@ -56,13 +61,7 @@ interface LambdaFunction {
   Code: { S3Key: string };
 }
 
-/** The settings a production deploy is given (the GitHub workflow's deploy job reads the same names). */
-const PROD_SETTINGS = {
-  JWT_ISSUER: 'https://issuer.example.com/',
-  JWT_AUDIENCE: 'order-management-api-prod',
-  CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
-  ALARM_EMAIL: 'oncall@example.com',
-};
+const PROD_SETTINGS = PRODUCTION_SETTINGS;
 
 type Resource = TemplateResource;
 

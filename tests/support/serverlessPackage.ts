@@ -9,6 +9,18 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 let packages = 0;
 
+/**
+ * The settings a production deploy is given, under the names the GitHub workflow's deploy job
+ * passes (README "Stage settings"): a stage other than dev packages only with JWT_ISSUER and
+ * JWT_AUDIENCE, so a dry-run of a deployed stage passes these.
+ */
+export const PRODUCTION_SETTINGS = {
+  JWT_ISSUER: 'https://issuer.example.com/',
+  JWT_AUDIENCE: 'order-management-api-prod',
+  CORS_ORIGINS: 'https://app.example.com, https://admin.example.com',
+  ALARM_EMAIL: 'oncall@example.com',
+} as const;
+
 /** One CloudFormation resource of the packaged template. */
 export interface TemplateResource {
   Type: string;
