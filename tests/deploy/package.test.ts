@@ -227,7 +227,13 @@ describe('serverless package (deploy dry-run)', () => {
     });
   });
 
-  it('grants the functions only the SSM parameter read (and KMS through SSM) and trace writes beyond their logs', () => {
+  it('turns on active tracing for every function (the X-Ray endpoint the OpenTelemetry spans go to)', () => {
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      expect((fn as { TracingConfig?: unknown }).TracingConfig, logicalId).toEqual({ Mode: 'Active' });
+    }
+  });
+
+  it('grants the functions only the SSM parameter read (and KMS through SSM) and trace uploads beyond their logs', () => {
     const role = resources.IamRoleLambdaExecution?.Properties as {
       Policies: {
         PolicyDocument: {
@@ -239,10 +245,10 @@ describe('serverless package (deploy dry-run)', () => {
     const nonLog = statements.filter(
       (statement) => ![statement.Action].flat().every((action) => action.startsWith('logs:')),
     );
-    // X-Ray's two write actions come with active tracing (provider.tracing.lambda).
     expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([
       ['ssm:GetParameter'],
       ['kms:Decrypt'],
+      // Added by provider.tracing.lambda: Lambda's X-Ray endpoint uploads with the function's role.
       ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
     ]);
     expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/prod/mongodb-uri');
@@ -365,12 +371,6 @@ describe('serverless package --stage prod: what an operator relies on', () => {
     const apiLimits = [...reserved].filter(([name]) => !PUBLIC_FUNCTIONS.has(name)).map(([, value]) => value);
     expect(publicLimits).toHaveLength(PUBLIC_FUNCTIONS.size);
     expect(Math.max(...publicLimits)).toBeLessThan(Math.min(...apiLimits));
-  });
-
-  it('runs every function with active tracing', () => {
-    for (const [logicalId, fn] of lambdaFunctions()) {
-      expect((fn as unknown as { TracingConfig?: unknown }).TracingConfig, logicalId).toEqual({ Mode: 'Active' });
-    }
   });
 
   it('allows exactly the CORS_ORIGINS given and no localhost anywhere in the template', () => {
