@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +11,13 @@ import { DEFAULT_METRICS_NAMESPACE } from '#lib/observability/metricNames';
 import { apiGatewayEvent } from '../support/apiEvents.ts';
 import { type EmfRecord, parseEmf } from '../support/emf.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
+import { type PackagedService, PRODUCTION_SETTINGS, packageService } from '../support/serverlessPackage.ts';
 
 /**
  * The packaged handlers write the API's metrics: `serverless package` as a deploy would, then the
  * createService and createOrder bundles run in a plain Node process (tests/deploy/invokePackaged.mjs)
  * with the template's environment, and their stdout is read the way CloudWatch Logs reads EMF.
  */
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 
 interface LambdaFunction {
@@ -26,37 +26,22 @@ interface LambdaFunction {
   Code: { S3Key: string };
 }
 
-let packageDir: string;
+let packaged: PackagedService | undefined;
 let functions: LambdaFunction[];
 const database = uniqueDbName('dryrun_metrics');
 
 beforeAll(async () => {
-  packageDir = await mkdtemp(join(tmpdir(), 'oms-metrics-package-'));
-  const env: NodeJS.ProcessEnv = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name];
-  await run(
-    process.execPath,
-    [`${root}node_modules/serverless/bin/serverless.js`, 'package', '--stage', 'dryrun', '--package', packageDir],
-    {
-      cwd: root,
-      env: {
-        ...env,
-        ESBUILD_WORK_FOLDER: `.esbuild/metrics-${process.pid}`,
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  const template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  functions = Object.values(template.Resources as Record<string, { Type: string; Properties: unknown }>)
+  // A deployed stage, with the settings a production deploy is given (a stage other than dev
+  // refuses to package without them).
+  packaged = await packageService('prod', PRODUCTION_SETTINGS);
+  if (!packaged.template) throw new Error(`serverless package failed:\n${packaged.output}`);
+  functions = Object.values(packaged.template.Resources)
     .filter((resource) => resource.Type === 'AWS::Lambda::Function')
-    .map((resource) => resource.Properties as LambdaFunction);
+    .map((resource) => resource.Properties as unknown as LambdaFunction);
 }, 240_000);
 
 afterAll(async () => {
-  if (packageDir) await rm(packageDir, { recursive: true, force: true });
-  await rm(`${root}.esbuild/metrics-${process.pid}`, { recursive: true, force: true });
+  await packaged?.cleanup();
 });
 
 /** An event as API Gateway sends it after its JWT authorizer accepted a token with every scope. */
@@ -81,7 +66,7 @@ async function invokePackaged(
   if (!fn) throw new Error(`no packaged function ${functionName}`);
   const taskRoot = await mkdtemp(join(tmpdir(), `oms-metrics-task-${functionName}-`));
   try {
-    new AdmZip(join(packageDir, `${functionName}.zip`)).extractAllTo(taskRoot, true);
+    new AdmZip(join(packaged?.packageDir ?? '', `${functionName}.zip`)).extractAllTo(taskRoot, true);
     const eventsPath = join(taskRoot, 'events.json');
     await writeFile(eventsPath, JSON.stringify(events));
     const handlerFile = `${fn.Handler.slice(0, fn.Handler.lastIndexOf('.'))}.mjs`;

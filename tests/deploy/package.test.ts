@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,12 +12,21 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicRoutes, routes } from '#lib/http/routes';
+import { METRIC } from '#lib/observability/metricNames';
 import { apiGatewayEvent } from '../support/apiEvents.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
+import {
+  type PackagedService,
+  PRODUCTION_SETTINGS,
+  packageService,
+  type TemplateResource,
+} from '../support/serverlessPackage.ts';
 
 /**
- * The deploy dry-run: `serverless package` exactly as `serverless deploy` would package, with no
- * AWS credentials, then checks on the CloudFormation template and the zips it wrote, and each
+ * The deploy dry-run: `serverless package --stage prod` exactly as `serverless deploy` would
+ * package, with no AWS credentials and the settings a production deploy must be given, then
+ * checks on the CloudFormation template and the zips it wrote (including what an operator relies
+ * on: access logs, throttling, reserved concurrency, alarms, dashboard, tracing), and each
  * packaged handler run by a plain Node process (no tsx, no serverless-offline) with the
  * environment the template gives the deployed function.
  */
@@ -53,11 +62,11 @@ interface LambdaFunction {
   Code: { S3Key: string };
 }
 
-interface Resource {
-  Type: string;
-  Properties: Record<string, unknown>;
-}
+const PROD_SETTINGS = PRODUCTION_SETTINGS;
 
+type Resource = TemplateResource;
+
+let packaged: PackagedService;
 let packageDir: string;
 let packageOutput: string;
 let resources: Record<string, Resource>;
@@ -110,32 +119,15 @@ function zipOf(functionName: string): AdmZip {
 }
 
 beforeAll(async () => {
-  packageDir = await mkdtemp(join(tmpdir(), 'oms-package-'));
-  const env: NodeJS.ProcessEnv = {};
-  // Only what a CI runner without AWS credentials or project settings would have.
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[name]) env[name] = process.env[name];
-  const result = await run(
-    process.execPath,
-    [`${root}node_modules/serverless/bin/serverless.js`, 'package', '--stage', 'dryrun', '--package', packageDir],
-    {
-      cwd: root,
-      env: {
-        ...env,
-        ESBUILD_WORK_FOLDER: `.esbuild/package-${process.pid}`,
-        SLS_TELEMETRY_DISABLED: '1',
-        SLS_NOTIFICATIONS_MODE: 'off',
-      },
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  packageOutput = `${result.stdout}${result.stderr}`;
-  const template = JSON.parse(await readFile(join(packageDir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  resources = template.Resources;
+  packaged = await packageService('prod', PROD_SETTINGS);
+  packageOutput = packaged.output;
+  packageDir = packaged.packageDir;
+  if (!packaged.template) throw new Error(`serverless package --stage prod failed:\n${packageOutput}`);
+  resources = packaged.template.Resources;
 }, 240_000);
 
 afterAll(async () => {
-  if (packageDir) await rm(packageDir, { recursive: true, force: true });
-  await rm(`${root}.esbuild/package-${process.pid}`, { recursive: true, force: true });
+  await packaged?.cleanup();
 });
 
 describe('serverless package (deploy dry-run)', () => {
@@ -260,11 +252,283 @@ describe('serverless package (deploy dry-run)', () => {
       // Added by provider.tracing.lambda: Lambda's X-Ray endpoint uploads with the function's role.
       ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
     ]);
-    expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/dryrun/mongodb-uri');
+    expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/prod/mongodb-uri');
     expect(JSON.stringify(nonLog[1]?.Condition)).toContain('kms:ViaService');
     for (const statement of statements) expect(statement.Effect).toBe('Allow');
     const otherRoles = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Role');
     expect(otherRoles).toHaveLength(1);
+  });
+});
+
+/** The resources of one CloudFormation type, by logical id. */
+function resourcesOfType(type: string): [string, Resource][] {
+  return Object.entries(resources).filter(([, resource]) => resource.Type === type);
+}
+
+/** The one resource of a type the template must hold exactly once. */
+function onlyResource(type: string): Resource {
+  const found = resourcesOfType(type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return (found[0] as [string, Resource])[1];
+}
+
+/** Every function that has no token and no database: the docs and the catch-all 404. */
+const PUBLIC_FUNCTIONS = new Set([...publicRoutes.map((route) => route.functionName), 'notFound']);
+
+/** The API's own metric names and Powertools' cold-start metric: all a namespace of ours may hold. */
+const OWN_METRIC_NAMES = new Set<string>([...Object.values(METRIC), 'ColdStart']);
+
+interface AlarmProperties {
+  AlarmActions?: unknown[];
+  Namespace?: string;
+  MetricName?: string;
+  Dimensions?: { Name: string; Value: unknown }[];
+  Metrics?: { MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions?: unknown[] } } }[];
+}
+
+/** [namespace, metric name, the dimension list] of every metric an alarm reads. */
+function alarmMetrics(alarm: AlarmProperties): { namespace: string; name: string; dimensions: unknown }[] {
+  if (alarm.MetricName !== undefined) {
+    return [{ namespace: String(alarm.Namespace), name: alarm.MetricName, dimensions: alarm.Dimensions }];
+  }
+  return (alarm.Metrics ?? []).flatMap((query) =>
+    query.MetricStat
+      ? [
+          {
+            namespace: query.MetricStat.Metric.Namespace,
+            name: query.MetricStat.Metric.MetricName,
+            dimensions: query.MetricStat.Metric.Dimensions,
+          },
+        ]
+      : [],
+  );
+}
+
+interface DashboardWidget {
+  type: string;
+  properties: { title?: string; metrics?: unknown[][]; alarms?: string[]; query?: string };
+}
+
+/** The dashboard's widgets, its body parsed (Fn::Sub references left as `${…}` text). */
+function dashboardWidgets(): DashboardWidget[] {
+  const dashboard = onlyResource('AWS::CloudWatch::Dashboard');
+  const body = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+  return (JSON.parse(body) as { widgets: DashboardWidget[] }).widgets;
+}
+
+/** Every metric line of the dashboard as [namespace, name, ...dimension pairs]. */
+function dashboardMetricLines(): string[][] {
+  return dashboardWidgets().flatMap((widget) =>
+    (widget.properties.metrics ?? []).map((line) => line.filter((part) => typeof part === 'string') as string[]),
+  );
+}
+
+function metricsNamespace(): string {
+  const namespaces = new Set(lambdaFunctions().map(([, fn]) => fn.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE));
+  expect(namespaces.size).toBe(1);
+  return [...namespaces][0] as string;
+}
+
+describe('serverless package --stage prod: what an operator relies on', () => {
+  it('writes JSON access logs with the join key and the refusals no function sees, into a log group with retention', () => {
+    const stage = onlyResource('AWS::ApiGatewayV2::Stage');
+    const settings = stage.Properties.AccessLogSettings as { DestinationArn: unknown; Format: string };
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      // The function's request log line carries the same `requestId` (lib/http/correlation.ts).
+      requestId: '$context.requestId',
+      lambdaRequestId: '$context.integration.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+      responseLatencyMs: '$context.responseLatency',
+      integrationLatencyMs: '$context.integrationLatency',
+      integrationError: '$context.integrationErrorMessage',
+      authorizerError: '$context.authorizer.error',
+      errorMessage: '$context.error.message',
+    });
+    const logGroupId = (settings.DestinationArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const logGroup = resources[logGroupId];
+    expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup?.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(logGroup?.Properties.LogGroupName).toBe('/aws/http-api/order-management-api-prod');
+  });
+
+  it('throttles the stage (rate and burst) and writes per-route metrics', () => {
+    const stage = onlyResource('AWS::ApiGatewayV2::Stage');
+    const routeSettings = stage.Properties.DefaultRouteSettings as Record<string, unknown>;
+    expect(routeSettings.ThrottlingRateLimit).toBeGreaterThan(0);
+    expect(routeSettings.ThrottlingBurstLimit).toBeGreaterThanOrEqual(Number(routeSettings.ThrottlingRateLimit));
+    expect(routeSettings.DetailedMetricsEnabled).toBe(true);
+  });
+
+  it('reserves concurrency for every function, the public ones lower than the API functions', () => {
+    const reserved = new Map<string, number>();
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      const value = (fn as unknown as { ReservedConcurrentExecutions?: number }).ReservedConcurrentExecutions;
+      expect(value, logicalId).toBeGreaterThan(0);
+      reserved.set(fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length), value as number);
+    }
+    const publicLimits = [...reserved].filter(([name]) => PUBLIC_FUNCTIONS.has(name)).map(([, value]) => value);
+    const apiLimits = [...reserved].filter(([name]) => !PUBLIC_FUNCTIONS.has(name)).map(([, value]) => value);
+    expect(publicLimits).toHaveLength(PUBLIC_FUNCTIONS.size);
+    expect(Math.max(...publicLimits)).toBeLessThan(Math.min(...apiLimits));
+  });
+
+  it('allows exactly the CORS_ORIGINS given and no localhost anywhere in the template', () => {
+    const api = onlyResource('AWS::ApiGatewayV2::Api');
+    expect((api.Properties.CorsConfiguration as { AllowOrigins: string[] }).AllowOrigins).toEqual([
+      'https://app.example.com',
+      'https://admin.example.com',
+    ]);
+    expect(JSON.stringify(packaged.template)).not.toMatch(/localhost|127\.0\.0\.1/);
+  });
+
+  it('builds every ARN with the partition: no literal arn:aws: anywhere in the template', () => {
+    expect(JSON.stringify(packaged.template)).not.toContain('arn:aws:');
+  });
+
+  it('gives the authorizer and the functions the issuer and audience of the environment', () => {
+    const authorizer = onlyResource('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizer.Properties.JwtConfiguration).toEqual({
+      Issuer: PROD_SETTINGS.JWT_ISSUER,
+      Audience: [PROD_SETTINGS.JWT_AUDIENCE],
+    });
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      expect(fn.Environment.Variables, logicalId).toMatchObject({
+        JWT_ISSUER: PROD_SETTINGS.JWT_ISSUER,
+        JWT_AUDIENCE: PROD_SETTINGS.JWT_AUDIENCE,
+      });
+      expect(fn.Environment.Variables.NODE_OPTIONS, logicalId).toBeUndefined();
+    }
+  });
+
+  it('keeps the deployment bucket private (all four public-access blocks) and versioned', () => {
+    const bucket = resources.ServerlessDeploymentBucket?.Properties;
+    expect(bucket?.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket?.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+  });
+
+  it('sends every alarm to the SNS topic, which emails ALARM_EMAIL', () => {
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm');
+    expect(alarms.length).toBeGreaterThan(0);
+    const [[topicId] = []] = resourcesOfType('AWS::SNS::Topic');
+    expect(topicId).toBeDefined();
+    for (const [logicalId, alarm] of alarms) {
+      expect((alarm.Properties as AlarmProperties).AlarmActions, logicalId).toEqual([{ Ref: topicId }]);
+    }
+    const subscriptions = resourcesOfType('AWS::SNS::Subscription').map(([, resource]) => resource.Properties);
+    expect(subscriptions).toEqual([
+      { TopicArn: { Ref: topicId }, Protocol: 'email', Endpoint: PROD_SETTINGS.ALARM_EMAIL },
+    ]);
+  });
+
+  it('alarms on the API 5xx rate, the API failures that matter, and each function errors, throttles and p99 duration', () => {
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties as AlarmProperties);
+    const read = alarms.flatMap(alarmMetrics);
+    const namespace = metricsNamespace();
+    expect(read).toContainEqual(expect.objectContaining({ namespace: 'AWS/ApiGateway', name: '5xx' }));
+    expect(read).toContainEqual(expect.objectContaining({ namespace: 'AWS/ApiGateway', name: 'Count' }));
+    for (const name of [
+      METRIC.writeContention,
+      METRIC.databaseUnavailable,
+      METRIC.deadlineExceeded,
+      METRIC.unexpectedError,
+    ]) {
+      expect(read).toContainEqual({
+        namespace,
+        name,
+        dimensions: [{ Name: 'service', Value: 'order-management-api' }],
+      });
+    }
+    for (const [logicalId] of lambdaFunctions()) {
+      for (const name of ['Errors', 'Throttles', 'Duration']) {
+        expect(read, `${logicalId} ${name}`).toContainEqual({
+          namespace: 'AWS/Lambda',
+          name,
+          dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId } }],
+        });
+      }
+    }
+  });
+
+  it('reads only metric names of lib/observability/metricNames.ts from the API namespace, in alarms and dashboard alike', () => {
+    const namespace = metricsNamespace();
+    const alarmNames = resourcesOfType('AWS::CloudWatch::Alarm')
+      .flatMap(([, alarm]) => alarmMetrics(alarm.Properties as AlarmProperties))
+      .filter((metric) => metric.namespace === namespace)
+      .map((metric) => metric.name);
+    const dashboardNames = dashboardMetricLines()
+      .filter(([lineNamespace]) => lineNamespace === namespace)
+      .map(([, name]) => name);
+    expect(alarmNames.length).toBeGreaterThan(0);
+    expect(dashboardNames.length).toBeGreaterThan(0);
+    for (const name of [...alarmNames, ...dashboardNames]) expect(OWN_METRIC_NAMES, name).toContain(name);
+    // Nothing reads a namespace of ours that the functions do not write to.
+    const namespaces = new Set(dashboardMetricLines().map(([lineNamespace]) => lineNamespace));
+    expect([...namespaces].sort()).toEqual(['AWS/ApiGateway', 'AWS/Lambda', namespace].sort());
+  });
+
+  it('has a dashboard: requests, 4xx/5xx, latency p50/p99 per route, conflicts, contention, cold starts, concurrency against the reserved limits, every alarm', () => {
+    const widgets = dashboardWidgets();
+    const lines = dashboardMetricLines();
+    const namespace = metricsNamespace();
+    for (const name of ['Count', '4xx', '5xx'])
+      expect(
+        lines.some((line) => line[1] === name),
+        name,
+      ).toBe(true);
+    const routeKeys = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Route')
+      .map((resource) => String(resource.Properties.RouteKey));
+    for (const stat of ['p50', 'p99']) {
+      const widget = widgets.find((candidate) => candidate.properties.title?.includes(`${stat} per route`));
+      const routesShown = (widget?.properties.metrics ?? []).map((line) => line[line.indexOf('Route') + 1]);
+      expect(routesShown.sort(), stat).toEqual([...routeKeys].sort());
+    }
+    for (const name of [METRIC.orderWindowConflict, METRIC.writeContention, 'ColdStart']) {
+      expect(
+        lines.some((line) => line[0] === namespace && line[1] === name),
+        name,
+      ).toBe(true);
+    }
+    const concurrency = widgets.find((widget) =>
+      (widget.properties.metrics ?? []).some((line) => line[1] === 'ConcurrentExecutions'),
+    ) as DashboardWidget & { properties: { annotations?: { horizontal: { value: number }[] } } };
+    expect(concurrency.properties.metrics).toHaveLength(lambdaFunctions().length);
+    const limits = new Set(
+      lambdaFunctions().map(
+        ([, fn]) => (fn as unknown as { ReservedConcurrentExecutions: number }).ReservedConcurrentExecutions,
+      ),
+    );
+    expect(new Set(concurrency.properties.annotations?.horizontal.map((line) => line.value))).toEqual(limits);
+    const alarmWidget = widgets.find((widget) => widget.type === 'alarm');
+    expect(alarmWidget?.properties.alarms?.length).toBe(resourcesOfType('AWS::CloudWatch::Alarm').length);
+  });
+
+  it("writes the dashboard body in CloudWatch's documented shape (CloudFormation checks none of it)", () => {
+    const widgets = dashboardWidgets() as (DashboardWidget & { width: number; height: number })[];
+    expect(widgets.length).toBeLessThanOrEqual(500);
+    for (const widget of widgets) {
+      const where = `${widget.type} ${widget.properties.title ?? ''}`;
+      expect(['metric', 'alarm', 'log', 'text'], where).toContain(widget.type);
+      expect(widget.width, where).toBeGreaterThanOrEqual(1);
+      expect(widget.width, where).toBeLessThanOrEqual(24);
+      if (widget.type === 'alarm') expect(widget.properties.alarms?.length, where).toBeLessThanOrEqual(100);
+      if (widget.type === 'log') expect(widget.properties.query, where).toMatch(/^SOURCE '\$\{HttpApiLogGroup\}' \| /);
+      for (const line of widget.properties.metrics ?? []) {
+        // [namespace, metric name, (dimension name, value)*, { stat, label }]
+        const names = line.slice(0, -1);
+        expect(names.every((part) => typeof part === 'string') && names.length % 2 === 0, `${where}: ${line}`).toBe(
+          true,
+        );
+        expect(line.at(-1), `${where}: ${line}`).toMatchObject({ stat: expect.stringMatching(/^(Sum|Maximum|p\d+)$/) });
+      }
+    }
   });
 });
 
@@ -412,7 +676,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
     for (const request of ssmRequests) {
       expect(request).toEqual({
         target: 'AmazonSSM.GetParameter',
-        body: { Name: '/order-management-api/dryrun/mongodb-uri', WithDecryption: true },
+        body: { Name: '/order-management-api/prod/mongodb-uri', WithDecryption: true },
       });
     }
   });

@@ -37,7 +37,9 @@ export async function startOffline(env: Record<string, string>, timeoutMs = 120_
   const workFolder = `.esbuild/offline-${process.pid}-${port}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'test'],
+    // The dev stage, as `npm start`: only dev has the local CORS origins and developer defaults
+    // (every other stage must be given its settings, README "Operating it").
+    [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'dev'],
     {
       cwd: root,
       detached: true,
