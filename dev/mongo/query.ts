@@ -9,6 +9,7 @@ import { clusteredIndexOf, indexByName, naturalOrderIds } from './clustered.ts';
 import { refuseUncollatedFilter } from './collated-ops.ts';
 import { type Collation, sameCollation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
+import { validateFilter, withoutComments } from './filter-validation.ts';
 import type { Index, IndexEntry } from './indexes.ts';
 import type { Collection, Doc, Engine, ReadView } from './storage.ts';
 
@@ -287,9 +288,10 @@ export function compileFilter(filter: unknown, variables?: Doc, collation?: Coll
   if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
+  validateFilter((filter ?? {}) as Doc);
   if (collation) refuseUncollatedFilter(filter);
   try {
-    return bsonQuery((filter ?? {}) as Doc, variables, collation);
+    return bsonQuery(withoutComments((filter ?? {}) as Doc), variables, collation);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }

@@ -8,6 +8,7 @@ import type { Query } from 'mingo/query';
 import { bsonQuery } from './bson-match.ts';
 import { bsonTypeName } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
+import { validateFilter } from './filter-validation.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -104,6 +105,7 @@ const cache = new WeakMap<Doc, Query>();
 function compiled(validator: Doc): Query {
   let q = cache.get(validator);
   if (!q) {
+    validateFilter(validator);
     try {
       q = bsonQuery(validator);
     } catch (err) {

@@ -5,6 +5,7 @@ import { cappedOptions, rejectTtlIndexOnCapped } from '../capped.ts';
 import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
+import { validateFilter } from '../filter-validation.ts';
 import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
 import { validationOptions, withValidationOptions } from '../validation.ts';
@@ -197,6 +198,7 @@ const listCollections: CommandSpec = {
     let docs = colls.filter((c) => listable(ctx, c)).map(listedCollection);
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
+      validateFilter(filter as Doc);
       const q = bsonQuery(filter as Doc);
       docs = docs.filter((d) => q.test(d));
     }
@@ -220,6 +222,7 @@ const listDatabases: CommandSpec = {
     });
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
+      validateFilter(filter as Doc);
       const q = bsonQuery(filter as Doc);
       databases = databases.filter((d) => q.test(d));
     }
