@@ -198,8 +198,11 @@ function compareSortKeys(a: unknown, b: unknown, strings?: StringCompare): numbe
 export function sortDocuments(docs: Doc[], sort: Doc, collation?: Collation): Doc[] {
   const strings = collation?.compare;
   const spec = Object.entries(sort).map(([path, dir]) => {
-    if (dir !== 1 && dir !== -1)
+    if (dir !== 1 && dir !== -1) {
+      if (typeof dir === 'number')
+        throw new MongoCommandError(15975, '$sort key ordering must be 1 (for ascending) or -1 (for descending)');
       throw new MongoCommandError(15974, `Illegal key in $sort specification: ${path}: ${JSON.stringify(dir)}`);
+    }
     return { parts: path.split('.'), dir };
   });
   const keyed = docs.map((doc, index) => ({

@@ -9,6 +9,7 @@ import { addBson, isBsonNumber, isExactNumber, mulBson } from './bson-arith.ts';
 import { keyString, bsonTypeName as typeName } from './bson-order.ts';
 import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
+import { validatePipeline } from './pipeline-validation.ts';
 import type { Doc } from './storage.ts';
 import { validateOperatorUpdate } from './update-validation.ts';
 
@@ -321,6 +322,7 @@ function applyPipeline(doc: Doc, pipeline: Doc[], variables: Doc | undefined): D
       throw new MongoCommandError(72, `${op ?? 'A non-object stage'} is not allowed to be used within an update`);
     }
   }
+  validatePipeline(pipeline);
   const [out] = mingoAggregate([cloneDoc(doc)], pipeline, variables ? { variables } : {}) as Doc[];
   if (!out) throw new MongoCommandError(2, 'the update pipeline produced no document');
   if (out._id === undefined && doc._id !== undefined) return { _id: doc._id, ...out };

@@ -7,6 +7,7 @@
  */
 import { aggregate } from 'mingo';
 import { MongoCommandError } from './errors.ts';
+import { validatePipeline } from './pipeline-validation.ts';
 import type { Collection, Doc, Engine } from './storage.ts';
 
 /** mongod's limit on the length of a chain of views (ViewGraph::kMaxViewDepth). */
@@ -116,6 +117,7 @@ export function checkNoCycle(engine: Engine, db: string, name: string, viewOn: s
 
 /** mongod parses a view's pipeline when the view is created: unknown stages are refused then, not at first read. */
 function checkStagesParse(stages: Doc[]): void {
+  validatePipeline(stages);
   try {
     aggregate([], stages);
   } catch (err) {

@@ -4,6 +4,7 @@ import { aggregate, find } from 'mingo';
 import { refuseUncollatedProjection } from '../collated-ops.ts';
 import { type Collation, parseCollation } from '../collation.ts';
 import { MongoCommandError, writeConflict } from '../errors.ts';
+import { checkProjection } from '../pipeline-validation.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
 import { MAX_BSON_OBJECT_SIZE } from '../wire.ts';
@@ -89,6 +90,7 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
   if (typeof projection !== 'object' || Array.isArray(projection)) {
     throw new MongoCommandError(14, "BSON field 'projection' is the wrong type, expected type 'object'");
   }
+  checkProjection(projection as Doc, false);
   if (collation) refuseUncollatedProjection(projection);
   if (Object.keys(projection).length === 0) return docs;
   const positional = Object.keys(projection).filter((k) => k.endsWith('.$'));

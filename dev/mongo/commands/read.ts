@@ -12,6 +12,7 @@ import type { Collation } from '../collation.ts';
 import type { CursorTail } from '../cursors.ts';
 import { MongoCommandError } from '../errors.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
+import { validatePipeline } from '../pipeline-validation.ts';
 import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { checkTailableFind, tailableSource } from '../tailable.ts';
@@ -382,6 +383,7 @@ const aggregate: CommandSpec = {
       const request = { db: ctx.db, target: ctx.cmd.aggregate, inTransaction: ctx.txn !== undefined, batchSize };
       return openChangeStream({ ...request, lsidKey: ctx.lsidKey, engine, cursors }, ctx.state.changes, stages);
     }
+    validatePipeline(stages);
     if (collation) refuseUncollatedPipeline(stages);
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {
