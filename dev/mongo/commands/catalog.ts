@@ -90,6 +90,28 @@ function indexKeyOk(key: unknown): key is Record<string, number> {
   return entries.length > 0 && entries.length <= 32 && entries.every(([, v]) => v === 1 || v === -1);
 }
 
+/**
+ * mongod's checks of an index key pattern's field names (67 CannotCreateIndex): not empty, no
+ * empty path component, no `$`-prefixed component; `$**` (a wildcard index) is refused by name.
+ */
+function checkIndexKeyFields(key: unknown): void {
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) return; // indexKeyOk's message
+  if (Object.keys(key).length === 0) throw new MongoCommandError(67, 'Index keys cannot be empty.');
+  for (const field of Object.keys(key)) {
+    if (field === '') throw new MongoCommandError(67, 'Index keys cannot be an empty field.');
+    const parts = field.split('.');
+    if (parts[parts.length - 1] === '$**')
+      throw new MongoCommandError(67, `wildcard indexes ('${field}') are not supported by the embedded MongoDB server`);
+    if (parts.some((p) => p === ''))
+      throw new MongoCommandError(
+        67,
+        `Index key contains an illegal field name: field name cannot be empty: '${field}'.`,
+      );
+    if (parts.some((p) => p.startsWith('$')))
+      throw new MongoCommandError(67, `Index key contains an illegal field name: field name starts with '$'.`);
+  }
+}
+
 function defaultIndexName(key: Record<string, number>): string {
   return Object.entries(key)
     .map(([f, d]) => `${f}_${d}`)
@@ -243,6 +265,7 @@ const createIndexes: CommandSpec = {
     // Validate everything before changing anything.
     const requested: IndexSpec[] = [];
     for (const raw of specs as Doc[]) {
+      checkIndexKeyFields(raw.key);
       if (!indexKeyOk(raw.key)) {
         throw new MongoCommandError(
           67,
