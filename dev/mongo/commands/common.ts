@@ -4,6 +4,7 @@ import { aggregate, find } from 'mingo';
 import { refuseUncollatedProjection } from '../collated-ops.ts';
 import { type Collation, parseCollation } from '../collation.ts';
 import { MongoCommandError, writeConflict } from '../errors.ts';
+import { inProjectionOrder } from '../field-order.ts';
 import { checkProjection } from '../pipeline-validation.ts';
 import type { Doc } from '../storage.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage.ts';
@@ -105,7 +106,8 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
     }
   }
   try {
-    return find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
+    const projected = find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
+    return inProjectionOrder(docs, projected, projection as Doc);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }

@@ -11,6 +11,7 @@ import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
 import type { CursorTail } from '../cursors.ts';
 import { MongoCommandError } from '../errors.ts';
+import { orderedStages } from '../field-order.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
 import { validatePipeline } from '../pipeline-validation.ts';
 import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query.ts';
@@ -31,7 +32,10 @@ function bsonSortStage(coll: Iterator, spec: unknown, options: { collation?: unk
 }
 
 /** Aggregation operators: BSON-aware filters and accumulators, and `$sort` in BSON order (first context wins). */
-const AGGREGATE_CONTEXT = Context.from(Context.init({ pipeline: { $sort: bsonSortStage as never } }), BSON_CONTEXT);
+const AGGREGATE_CONTEXT = Context.from(
+  Context.init({ pipeline: { $sort: bsonSortStage as never, ...orderedStages } as never }),
+  BSON_CONTEXT,
+);
 
 function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
   const v = ctx.cmd[field];
