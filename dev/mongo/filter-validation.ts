@@ -364,3 +364,37 @@ export function withoutComments(filter: Doc): Doc {
   }
   return out;
 }
+
+/** Operators a partial index's filter may use in MongoDB 7.0 (besides `$and`/`$or` and equality). */
+const PARTIAL_FIELD_OPS = new Set(['$eq', '$exists', '$gt', '$gte', '$lt', '$lte', '$type', '$in']);
+
+function partialRefusal(what: unknown): MongoCommandError {
+  return new MongoCommandError(
+    67,
+    `Error in specification :: caused by :: Expression not supported in partial index: ${shown(what)}`,
+  );
+}
+
+/**
+ * A `partialFilterExpression` checked like mongod: a valid filter (2…) made only of equalities,
+ * `$exists: true`, `$gt`/`$gte`/`$lt`/`$lte`, `$type`, `$in`, joined by `$and`/`$or` (67 otherwise).
+ */
+export function validatePartialFilter(filter: Doc): void {
+  validateFilter(filter);
+  const visit = (f: Doc): void => {
+    for (const [key, value] of Object.entries(f)) {
+      if (key === '$and' || key === '$or') {
+        for (const sub of value as Doc[]) visit(sub);
+        continue;
+      }
+      if (key.startsWith('$')) throw partialRefusal({ [key]: value });
+      if (isRegex(value)) throw partialRefusal({ [key]: value });
+      if (!isExpressionDoc(value, false)) continue;
+      for (const [op, arg] of Object.entries(value)) {
+        if (!PARTIAL_FIELD_OPS.has(op) || (op === '$exists' && !arg) || (op === '$eq' && isRegex(arg)))
+          throw partialRefusal({ [key]: { [op]: arg } });
+      }
+    }
+  };
+  visit(filter);
+}

@@ -159,6 +159,16 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: "index key {'a..b': 1}", code: 67, run: createIndex({ 'a..b': 1 }) },
   { what: "wildcard index {'$**': 1}", code: 67, run: createIndex({ '$**': 1 }) },
   { what: "wildcard index {'a.$**': 1}", code: 67, run: createIndex({ 'a.$**': 1 }) },
+  {
+    what: 'a partial index filter with $ne',
+    code: 67,
+    run: (_db, c) => c.createIndex({ n: 1 }, { partialFilterExpression: { n: { $ne: 1 } } }),
+  },
+  {
+    what: 'a partial index filter with $exists: false',
+    code: 67,
+    run: (_db, c) => c.createIndex({ n: 1 }, { partialFilterExpression: { n: { $exists: false } } }),
+  },
   // not implemented here: 115 by name, never a JavaScript error
   { what: '$where', code: 115, run: find({ $where: 'this.n == 5' }) },
   {
@@ -225,6 +235,14 @@ const accepted: Array<{ what: string; run: Run }> = [
     run: aggregate([{ $unwind: { path: '$arr', includeArrayIndex: 'i' } }]),
   },
   { what: 'an index on a dotted path', run: createIndex({ 'a.b': 1 }) },
+  {
+    what: 'a partial index filter of ranges, $exists: true and $or',
+    run: (_db, c) =>
+      c.createIndex(
+        { s: 1 },
+        { partialFilterExpression: { $or: [{ n: { $gt: 1, $lte: 9 } }, { s: { $exists: true, $type: 'string' } }] } },
+      ),
+  },
   { what: "the lowercase alias 'collstats'", run: command((c) => ({ collstats: c })) },
 ];
 

@@ -5,7 +5,7 @@ import { cappedOptions, rejectTtlIndexOnCapped } from '../capped.ts';
 import { clusteredIndexOf, clusteredIndexOption, listedIndexes, rejectClusterKeyIndexChange } from '../clustered.ts';
 import { parseCollation } from '../collation.ts';
 import { MongoCommandError } from '../errors.ts';
-import { validateFilter } from '../filter-validation.ts';
+import { validateFilter, validatePartialFilter } from '../filter-validation.ts';
 import type { Index, IndexSpec } from '../indexes.ts';
 import { type Collection, checkDbName, type Doc, LockWait } from '../storage.ts';
 import { validationOptions, withValidationOptions } from '../validation.ts';
@@ -293,6 +293,7 @@ const createIndexes: CommandSpec = {
         if (typeof raw.partialFilterExpression !== 'object' || raw.partialFilterExpression === null) {
           throw new MongoCommandError(67, 'partialFilterExpression must be an object');
         }
+        validatePartialFilter(raw.partialFilterExpression as Doc);
         spec.partialFilterExpression = raw.partialFilterExpression;
       }
       if (raw.expireAfterSeconds !== undefined) {
