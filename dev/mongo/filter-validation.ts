@@ -8,6 +8,7 @@
 import { BSONRegExp, Decimal128, Long } from 'bson';
 import { typeClass } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
+import { checkExpression } from './expression-validation.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -151,6 +152,7 @@ function checkPathless(op: string, arg: unknown, level: Level): void {
       return;
     case '$expr':
       if (level === 'sub') throw bad('$expr can only be applied to the top-level document');
+      checkExpression(arg);
       return;
     case '$text':
       if (level === 'sub') throw bad('$text can only be applied to the top-level document');

@@ -8,10 +8,10 @@
  */
 import { Decimal128, Long } from 'bson';
 import * as accumulatorOps from 'mingo/operators/accumulator';
-import * as expressionOps from 'mingo/operators/expression';
 import * as windowOps from 'mingo/operators/window';
 import { bsonTypeName, typeClass } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
+import { checkExpression, NOT_IN_MONGOD_7 } from './expression-validation.ts';
 import { validateFilter } from './filter-validation.ts';
 
 type Doc = Record<string, unknown>;
@@ -71,22 +71,6 @@ const UNSUPPORTED_STAGES = new Set([
   '$queryStats',
 ]);
 
-/** Expressions MongoDB 7.0 has that this server does not evaluate (115 by name). */
-const UNSUPPORTED_EXPRESSIONS = new Set([
-  '$function',
-  '$accumulator',
-  '$meta',
-  '$toObjectId',
-  '$binarySize',
-  '$bsonSize',
-  '$tsIncrement',
-  '$tsSecond',
-]);
-
-/** Expressions mingo evaluates that MongoDB 7.0 does not know (later versions'): unknown to mongod, so 168. */
-const NOT_IN_MONGOD_7 = new Set(['$sigmoid', '$toHashedIndexKey', '$minMaxScaler']);
-
-const KNOWN_EXPRESSIONS = new Set([...Object.keys(expressionOps), ...Object.keys(accumulatorOps), '$expr']);
 const KNOWN_ACCUMULATORS = new Set(Object.keys(accumulatorOps));
 const KNOWN_WINDOW_FUNCTIONS = new Set([...Object.keys(windowOps), ...Object.keys(accumulatorOps)]);
 
@@ -117,35 +101,6 @@ function checkFieldPath(path: string, context: string): void {
         `${context}FieldPath field names may not start with '$'. Consider using $getField or $setField.`,
       );
   }
-}
-
-/** Walks an aggregation expression: unknown operators 168, ones this server does not run 115. */
-function checkExpression(expr: unknown): void {
-  if (Array.isArray(expr)) {
-    for (const e of expr) checkExpression(e);
-    return;
-  }
-  if (!isPlainDoc(expr)) return;
-  const keys = Object.keys(expr);
-  const first = keys[0];
-  if (first?.startsWith('$')) {
-    if (keys.length > 1)
-      throw fail(
-        15983,
-        `an expression specification must contain exactly one field, the name of the expression. Found ${keys.length} fields in ${JSON.stringify(expr)}`,
-      );
-    if (first === '$literal') return;
-    if (UNSUPPORTED_EXPRESSIONS.has(first)) {
-      throw first === '$function' || first === '$accumulator'
-        ? unsupported(`server-side JavaScript (${first})`)
-        : unsupported(`the ${first} expression`);
-    }
-    if (!KNOWN_EXPRESSIONS.has(first) || NOT_IN_MONGOD_7.has(first))
-      throw fail(168, `Unrecognized expression '${first}'`);
-    checkExpression(expr[first]);
-    return;
-  }
-  for (const v of Object.values(expr)) checkExpression(v);
 }
 
 /** Checks a `$group`/`$bucket` accumulator field: `{name: {$op: expr}}`. */

@@ -196,6 +196,12 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
       },
     ]),
   },
+  {
+    what: '$function inside a $expr filter',
+    code: 115,
+    run: find({ $expr: { $function: { body: 'function() { return true }', args: [], lang: 'js' } } }),
+  },
+  { what: 'an unknown expression inside a $expr filter', code: 168, run: find({ $expr: { $foo: 1 } }) },
   { what: '$text', code: 115, run: find({ $text: { $search: 'x' } }) },
   { what: '$near', code: 115, run: find({ loc: { $near: [0, 0] } }) },
   { what: '$indexStats', code: 115, run: aggregate([{ $indexStats: {} }]) },
