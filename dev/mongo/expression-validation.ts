@@ -40,6 +40,26 @@ export const NOT_IN_MONGOD_7 = new Set(['$sigmoid', '$minMaxScaler']);
 
 const KNOWN_EXPRESSIONS = new Set([...Object.keys(expressionOps), ...Object.keys(accumulatorOps)]);
 
+/** Expressions that take a fixed number of arguments in mongod (ExpressionFixedArity): others are 16020. */
+const FIXED_ARITY: Record<string, number> = {
+  ...Object.fromEntries(
+    ['$cmp', '$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$divide', '$mod', '$subtract', '$pow', '$log', '$atan2']
+      .concat(['$setDifference', '$setIsSubset', '$arrayElemAt', '$strcasecmp', '$split', '$in'])
+      .map((op) => [op, 2]),
+  ),
+  ...Object.fromEntries(
+    ['$abs', '$ceil', '$floor', '$exp', '$ln', '$log10', '$sqrt', '$not', '$toLower', '$toUpper', '$size', '$isArray']
+      .concat(['$objectToArray', '$arrayToObject', '$reverseArray', '$type', '$toBool', '$toDate', '$toDecimal'])
+      .concat(['$toDouble', '$toInt', '$toLong', '$toString', '$isNumber', '$allElementsTrue', '$anyElementTrue'])
+      .concat(['$strLenBytes', '$strLenCP', '$sin', '$cos', '$tan', '$asin', '$acos', '$atan', '$sinh', '$cosh'])
+      .concat(['$tanh', '$asinh', '$acosh', '$atanh', '$degreesToRadians', '$radiansToDegrees'])
+      .map((op) => [op, 1]),
+  ),
+  $substr: 3,
+  $substrBytes: 3,
+  $substrCP: 3,
+};
+
 /** Walks an aggregation expression: unknown operators 168, ones this server does not run 115. */
 export function checkExpression(expr: unknown): void {
   if (Array.isArray(expr)) {
@@ -63,7 +83,12 @@ export function checkExpression(expr: unknown): void {
     }
     if (!KNOWN_EXPRESSIONS.has(first) || NOT_IN_MONGOD_7.has(first))
       throw fail(168, `Unrecognized expression '${first}'`);
-    checkExpression(expr[first]);
+    const arity = FIXED_ARITY[first];
+    const args = expr[first];
+    const given = Array.isArray(args) ? args.length : 1;
+    if (arity !== undefined && given !== arity)
+      throw fail(16020, `Expression ${first} takes exactly ${arity} arguments. ${given} were passed in.`);
+    checkExpression(args);
     return;
   }
   for (const v of Object.values(expr)) checkExpression(v);

@@ -152,6 +152,8 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
       c.aggregate([{ $lookup: { from: c.collectionName, localField: 'n', foreignField: 'n' } }]).toArray(),
   },
   { what: 'an unknown expression', code: 168, run: aggregate([{ $project: { x: { $foo: 1 } } }]) },
+  { what: '$eq with one argument', code: 16020, run: aggregate([{ $project: { x: { $eq: ['$n'] } } }]) },
+  { what: '$size with two arguments', code: 16020, run: aggregate([{ $project: { x: { $size: [[1], [2]] } } }]) },
   { what: 'a bad stage inside $facet', code: 15958, run: aggregate([{ $facet: { x: [{ $limit: 0 }] } }]) },
   // indexes
   { what: "index key {'': 1}", code: 67, run: createIndex({ '': 1 }) },
