@@ -18,6 +18,7 @@ import type { Options } from 'mingo/types';
 import { addBson, isBsonNumber } from './bson-arith.ts';
 import { bsonAccumulatorOps, bsonExpressionOps } from './bson-expressions.ts';
 import { compareBson, type StringCompare, typeClass } from './bson-order.ts';
+import { checkedExpressionOps } from './checked-expressions.ts';
 import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 
@@ -278,7 +279,7 @@ function bsonSum(coll: unknown[], expr: unknown, options: Options): unknown {
  */
 export const BSON_CONTEXT = Context.init({
   accumulator: { ...accumulatorOps, ...bsonAccumulatorOps, $sum: bsonSum } as never,
-  expression: { ...expressionOps, ...bsonExpressionOps } as never,
+  expression: { ...expressionOps, ...bsonExpressionOps, ...checkedExpressionOps } as never,
   pipeline: pipelineOps as never,
   projection: projectionOps as never,
   query: bsonQueryOps as never,

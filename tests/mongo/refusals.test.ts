@@ -154,6 +154,10 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: 'an unknown expression', code: 168, run: aggregate([{ $project: { x: { $foo: 1 } } }]) },
   { what: '$eq with one argument', code: 16020, run: aggregate([{ $project: { x: { $eq: ['$n'] } } }]) },
   { what: '$size with two arguments', code: 16020, run: aggregate([{ $project: { x: { $size: [[1], [2]] } } }]) },
+  { what: '{$mod: [n, 0]} (mingo: null)', code: 16610, run: aggregate([{ $project: { x: { $mod: ['$n', 0] } } }]) },
+  { what: '{$ln: -1} (mingo: null)', code: 28766, run: aggregate([{ $project: { x: { $ln: -1 } } }]) },
+  { what: '$size of a number', code: 17124, run: aggregate([{ $project: { x: { $size: '$n' } } }]) },
+  { what: '$replaceRoot to a number', code: 40228, run: aggregate([{ $replaceRoot: { newRoot: '$n' } }]) },
   { what: 'a bad stage inside $facet', code: 15958, run: aggregate([{ $facet: { x: [{ $limit: 0 }] } }]) },
   // indexes
   { what: "index key {'': 1}", code: 67, run: createIndex({ '': 1 }) },
@@ -232,6 +236,10 @@ const accepted: Array<{ what: string; run: Run }> = [
   {
     what: 'findAndModify upsert: 1 (a number is a bool there)',
     run: command((c) => ({ findAndModify: c, query: { _id: 1 }, update: { $set: { n: 5 } }, upsert: 1 })),
+  },
+  {
+    what: '$mod, $ln, $sqrt in their domain',
+    run: aggregate([{ $project: { m: { $mod: ['$n', 2] }, l: { $ln: 1 }, q: { $sqrt: 4 } } }]),
   },
   { what: '$project with _id: 0', run: aggregate([{ $project: { n: 1, _id: 0 } }]) },
   {

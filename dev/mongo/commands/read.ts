@@ -6,6 +6,7 @@ import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
 import { isChangeStream, openChangeStream } from '../change-streams.ts';
+import { runtimeError } from '../checked-expressions.ts';
 import { collStatsDocument } from '../coll-stats.ts';
 import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
@@ -330,7 +331,7 @@ function runStages(ctx: CommandContext, input: Doc[], stages: Doc[], variables?:
     }).run(input) as Doc[];
   } catch (err) {
     if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
-    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+    throw runtimeError(err instanceof Error ? err.message : String(err));
   }
 }
 
