@@ -11,7 +11,7 @@ import { cloneDoc, withIdFirst } from './commands/common.ts';
 import { MongoCommandError } from './errors.ts';
 import { validatePipeline } from './pipeline-validation.ts';
 import type { Doc } from './storage.ts';
-import { validateOperatorUpdate } from './update-validation.ts';
+import { checkArrayUpdatePaths, validateOperatorUpdate } from './update-validation.ts';
 
 const OPERATORS = new Set([
   '$set',
@@ -294,6 +294,7 @@ export function applyUpdate(
       checkArithmetic(next, rest);
       exactArithmetic(next, rest);
       checkPaths(next, rest);
+      checkArrayUpdatePaths(next, rest);
       if (Object.keys(rest).length > 0) {
         const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
         mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);

@@ -295,3 +295,57 @@ function shownUpdate(u: Doc): string {
   );
   return `{ ${parts.join(', ')} }`;
 }
+
+/** The value at each step of a dotted path (undefined once the path leaves the document). */
+function walkPath(doc: Doc, parts: string[]): unknown[] {
+  const values: unknown[] = [];
+  let cur: unknown = doc;
+  for (const part of parts) {
+    if (Array.isArray(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
+    else if (isPlainObject(cur)) cur = cur[part];
+    else cur = undefined;
+    values.push(cur);
+  }
+  return values;
+}
+
+function shownId(doc: Doc): string {
+  return shown(doc._id);
+}
+
+/**
+ * mongod's checks of an operator update against the document it updates, where mingo would do
+ * something else: `$[]`/`$[id]` need an existing array before them (2), and `$rename` never moves
+ * from or to an array element (2; mingo leaves a null behind in the array).
+ */
+export function checkArrayUpdatePaths(doc: Doc, u: Doc): void {
+  for (const [op, spec] of Object.entries(u)) {
+    if (!isPlainObject(spec)) continue;
+    for (const [path, value] of Object.entries(spec)) {
+      const parts = path.split('.');
+      const at = parts.findIndex((p) => /^\$\[.*\]$/.test(p));
+      if (at > 0 && !parts.slice(0, at).includes('$') && !parts.slice(0, at).some((p) => p.startsWith('$['))) {
+        const before = walkPath(doc, parts.slice(0, at))[at - 1];
+        const prefix = parts.slice(0, at).join('.');
+        if (before === undefined && op !== '$unset' && op !== '$pull' && op !== '$pullAll' && op !== '$pop')
+          throw bad(`The path '${prefix}' must exist in the document in order to apply array updates.`);
+        if (before !== undefined && !Array.isArray(before))
+          throw bad(`Cannot apply array updates to non-array element ${parts[at - 1]}: ${shown(before)}`);
+      }
+      if (op !== '$rename' || typeof value !== 'string') continue;
+      for (const [side, p] of [
+        ['source', path],
+        ['destination', value],
+      ] as const) {
+        const pParts = p.split('.');
+        const values = walkPath(doc, pParts);
+        for (let i = 0; i < pParts.length - 1; i++) {
+          if (Array.isArray(values[i]))
+            throw bad(
+              `The ${side} field cannot be an array element, '${p}' in doc with _id: ${shownId(doc)} has an array field called '${pParts[i]}'`,
+            );
+        }
+      }
+    }
+  }
+}
