@@ -1,5 +1,5 @@
 /**
- * Expressions whose domain errors mongod raises and mingo does not: `{$mod: [x, 0]}`, `$ln`,
+ * Run-time checks mingo lacks. Expressions whose domain errors mongod raises and mingo does not: `{$mod: [x, 0]}`, `$ln`,
  * `$log10` and `$log` of a non-positive number give null in mingo; mongod fails the command
  * (16610, 28766, 28761, 28758/28759). `$sqrt` of a negative number is refused by both, with
  * mongod's code here (28714). The value itself is still mingo's. Also: mongod's codes for the
@@ -7,7 +7,9 @@
  */
 import { Decimal128, Long } from 'bson';
 import { evalExpr } from 'mingo/core';
+import type { Iterator } from 'mingo/lazy';
 import * as expressionOps from 'mingo/operators/expression';
+import * as pipelineOps from 'mingo/operators/pipeline';
 import type { Options } from 'mingo/types';
 import { bsonTypeName } from './bson-order.ts';
 import { MongoCommandError } from './errors.ts';
@@ -101,3 +103,26 @@ export function runtimeError(message: string): MongoCommandError {
   }
   return new MongoCommandError(2, message);
 }
+
+type Stage = (coll: Iterator, expr: unknown, options: Options) => Iterator;
+
+const mingoRedact = pipelineOps.$redact as unknown as Stage;
+/**
+ * `$redact` whose expression must give `$$KEEP`, `$$PRUNE` or `$$DESCEND` (mongod: 17053); mingo
+ * passes any other value on as the "document", which made a reply no driver could read.
+ */
+function $redact(coll: Iterator, expr: unknown, options: Options): Iterator {
+  return mingoRedact(coll, expr, options)
+    .filter((doc: unknown) => doc !== undefined)
+    .map((doc: unknown) => {
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || bsonTypeName(doc) !== 'object')
+        throw new MongoCommandError(
+          17053,
+          `$redact's expression should not return anything aside from the variables $$KEEP, $$DESCEND, and $$PRUNE, but returned ${JSON.stringify(doc)}`,
+        );
+      return doc;
+    });
+}
+
+/** Pipeline stages with mongod's run-time checks, to be merged over mingo's. */
+export const checkedStages = { $redact };

@@ -144,7 +144,6 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '{$sort: {n: 0}}', code: 15975, run: aggregate([{ $sort: { n: 0 } }]) },
   { what: "{$sort: {n: 'x'}}", code: 15974, run: aggregate([{ $sort: { n: 'x' } }]) },
   { what: "{$count: '$n'}", code: 40158, run: aggregate([{ $count: '$n' }]) },
-  { what: '{$sample: {}}', code: 28749, run: aggregate([{ $sample: {} }]) },
   {
     what: '$bucket with unsorted boundaries',
     code: 40194,
@@ -165,6 +164,24 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '{$ln: -1} (mingo: null)', code: 28766, run: aggregate([{ $project: { x: { $ln: -1 } } }]) },
   { what: '$size of a number', code: 17124, run: aggregate([{ $project: { x: { $size: '$n' } } }]) },
   { what: '$replaceRoot to a number', code: 40228, run: aggregate([{ $replaceRoot: { newRoot: '$n' } }]) },
+  { what: '{$map: 5}', code: 16878, run: aggregate([{ $project: { x: { $map: 5 } } }]) },
+  { what: "$map without 'in'", code: 16882, run: aggregate([{ $project: { x: { $map: { input: '$arr' } } } }]) },
+  {
+    what: "$let without 'in' (mingo: nothing)",
+    code: 16877,
+    run: aggregate([{ $project: { x: { $let: { vars: {} } } } }]),
+  },
+  {
+    what: "$cond without 'then'",
+    code: 17081,
+    run: aggregate([{ $project: { x: { $cond: { if: true, else: 1 } } } }]),
+  },
+  { what: '$switch without branches', code: 40068, run: aggregate([{ $project: { x: { $switch: {} } } }]) },
+  { what: '{$regexMatch: {}} (mingo: false)', code: 31022, run: aggregate([{ $project: { x: { $regexMatch: {} } } }]) },
+  { what: '{$dateToString: 1}', code: 18629, run: aggregate([{ $project: { x: { $dateToString: 1 } } }]) },
+  { what: '{$trim: 1}', code: 50696, run: aggregate([{ $project: { x: { $trim: 1 } } }]) },
+  { what: '{$redact: 1} (mingo: a reply no driver can read)', code: 17053, run: aggregate([{ $redact: 1 }]) },
+  { what: '{$sample: {}} (mingo: the server process died)', code: 28749, run: aggregate([{ $sample: {} }]) },
   { what: 'a bad stage inside $facet', code: 15958, run: aggregate([{ $facet: { x: [{ $limit: 0 }] } }]) },
   // indexes
   { what: "index key {'': 1}", code: 67, run: createIndex({ '': 1 }) },
@@ -248,6 +265,25 @@ const accepted: Array<{ what: string; run: Run }> = [
   {
     what: '$mod, $ln, $sqrt in their domain',
     run: aggregate([{ $project: { m: { $mod: ['$n', 2] }, l: { $ln: 1 }, q: { $sqrt: 4 } } }]),
+  },
+  {
+    what: 'named-argument expressions written in full',
+    run: aggregate([
+      {
+        $project: {
+          m: { $map: { input: '$arr', as: 'v', in: '$$v' } },
+          l: { $let: { vars: { k: 1 }, in: '$$k' } },
+          // biome-ignore lint/suspicious/noThenProperty: MongoDB's $cond syntax
+          c: { $cond: { if: true, then: 1, else: 2 } },
+          // biome-ignore lint/suspicious/noThenProperty: MongoDB's $switch syntax
+          w: { $switch: { branches: [{ case: true, then: 1 }], default: 0 } },
+          r: { $regexMatch: { input: '$s', regex: 'x' } },
+          t: { $trim: { input: ' x ' } },
+          d: { $dateToString: { date: '$$NOW', format: '%Y' } },
+        },
+      },
+      { $redact: '$$KEEP' },
+    ]),
   },
   { what: '$project with _id: 0', run: aggregate([{ $project: { n: 1, _id: 0 } }]) },
   {

@@ -6,7 +6,7 @@ import { type Iterator, Lazy } from 'mingo/lazy';
 import { BSON_CONTEXT } from '../bson-match.ts';
 import { compareBson } from '../bson-order.ts';
 import { isChangeStream, openChangeStream } from '../change-streams.ts';
-import { runtimeError } from '../checked-expressions.ts';
+import { checkedStages, runtimeError } from '../checked-expressions.ts';
 import { collStatsDocument } from '../coll-stats.ts';
 import { refuseUncollatedPipeline } from '../collated-ops.ts';
 import type { Collation } from '../collation.ts';
@@ -34,7 +34,7 @@ function bsonSortStage(coll: Iterator, spec: unknown, options: { collation?: unk
 
 /** Aggregation operators: BSON-aware filters and accumulators, and `$sort` in BSON order (first context wins). */
 const AGGREGATE_CONTEXT = Context.from(
-  Context.init({ pipeline: { $sort: bsonSortStage as never, ...orderedStages } as never }),
+  Context.init({ pipeline: { $sort: bsonSortStage as never, ...orderedStages, ...checkedStages } as never }),
   BSON_CONTEXT,
 );
 
