@@ -499,6 +499,64 @@ function checkSetWindowFields(arg: unknown): void {
   }
 }
 
+/** A stage parsed by mongod's IDL: unknown fields 40415, missing required ones 40414, wrong types 14. */
+function checkIdlStage(
+  op: string,
+  arg: unknown,
+  fields: Record<string, 'object' | 'string' | 'array' | 'any'>,
+  required: string[],
+): void {
+  if (!isPlainDoc(arg))
+    throw fail(ErrorCodeTypeMismatch, `${op} specification must be an object, found ${bsonTypeName(arg)}`);
+  for (const [k, v] of Object.entries(arg)) {
+    const want = fields[k];
+    if (want === undefined) throw fail(40415, `BSON field '${op}.${k}' is an unknown field.`);
+    const ok =
+      want === 'any' ||
+      (want === 'object' && isPlainDoc(v)) ||
+      (want === 'string' && typeof v === 'string') ||
+      (want === 'array' && Array.isArray(v));
+    if (!ok)
+      throw fail(
+        ErrorCodeTypeMismatch,
+        `BSON field '${op}.${k}' is the wrong type '${bsonTypeName(v)}', expected type '${want}'`,
+      );
+  }
+  for (const k of required) {
+    if (!(k in arg)) throw fail(40414, `BSON field '${op}.${k}' is missing but a required field`);
+  }
+}
+
+function checkGraphLookup(arg: unknown): void {
+  if (!isPlainDoc(arg))
+    throw fail(40327, `the $graphLookup stage specification must be an object, but found ${bsonTypeName(arg)}`);
+  for (const [k, v] of Object.entries(arg)) {
+    if (['as', 'connectFromField', 'connectToField', 'depthField'].includes(k)) {
+      if (typeof v !== 'string') throw fail(40103, `expected string as argument for ${k}, found: ${bsonTypeName(v)}`);
+    } else if (k === 'from') {
+      if (typeof v !== 'string')
+        throw fail(ErrorCodeFailedToParse, `$graphLookup 'from' field must be a string, but found ${bsonTypeName(v)}`);
+    } else if (k === 'maxDepth') {
+      if (!isNumber(v)) throw fail(40100, `maxDepth must be numeric, found type: ${bsonTypeName(v)}`);
+      if (Number(String(v)) < 0) throw fail(40101, `maxDepth requires a nonnegative argument, found: ${String(v)}`);
+      if (!Number.isInteger(Number(String(v))))
+        throw fail(40102, `maxDepth could not be represented as a long long: ${String(v)}`);
+    } else if (k === 'restrictSearchWithMatch') {
+      if (!isPlainDoc(v)) throw fail(40185, `restrictSearchWithMatch must be an object, found ${bsonTypeName(v)}`);
+      validateFilter(v);
+    } else if (k === 'startWith') {
+      checkExpression(v);
+    } else throw fail(40104, `Unknown argument to $graphLookup: ${k}`);
+  }
+  for (const k of ['from', 'as', 'startWith', 'connectFromField', 'connectToField']) {
+    if (!(k in arg))
+      throw fail(
+        40105,
+        "$graphLookup requires 'from', 'as', 'startWith', 'connectFromField', and 'connectToField' to be specified.",
+      );
+  }
+}
+
 /** Checks one stage's name and arguments. */
 function checkStage(stage: unknown): void {
   if (!isPlainDoc(stage)) throw fail(14, "Each element of the 'pipeline' array must be an object");
@@ -571,6 +629,21 @@ function checkStage(stage: unknown): void {
       return;
     case '$setWindowFields':
       checkSetWindowFields(arg);
+      return;
+    case '$graphLookup':
+      checkGraphLookup(arg);
+      return;
+    case '$densify':
+      checkIdlStage(op, arg, { field: 'string', partitionByFields: 'array', range: 'object' }, ['field', 'range']);
+      checkIdlStage('$densify.range', (arg as Doc).range, { step: 'any', unit: 'string', bounds: 'any' }, [
+        'step',
+        'bounds',
+      ]);
+      return;
+    case '$fill':
+      checkIdlStage(op, arg, { partitionBy: 'any', partitionByFields: 'array', sortBy: 'object', output: 'object' }, [
+        'output',
+      ]);
       return;
     case '$redact':
       checkExpression(arg);

@@ -182,6 +182,12 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '{$trim: 1}', code: 50696, run: aggregate([{ $project: { x: { $trim: 1 } } }]) },
   { what: '{$redact: 1} (mingo: a reply no driver can read)', code: 17053, run: aggregate([{ $redact: 1 }]) },
   { what: '{$sample: {}} (mingo: the server process died)', code: 28749, run: aggregate([{ $sample: {} }]) },
+  { what: '$densify without range', code: 40414, run: aggregate([{ $densify: { field: 'n' } }]) },
+  {
+    what: '$graphLookup without connectToField',
+    code: 40105,
+    run: aggregate([{ $graphLookup: { from: 'probe', startWith: '$n', connectFromField: 'n', as: 'g' } }]),
+  },
   { what: 'a bad stage inside $facet', code: 15958, run: aggregate([{ $facet: { x: [{ $limit: 0 }] } }]) },
   // indexes
   { what: "index key {'': 1}", code: 67, run: createIndex({ '': 1 }) },
