@@ -26,8 +26,7 @@ const nullish = (v: unknown): boolean => v === null || v === undefined;
 const numberOf = (v: unknown): number => (typeof v === 'number' ? v : Number(String(v)));
 
 /** A one-argument logarithm that fails on a non-positive number, as mongod's do. */
-function logarithm(name: '$ln' | '$log10', code: number): Expression {
-  const mingo = expressionOps[name] as unknown as Expression;
+function logarithm(name: '$ln' | '$log10', code: number, mingo: Expression): Expression {
   return (obj, expr, options) => {
     const [x] = operands(obj, expr, options);
     if (!nullish(x) && isNumber(x) && !(numberOf(x) > 0) && !Number.isNaN(numberOf(x)))
@@ -76,8 +75,8 @@ function $mod(obj: unknown, expr: unknown, options: Options): unknown {
 
 /** Expression operators with mongod's domain errors, to be merged over mingo's. */
 export const checkedExpressionOps = {
-  $ln: logarithm('$ln', 28766),
-  $log10: logarithm('$log10', 28761),
+  $ln: logarithm('$ln', 28766, expressionOps.$ln as unknown as Expression),
+  $log10: logarithm('$log10', 28761, expressionOps.$log10 as unknown as Expression),
   $log,
   $sqrt,
   $mod,

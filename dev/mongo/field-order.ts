@@ -107,8 +107,7 @@ function projectStage(coll: Iterator, expr: unknown, options: Options): Iterator
 }
 
 /** A stage whose output documents mongod starts with `_id`. */
-function idFirst(name: '$bucket' | '$bucketAuto'): Stage {
-  const run = pipelineOps[name] as unknown as Stage;
+function idFirst(run: Stage): Stage {
   return (coll, expr, options) =>
     run(coll, expr, options).map(((doc: Doc) => {
       if (!isPlainDoc(doc) || !('_id' in doc) || Object.keys(doc)[0] === '_id') return doc;
@@ -120,6 +119,6 @@ function idFirst(name: '$bucket' | '$bucketAuto'): Stage {
 /** Pipeline stages that build documents in mongod's field order (registered in the aggregation context). */
 export const orderedStages = {
   $project: projectStage,
-  $bucket: idFirst('$bucket'),
-  $bucketAuto: idFirst('$bucketAuto'),
+  $bucket: idFirst(pipelineOps.$bucket as unknown as Stage),
+  $bucketAuto: idFirst(pipelineOps.$bucketAuto as unknown as Stage),
 };
