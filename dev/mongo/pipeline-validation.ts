@@ -142,9 +142,9 @@ export function checkProjection(spec: Doc, stage: boolean): void {
         // A computed field ($slice/$elemMatch in find, an expression or literal): inclusion style.
         if (isPlainDoc(value)) {
           const op = Object.keys(value)[0] as string;
-          if (!stage && (op === '$slice' || op === '$elemMatch')) {
-            if (op === '$slice') continue; // works with both styles
-          } else checkExpression(value);
+          // find's $slice and $elemMatch go with either style (mongod decides the style without them)
+          if (!stage && (op === '$slice' || op === '$elemMatch')) continue;
+          checkExpression(value);
         }
         kind = 'other';
       }
