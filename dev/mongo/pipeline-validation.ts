@@ -161,6 +161,15 @@ export function checkProjection(spec: Doc, stage: boolean): void {
   walk(spec, '');
 }
 
+/**
+ * A find or findAndModify `sort`, parsed like mongod's sort pattern before anything is read (so
+ * also on a missing collection): 15974 for a non-number, 15975 for a number other than 1/-1.
+ */
+export function checkFindSort(sort: Doc | undefined): void {
+  if (sort === undefined || Object.keys(sort).length === 0) return;
+  checkSortSpec(sort, true);
+}
+
 function checkLimit(arg: unknown): void {
   if (!isNumber(arg)) throw fail(15957, 'the limit must be specified as a number');
   const n = Number(String(arg));
@@ -232,10 +241,11 @@ function checkGroup(arg: unknown): void {
   }
 }
 
-function checkSortSpec(arg: unknown): void {
+function checkSortSpec(arg: unknown, find = false): void {
   if (!isPlainDoc(arg)) throw fail(15973, 'the $sort key specification must be an object');
   if (Object.keys(arg).length === 0) throw fail(15976, '$sort stage must have at least one sort key');
   for (const [path, dir] of Object.entries(arg)) {
+    if (find && path === '$natural') continue; // find's natural order, checked by the planner
     checkFieldPath(path, '');
     if (isPlainDoc(dir)) {
       if ('$meta' in dir) throw unsupported('a $meta sort');

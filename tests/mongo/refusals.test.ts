@@ -189,6 +189,13 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
     run: aggregate([{ $graphLookup: { from: 'probe', startWith: '$n', connectFromField: 'n', as: 'g' } }]),
   },
   { what: 'a bad stage inside $facet', code: 15958, run: aggregate([{ $facet: { x: [{ $limit: 0 }] } }]) },
+  // the driver checks a sort's values itself: these go as commands
+  {
+    what: 'find sort {n: 0} on a missing collection',
+    code: 15975,
+    run: command(() => ({ find: 'none', sort: { n: 0 } })),
+  },
+  { what: "find sort {n: 'x'}", code: 15974, run: command((c) => ({ find: c, sort: { n: 'x' } })) },
   // indexes
   { what: "index key {'': 1}", code: 67, run: createIndex({ '': 1 }) },
   { what: "index key {'$a': 1}", code: 67, run: createIndex({ $a: 1 }) },
@@ -251,6 +258,7 @@ const accepted: Array<{ what: string; run: Run }> = [
   { what: '{$not: /x/}', run: find({ s: { $not: /x/ } }) },
   { what: '{$not: {$gt: 1}}', run: find({ n: { $not: { $gt: 1 } } }) },
   { what: '$comment', run: find({ $comment: 'why', n: 5 }) },
+  { what: 'find sort by $natural', run: (_db, c) => c.find({}, { sort: { $natural: -1 } }).toArray() },
   { what: 'a DBRef-shaped value', run: find({ r: { $ref: 'x', $id: 1 } }) },
   { what: '$expr', run: find({ $expr: { $eq: ['$n', 5] } }) },
   { what: '$regex with $options', run: find({ s: { $regex: 'x', $options: 'i' } }) },

@@ -14,7 +14,7 @@ import type { CursorTail } from '../cursors.ts';
 import { MongoCommandError } from '../errors.ts';
 import { orderedStages } from '../field-order.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../find-options.ts';
-import { validatePipeline } from '../pipeline-validation.ts';
+import { checkFindSort, validatePipeline } from '../pipeline-validation.ts';
 import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query.ts';
 import type { Collection, Doc } from '../storage.ts';
 import { checkTailableFind, tailableSource } from '../tailable.ts';
@@ -158,6 +158,7 @@ const find: CommandSpec = {
     if (!onView) checkTailableFind(ctx.cmd, coll);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
+    checkFindSort(sort);
     const skip = intOption(ctx, 'skip');
     if (skip !== undefined && skip < 0)
       throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
