@@ -192,7 +192,7 @@ describe('update arithmetic on Int64 and Decimal128 like MongoDB', () => {
       (await coll.aggregate([{ $addFields: { x: 1 } }, { $sort: { v: dir } }]).toArray()).map((d) => d._id);
     expect(await order(1)).toEqual([6, 7, 2, 4, 3, 1, 5]);
     expect(await order(-1)).toEqual([5, 1, 3, 4, 2, 7, 6]);
-    await expect(coll.aggregate([{ $sort: { v: 2 } }]).toArray()).rejects.toMatchObject({ code: 15974 });
+    await expect(coll.aggregate([{ $sort: { v: 2 } }]).toArray()).rejects.toMatchObject({ code: 15975 });
   });
 
   it('computes $add, $subtract and $multiply on Decimal128 in decimal and on Int64 beyond 2^53 exactly', async () => {

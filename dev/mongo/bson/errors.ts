@@ -16,6 +16,7 @@ export const codeNames: Record<number, string> = {
   48: 'NamespaceExists',
   50: 'MaxTimeMSExpired',
   52: 'DollarPrefixedFieldName',
+  56: 'EmptyFieldName',
   59: 'CommandNotFound',
   66: 'ImmutableField',
   67: 'CannotCreateIndex',
@@ -41,6 +42,7 @@ export const codeNames: Record<number, string> = {
   100: 'UnsatisfiableWriteConcern',
   239: 'SnapshotTooOld',
   171: 'CannotIndexParallelArrays',
+  168: 'InvalidPipelineOperator',
   225: 'TransactionTooOld',
   251: 'NoSuchTransaction',
   256: 'TransactionCommitted',
@@ -116,7 +118,8 @@ export class MongoCommandError extends Error {
   constructor(code: number, message: string, extra: Record<string, unknown> = {}, errorLabels: string[] = []) {
     super(message);
     this.code = code;
-    this.codeName = codeNames[code] ?? 'UnknownError';
+    // mongod names its numbered assertions (uassert 15958…) Location<code>.
+    this.codeName = codeNames[code] ?? (code >= 10000 ? `Location${code}` : 'UnknownError');
     this.extra = extra;
     this.errorLabels = errorLabels;
   }

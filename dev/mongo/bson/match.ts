@@ -16,6 +16,7 @@ import * as windowOps from 'mingo/operators/window';
 import { Query } from 'mingo/query';
 import type { Options } from 'mingo/types';
 import { addBson, isBsonNumber } from './arith.ts';
+import { checkedExpressionOps } from './checked-expressions.ts';
 import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 import { bsonAccumulatorOps, bsonExpressionOps } from './expressions.ts';
@@ -278,7 +279,7 @@ function bsonSum(coll: unknown[], expr: unknown, options: Options): unknown {
  */
 export const BSON_CONTEXT = Context.init({
   accumulator: { ...accumulatorOps, ...bsonAccumulatorOps, $sum: bsonSum } as never,
-  expression: { ...expressionOps, ...bsonExpressionOps } as never,
+  expression: { ...expressionOps, ...bsonExpressionOps, ...checkedExpressionOps } as never,
   pipeline: pipelineOps as never,
   projection: projectionOps as never,
   query: bsonQueryOps as never,

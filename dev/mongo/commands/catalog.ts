@@ -2,6 +2,7 @@
 
 import { parseCollation } from '../bson/collation.ts';
 import { MongoCommandError } from '../bson/errors.ts';
+import { validateFilter, validatePartialFilter } from '../bson/filter-validation.ts';
 import { bsonQuery } from '../bson/match.ts';
 import { compareBson } from '../bson/order.ts';
 import { checkNoCycle, isView, rejectView, viewDefinition } from '../query/views.ts';
@@ -93,6 +94,28 @@ function indexKeyOk(key: unknown): key is Record<string, number> {
   if (typeof key !== 'object' || key === null || Array.isArray(key)) return false;
   const entries = Object.entries(key);
   return entries.length > 0 && entries.length <= 32 && entries.every(([, v]) => v === 1 || v === -1);
+}
+
+/**
+ * mongod's checks of an index key pattern's field names (67 CannotCreateIndex): not empty, no
+ * empty path component, no `$`-prefixed component; `$**` (a wildcard index) is refused by name.
+ */
+function checkIndexKeyFields(key: unknown): void {
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) return; // indexKeyOk's message
+  if (Object.keys(key).length === 0) throw new MongoCommandError(67, 'Index keys cannot be empty.');
+  for (const field of Object.keys(key)) {
+    if (field === '') throw new MongoCommandError(67, 'Index keys cannot be an empty field.');
+    const parts = field.split('.');
+    if (parts[parts.length - 1] === '$**')
+      throw new MongoCommandError(67, `wildcard indexes ('${field}') are not supported by the embedded MongoDB server`);
+    if (parts.some((p) => p === ''))
+      throw new MongoCommandError(
+        67,
+        `Index key contains an illegal field name: field name cannot be empty: '${field}'.`,
+      );
+    if (parts.some((p) => p.startsWith('$')))
+      throw new MongoCommandError(67, `Index key contains an illegal field name: field name starts with '$'.`);
+  }
 }
 
 function defaultIndexName(key: Record<string, number>): string {
@@ -203,6 +226,7 @@ const listCollections: CommandSpec = {
     let docs = colls.filter((c) => listable(ctx, c)).map(listedCollection);
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
+      validateFilter(filter as Doc);
       const q = bsonQuery(filter as Doc);
       docs = docs.filter((d) => q.test(d));
     }
@@ -226,6 +250,7 @@ const listDatabases: CommandSpec = {
     });
     const filter = ctx.cmd.filter;
     if (filter && typeof filter === 'object') {
+      validateFilter(filter as Doc);
       const q = bsonQuery(filter as Doc);
       databases = databases.filter((d) => q.test(d));
     }
@@ -246,6 +271,7 @@ const createIndexes: CommandSpec = {
     // Validate everything before changing anything.
     const requested: IndexSpec[] = [];
     for (const raw of specs as Doc[]) {
+      checkIndexKeyFields(raw.key);
       if (!indexKeyOk(raw.key)) {
         throw new MongoCommandError(
           67,
@@ -273,6 +299,7 @@ const createIndexes: CommandSpec = {
         if (typeof raw.partialFilterExpression !== 'object' || raw.partialFilterExpression === null) {
           throw new MongoCommandError(67, 'partialFilterExpression must be an object');
         }
+        validatePartialFilter(raw.partialFilterExpression as Doc);
         spec.partialFilterExpression = raw.partialFilterExpression;
       }
       if (raw.expireAfterSeconds !== undefined) {

@@ -5,6 +5,8 @@ import { type Collation, parseCollation } from '../bson/collation.ts';
 import { MongoCommandError, writeConflict } from '../bson/errors.ts';
 import { MAX_BSON_OBJECT_SIZE } from '../bson/limits.ts';
 import { refuseUncollatedProjection } from '../query/collated-ops.ts';
+import { inProjectionOrder } from '../query/field-order.ts';
+import { checkProjection } from '../query/pipeline-validation.ts';
 import type { Doc } from '../storage/engine.ts';
 import { type Collection, checkCollectionName, LockWait } from '../storage/engine.ts';
 import type { CommandContext } from './types.ts';
@@ -84,6 +86,7 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
   if (typeof projection !== 'object' || Array.isArray(projection)) {
     throw new MongoCommandError(14, "BSON field 'projection' is the wrong type, expected type 'object'");
   }
+  checkProjection(projection as Doc, false);
   if (collation) refuseUncollatedProjection(projection);
   if (Object.keys(projection).length === 0) return docs;
   const positional = Object.keys(projection).filter((k) => k.endsWith('.$'));
@@ -98,7 +101,8 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
     }
   }
   try {
-    return find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
+    const projected = find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
+    return inProjectionOrder(docs, projected, projection as Doc);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }

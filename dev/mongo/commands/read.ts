@@ -3,6 +3,7 @@ import { Binary } from 'bson';
 import { Context, aggregate as mingoAggregate, ProcessingMode } from 'mingo';
 import { Aggregator } from 'mingo/aggregator';
 import { type Iterator, Lazy } from 'mingo/lazy';
+import { checkedStages, runtimeError } from '../bson/checked-expressions.ts';
 import type { Collation } from '../bson/collation.ts';
 import { MongoCommandError } from '../bson/errors.ts';
 import { BSON_CONTEXT } from '../bson/match.ts';
@@ -11,7 +12,9 @@ import { isChangeStream, openChangeStream } from '../query/change-streams.ts';
 import { refuseUncollatedPipeline } from '../query/collated-ops.ts';
 import type { CursorTail } from '../query/cursors.ts';
 import { compileFilter, type PlanInfo, runQuery, sortDocuments } from '../query/execute.ts';
+import { orderedStages } from '../query/field-order.ts';
 import { hintedIndex, indexKeyDoc, keyFromPlan, scanHintedIndex, withRecordId } from '../query/find-options.ts';
+import { checkFindSort, validatePipeline } from '../query/pipeline-validation.ts';
 import { checkTailableFind, tailableSource } from '../query/tailable.ts';
 import { findAsPipeline, isView, resolveView, viewNotCollection } from '../query/views.ts';
 import { collStatsDocument } from '../storage/coll-stats.ts';
@@ -30,7 +33,10 @@ function bsonSortStage(coll: Iterator, spec: unknown, options: { collation?: unk
 }
 
 /** Aggregation operators: BSON-aware filters and accumulators, and `$sort` in BSON order (first context wins). */
-const AGGREGATE_CONTEXT = Context.from(Context.init({ pipeline: { $sort: bsonSortStage as never } }), BSON_CONTEXT);
+const AGGREGATE_CONTEXT = Context.from(
+  Context.init({ pipeline: { $sort: bsonSortStage as never, ...orderedStages, ...checkedStages } as never }),
+  BSON_CONTEXT,
+);
 
 function optionalDoc(ctx: CommandContext, field: string): Doc | undefined {
   const v = ctx.cmd[field];
@@ -152,6 +158,7 @@ const find: CommandSpec = {
     if (!onView) checkTailableFind(ctx.cmd, coll);
     const filter = optionalDoc(ctx, 'filter') ?? {};
     const sort = optionalDoc(ctx, 'sort');
+    checkFindSort(sort);
     const skip = intOption(ctx, 'skip');
     if (skip !== undefined && skip < 0)
       throw new MongoCommandError(51024, `BSON field 'skip' value must be >= 0, actual value '${skip}'`);
@@ -325,7 +332,7 @@ function runStages(ctx: CommandContext, input: Doc[], stages: Doc[], variables?:
     }).run(input) as Doc[];
   } catch (err) {
     if (err instanceof MongoCommandError) throw err; // ours (e.g. $sort 15974) keep their code
-    throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
+    throw runtimeError(err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -382,6 +389,7 @@ const aggregate: CommandSpec = {
       const request = { db: ctx.db, target: ctx.cmd.aggregate, inTransaction: ctx.txn !== undefined, batchSize };
       return openChangeStream({ ...request, lsidKey: ctx.lsidKey, engine, cursors }, ctx.state.changes, stages);
     }
+    validatePipeline(stages);
     if (collation) refuseUncollatedPipeline(stages);
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {

@@ -46,7 +46,8 @@ const dbStats: CommandSpec = {
 
 const collStats: CommandSpec = {
   handler: (ctx) => {
-    const name = ctx.cmd.collStats;
+    // The name under which the command was sent: `collStats` or its alias `collstats`.
+    const name = ctx.cmd[ctx.name] as string;
     checkCollectionName(ctx.db, name);
     const coll = ctx.engine.getCollection(ctx.db, name);
     if (!coll || !listable(ctx, coll)) throw new MongoCommandError(26, `Collection [${ctx.db}.${name}] not found.`);

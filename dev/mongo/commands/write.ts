@@ -3,10 +3,11 @@
 import { withIdFirst } from '../bson/documents.ts';
 import { isWriteError, MongoCommandError } from '../bson/errors.ts';
 import { MAX_WRITE_BATCH_SIZE } from '../bson/limits.ts';
-import { keyString } from '../bson/order.ts';
+import { bsonTypeName, keyString } from '../bson/order.ts';
 import { refuseUncollatedProjection, refuseUncollatedUpdate } from '../query/collated-ops.ts';
 import { compileFilter, runQuery } from '../query/execute.ts';
 import { applyUpdate, updateKind, upsertSeed } from '../query/update.ts';
+import { validateArrayFilters } from '../query/update-validation.ts';
 import type { Collection, Doc } from '../storage/engine.ts';
 import {
   bypassValidation,
@@ -100,6 +101,7 @@ async function updateStatement(
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
+  validateArrayFilters(op.u, kind, op.arrayFilters);
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
   const targets = runQuery(ctx.engine, coll, ctx.view, q, {
     limit: multi ? undefined : 1,
@@ -135,6 +137,41 @@ async function updateStatement(
   return { matched, modified };
 }
 
+/** The fields of an update statement in MongoDB 7.0 (its parser is strict). */
+const UPDATE_STATEMENT_FIELDS = new Set([
+  'q',
+  'u',
+  'c',
+  'arrayFilters',
+  'multi',
+  'upsert',
+  'upsertSupplied',
+  'hint',
+  'collation',
+]);
+
+/** An update statement's fields, typed as mongod's parser wants them: the whole command fails otherwise. */
+function checkUpdateStatement(op: Doc): void {
+  if (typeof op !== 'object' || op === null || Array.isArray(op))
+    throw new MongoCommandError(14, "BSON field 'update.updates' is the wrong type, expected type 'object'");
+  for (const key of Object.keys(op)) {
+    if (!UPDATE_STATEMENT_FIELDS.has(key))
+      throw new MongoCommandError(40415, `BSON field 'update.updates.${key}' is an unknown field.`);
+  }
+  for (const key of ['multi', 'upsert'] as const) {
+    const v = op[key];
+    if (v !== undefined && typeof v !== 'boolean')
+      throw new MongoCommandError(
+        14,
+        `BSON field 'update.updates.${key}' is the wrong type '${bsonTypeName(v)}', expected type 'bool'`,
+      );
+  }
+  if (op.q === undefined)
+    throw new MongoCommandError(40414, "BSON field 'update.updates.q' is missing but a required field");
+  if (op.u === undefined)
+    throw new MongoCommandError(40414, "BSON field 'update.updates.u' is missing but a required field");
+}
+
 const update: CommandSpec = {
   allowedInTxn: true,
   retryableWrite: true,
@@ -144,6 +181,7 @@ const update: CommandSpec = {
     // it): the whole command fails to parse.
     if (ops.some((op) => op.sort !== undefined))
       throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
+    for (const op of ops) checkUpdateStatement(op);
     const bypass = bypassValidation(ctx);
     const coll = await collectionForWrite(ctx);
     let n = 0;
@@ -203,15 +241,28 @@ const del: CommandSpec = {
   },
 };
 
+/** A findAndModify flag: mongod takes a bool or any number (non-zero is true), and refuses other types (14). */
+function safeBool(cmd: Doc, field: string): boolean {
+  const v = cmd[field];
+  if (v === undefined || v === null) return false;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' || typeof v === 'bigint' || bsonTypeName(v) === 'long' || bsonTypeName(v) === 'decimal')
+    return Number(String(v)) !== 0;
+  throw new MongoCommandError(
+    14,
+    `BSON field 'findAndModify.${field}' is the wrong type '${bsonTypeName(v)}', expected types '[bool, long, int, decimal, double]'`,
+  );
+}
+
 const findAndModify: CommandSpec = {
   allowedInTxn: true,
   retryableWrite: true,
   handler: async (ctx) => {
     const collation = operationCollation(ctx);
     const { cmd } = ctx;
-    const remove = cmd.remove === true;
-    const returnNew = cmd.new === true;
-    const upsert = cmd.upsert === true;
+    const remove = safeBool(cmd, 'remove');
+    const returnNew = safeBool(cmd, 'new');
+    const upsert = safeBool(cmd, 'upsert');
     const bypass = bypassValidation(ctx);
     if (remove && cmd.update !== undefined)
       throw new MongoCommandError(9, 'Cannot specify both an update and remove=true');
@@ -233,6 +284,7 @@ const findAndModify: CommandSpec = {
     const arrayFilters = Array.isArray(cmd.arrayFilters) ? (cmd.arrayFilters as Doc[]) : undefined;
     const out = (doc: Doc | null): Doc | null => (doc ? (project([doc], cmd.fields, q, collation)[0] ?? null) : null);
     const kind = remove ? 'replacement' : updateKind(cmd.update);
+    if (!remove) validateArrayFilters(cmd.update, kind, cmd.arrayFilters);
 
     const result = await retryOnLock(ctx, () => {
       const target = coll

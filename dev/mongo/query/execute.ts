@@ -5,6 +5,7 @@
 import type { Query } from 'mingo/query';
 import { type Collation, sameCollation } from '../bson/collation.ts';
 import { MongoCommandError } from '../bson/errors.ts';
+import { validateFilter, withoutComments } from '../bson/filter-validation.ts';
 import { bsonQuery } from '../bson/match.ts';
 import { compareBson, keyString, type StringCompare, typeClass } from '../bson/order.ts';
 import { clusteredIndexOf, indexByName, naturalOrderIds } from '../storage/clustered.ts';
@@ -197,8 +198,11 @@ function compareSortKeys(a: unknown, b: unknown, strings?: StringCompare): numbe
 export function sortDocuments(docs: Doc[], sort: Doc, collation?: Collation): Doc[] {
   const strings = collation?.compare;
   const spec = Object.entries(sort).map(([path, dir]) => {
-    if (dir !== 1 && dir !== -1)
+    if (dir !== 1 && dir !== -1) {
+      if (typeof dir === 'number')
+        throw new MongoCommandError(15975, '$sort key ordering must be 1 (for ascending) or -1 (for descending)');
       throw new MongoCommandError(15974, `Illegal key in $sort specification: ${path}: ${JSON.stringify(dir)}`);
+    }
     return { parts: path.split('.'), dir };
   });
   const keyed = docs.map((doc, index) => ({
@@ -287,9 +291,10 @@ export function compileFilter(filter: unknown, variables?: Doc, collation?: Coll
   if (filter !== undefined && filter !== null && (typeof filter !== 'object' || Array.isArray(filter))) {
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
+  validateFilter((filter ?? {}) as Doc);
   if (collation) refuseUncollatedFilter(filter);
   try {
-    return bsonQuery((filter ?? {}) as Doc, variables, collation);
+    return bsonQuery(withoutComments((filter ?? {}) as Doc), variables, collation);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));
   }

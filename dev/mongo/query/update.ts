@@ -10,6 +10,8 @@ import { cloneDoc, withIdFirst } from '../bson/documents.ts';
 import { MongoCommandError } from '../bson/errors.ts';
 import { keyString, bsonTypeName as typeName } from '../bson/order.ts';
 import type { Doc } from '../storage/engine.ts';
+import { validatePipeline } from './pipeline-validation.ts';
+import { checkArrayUpdatePaths, validateOperatorUpdate } from './update-validation.ts';
 
 const OPERATORS = new Set([
   '$set',
@@ -59,6 +61,7 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
         );
       }
     }
+    validateOperatorUpdate(u);
     return 'operators';
   }
   for (const k of keys) {
@@ -188,7 +191,15 @@ function checkPaths(doc: Doc, u: Doc): void {
       const last = parts[parts.length - 1] as string;
       const target =
         Array.isArray(cur) && /^\d+$/.test(last) ? cur[Number(last)] : isPlainObject(cur) ? cur[last] : undefined;
-      if (target === undefined || Array.isArray(target)) continue;
+      if (target === undefined) continue;
+      if (Array.isArray(target)) {
+        if (op === '$bit')
+          throw new MongoCommandError(
+            2,
+            `Cannot apply $bit to a value of non-integral type.{ _id: ${shown(doc._id)} } has the field ${last} of non-integer type array`,
+          );
+        continue;
+      }
       if (op === '$push' || op === '$addToSet') {
         throw new MongoCommandError(
           2,
@@ -199,8 +210,22 @@ function checkPaths(doc: Doc, u: Doc): void {
         throw new MongoCommandError(14, `Path '${path}' contains an element of non-array type '${typeName(target)}'`);
       if (op === '$pull' || op === '$pullAll')
         throw new MongoCommandError(2, 'Cannot apply $pull to a non-array value');
+      if (op === '$bit' && !isIntegral(target))
+        throw new MongoCommandError(
+          2,
+          `Cannot apply $bit to a value of non-integral type.{ _id: ${shown(doc._id)} } has the field ${last} of non-integer type ${typeName(target)}`,
+        );
     }
   }
+}
+
+/** An integer as BSON stores it (Int32/Int64; documents are decoded with promoted values). */
+function isIntegral(v: unknown): boolean {
+  return (
+    (typeof v === 'number' && Number.isInteger(v)) ||
+    typeof v === 'bigint' ||
+    (v as { _bsontype?: string })?._bsontype === 'Long'
+  );
 }
 
 function setPath(doc: Doc, path: string, value: unknown): void {
@@ -269,6 +294,7 @@ export function applyUpdate(
       checkArithmetic(next, rest);
       exactArithmetic(next, rest);
       checkPaths(next, rest);
+      checkArrayUpdatePaths(next, rest);
       if (Object.keys(rest).length > 0) {
         const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
         mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);
@@ -297,6 +323,7 @@ function applyPipeline(doc: Doc, pipeline: Doc[], variables: Doc | undefined): D
       throw new MongoCommandError(72, `${op ?? 'A non-object stage'} is not allowed to be used within an update`);
     }
   }
+  validatePipeline(pipeline);
   const [out] = mingoAggregate([cloneDoc(doc)], pipeline, variables ? { variables } : {}) as Doc[];
   if (!out) throw new MongoCommandError(2, 'the update pipeline produced no document');
   if (out._id === undefined && doc._id !== undefined) return { _id: doc._id, ...out };
@@ -307,7 +334,9 @@ function applyPipeline(doc: Doc, pipeline: Doc[], variables: Doc | undefined): D
 function guardId(ops: Doc, oldId: unknown): void {
   for (const [op, spec] of Object.entries(ops)) {
     if (!isPlainObject(spec)) continue;
-    for (const path of Object.keys(spec)) {
+    for (const [path, value] of Object.entries(spec)) {
+      if (op === '$rename' && typeof value === 'string' && (value === '_id' || value.startsWith('_id.')))
+        throw immutableId(oldId);
       if (path !== '_id' && !path.startsWith('_id.')) continue;
       if (op === '$set' && path === '_id' && oldId !== undefined && keyString(spec[path]) === keyString(oldId)) {
         delete spec[path];

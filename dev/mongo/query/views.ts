@@ -8,6 +8,7 @@
 import { aggregate } from 'mingo';
 import { MongoCommandError } from '../bson/errors.ts';
 import type { Collection, Doc, Engine } from '../storage/engine.ts';
+import { validatePipeline } from './pipeline-validation.ts';
 
 /** mongod's limit on the length of a chain of views (ViewGraph::kMaxViewDepth). */
 const MAX_VIEW_DEPTH = 20;
@@ -116,6 +117,7 @@ export function checkNoCycle(engine: Engine, db: string, name: string, viewOn: s
 
 /** mongod parses a view's pipeline when the view is created: unknown stages are refused then, not at first read. */
 function checkStagesParse(stages: Doc[]): void {
+  validatePipeline(stages);
   try {
     aggregate([], stages);
   } catch (err) {

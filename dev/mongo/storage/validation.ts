@@ -6,6 +6,7 @@
  */
 import type { Query } from 'mingo/query';
 import { MongoCommandError } from '../bson/errors.ts';
+import { validateFilter } from '../bson/filter-validation.ts';
 import { bsonQuery } from '../bson/match.ts';
 import { bsonTypeName } from '../bson/order.ts';
 
@@ -104,6 +105,7 @@ const cache = new WeakMap<Doc, Query>();
 function compiled(validator: Doc): Query {
   let q = cache.get(validator);
   if (!q) {
+    validateFilter(validator);
     try {
       q = bsonQuery(validator);
     } catch (err) {
