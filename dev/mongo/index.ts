@@ -25,8 +25,8 @@ export interface EmbeddedMongoOptions {
   /** Where log lines go (default: console.error with a prefix). */
   log?: (line: string) => void;
   /**
-   * With dbPath: start even though the journal is damaged before its end. The damaged file is
-   * moved aside (`journal.bson.damaged-<time>`) and only the records before the damage are loaded.
+   * With dbPath: start even though the journal is damaged before its end. A copy of the damaged
+   * file is kept (`journal.bson.damaged-<time>`) and every intact record is loaded, past the damage.
    */
   repair?: boolean;
   /**
@@ -34,7 +34,7 @@ export interface EmbeddedMongoOptions {
    * for the disk). For benchmark comparisons only.
    */
   durable?: boolean;
-  /** With dbPath: when to compact the journal while running (default 64 MiB and 3 × live data). */
+  /** With dbPath: when to compact the journal while running (default: dead bytes ≥ half the file and ≥ 16 MiB). */
   compaction?: CompactionPolicy;
   /**
    * How many committed changes change streams can resume from (default 10 000); older resume points
@@ -95,6 +95,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       () => engine.snapshotRecords(),
       {
         log,
+        liveBytes: () => engine.journalLiveBytes(),
         ...(options.repair ? { repair: true } : {}),
         ...(options.durable === false ? { sync: false } : {}),
         ...(options.compaction ? { compaction: options.compaction } : {}),
