@@ -43,6 +43,8 @@ export interface EmbeddedMongoOptions {
   changeStreamHistory?: number;
   /** Open connections beyond this are closed at once, like mongod's net.maxIncomingConnections (default: no limit). */
   maxIncomingConnections?: number;
+  /** How often refused connections are summed up in one log line after the first is logged (default 10 000 ms). */
+  refusedConnectionLogIntervalMs?: number;
 }
 
 /** A running embedded server. */
@@ -126,10 +128,12 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     snapshotPins: new Map(),
     log,
   };
-  const server = new WireServer(
-    state,
-    options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections },
-  );
+  const server = new WireServer(state, {
+    ...(options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections }),
+    ...(options.refusedConnectionLogIntervalMs === undefined
+      ? {}
+      : { refusedLogIntervalMs: options.refusedConnectionLogIntervalMs }),
+  });
   let port: number;
   try {
     port = await server.listen(options.port ?? 0, host);
