@@ -1,6 +1,8 @@
 /**
- * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]`: runs the embedded
- * server until SIGINT/SIGTERM and prints one line with its URI.
+ * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]
+ * [--journalCompaction <minDeadBytes>,<deadFraction>]`: runs the embedded server until SIGINT/SIGTERM and prints one
+ * line with its URI. `--journalCompaction` (embedded only, no mongod flag) sets when the journal is compacted while
+ * running (default 16777216,0.5; crash tests use small values so that kills land mid-compaction).
  */
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo } from './index.ts';
@@ -13,6 +15,7 @@ const { values } = parseArgs({
     repair: { type: 'boolean', default: false },
     // mongod's flag for net.maxIncomingConnections.
     maxConns: { type: 'string' },
+    journalCompaction: { type: 'string' },
   },
 });
 
@@ -28,6 +31,20 @@ if (maxConns !== undefined && (!Number.isInteger(maxConns) || maxConns < 1)) {
   process.exit(2);
 }
 
+let compaction: { minDeadBytes: number; deadFraction: number } | undefined;
+if (values.journalCompaction !== undefined) {
+  const [minDeadBytes, deadFraction] = values.journalCompaction.split(',').map(Number);
+  if (
+    !Number.isInteger(minDeadBytes) ||
+    (minDeadBytes as number) < 0 ||
+    !(typeof deadFraction === 'number' && deadFraction >= 0 && deadFraction <= 1)
+  ) {
+    console.error(`invalid --journalCompaction ${values.journalCompaction} (expected <minDeadBytes>,<deadFraction>)`);
+    process.exit(2);
+  }
+  compaction = { minDeadBytes: minDeadBytes as number, deadFraction };
+}
+
 if (values.repair && !values.dbpath) {
   console.error('--repair needs --dbpath');
   process.exit(2);
@@ -41,6 +58,7 @@ try {
     ...(values.dbpath ? { dbPath: values.dbpath } : {}),
     ...(values.repair ? { repair: true } : {}),
     ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
+    ...(compaction ? { compaction } : {}),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.
