@@ -368,7 +368,7 @@ describe('journal: compaction', () => {
       },
       { compaction: { minDeadBytes: 100_000, deadFraction: 0.5 } },
     );
-    expect(compactions(updated)).toHaveLength(1);
+    expect(compactions(updated).length).toBeGreaterThanOrEqual(1);
     // Without it the file would hold three versions of every document (~3 × liveSize).
     expect(statSync(join(dir, JOURNAL)).size).toBeLessThan(2 * liveSize);
     await withServer(dir, async (client) => {
