@@ -218,7 +218,7 @@ function unreadableStretch(
   reason: string,
 ): { stretch: DamagedStretch; payload?: Record<string, unknown> } {
   const bytes = to - from;
-  if (bytes > RECORD_HEADER_BYTES) {
+  if (bytes > RECORD_HEADER_BYTES && bytes - RECORD_HEADER_BYTES <= MAX_PAYLOAD_BYTES) {
     const header = Buffer.from(reader.bytes(from, RECORD_HEADER_BYTES));
     const body = reader.bytes(from + RECORD_HEADER_BYTES, bytes - RECORD_HEADER_BYTES);
     const bsonLength = body.length >= 4 ? body.readInt32LE(0) : -1;
