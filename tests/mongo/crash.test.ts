@@ -145,9 +145,14 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
       // A kill during a compaction leaves its partial file; the restart must remove it.
       const leftover = readdirSync(dir).includes(LEFTOVER);
       const server = await startChildMongo(['--dbpath', dir, ...CHILD_ARGS]);
-      // Everything acknowledged before the previous kills is still there after this restart.
-      await verify(server.uri, ledger);
-      expect(leftoverRemoved(server.output), `round ${round}: leftover compaction file removed`).toBe(leftover);
+      try {
+        // Everything acknowledged before the previous kills is still there after this restart.
+        await verify(server.uri, ledger);
+        expect(leftoverRemoved(server.output), `round ${round}: leftover compaction file removed`).toBe(leftover);
+      } catch (err) {
+        await server.stop('SIGKILL'); // a failed check must not leave the child running
+        throw err;
+      }
       const clients = Array.from(
         { length: CLIENTS },
         () => new MongoClient(server.uri, { serverSelectionTimeoutMS: 500, retryWrites: false, maxPoolSize: 4 }),
