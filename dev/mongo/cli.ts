@@ -1,7 +1,9 @@
 /**
  * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]
- * [--setParameter enableTestCommands=1]`: runs the embedded server until SIGINT/SIGTERM and prints one
- * line with its URI.
+ * [--setParameter enableTestCommands=1] [--journalCompaction <minDeadBytes>,<deadFraction>]`: runs the embedded
+ * server until SIGINT/SIGTERM and prints one line with its URI. `--journalCompaction` (embedded only, no
+ * mongod flag) sets when the journal is compacted while running (default 16777216,0.5; crash tests use
+ * small values so that kills land mid-compaction).
  */
 import { parseArgs } from 'node:util';
 import { startEmbeddedMongo } from './index.ts';
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     maxConns: { type: 'string' },
     // mongod's --setParameter name=value; only enableTestCommands (configureFailPoint) is known here.
     setParameter: { type: 'string', multiple: true },
+    journalCompaction: { type: 'string' },
   },
 });
 
@@ -43,6 +46,20 @@ for (const assignment of values.setParameter ?? []) {
   enableTestCommands = value === '1' || value === 'true';
 }
 
+let compaction: { minDeadBytes: number; deadFraction: number } | undefined;
+if (values.journalCompaction !== undefined) {
+  const [minDeadBytes, deadFraction] = values.journalCompaction.split(',').map(Number);
+  if (
+    !Number.isInteger(minDeadBytes) ||
+    (minDeadBytes as number) < 0 ||
+    !(typeof deadFraction === 'number' && deadFraction >= 0 && deadFraction <= 1)
+  ) {
+    console.error(`invalid --journalCompaction ${values.journalCompaction} (expected <minDeadBytes>,<deadFraction>)`);
+    process.exit(2);
+  }
+  compaction = { minDeadBytes: minDeadBytes as number, deadFraction };
+}
+
 if (values.repair && !values.dbpath) {
   console.error('--repair needs --dbpath');
   process.exit(2);
@@ -57,6 +74,7 @@ try {
     ...(values.repair ? { repair: true } : {}),
     ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
     ...(enableTestCommands ? { enableTestCommands: true } : {}),
+    ...(compaction ? { compaction } : {}),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.

@@ -26,8 +26,8 @@ export interface EmbeddedMongoOptions {
   /** Where log lines go (default: console.error with a prefix). */
   log?: (line: string) => void;
   /**
-   * With dbPath: start even though the journal is damaged before its end. The damaged file is
-   * moved aside (`journal.bson.damaged-<time>`) and only the records before the damage are loaded.
+   * With dbPath: start even though the journal is damaged before its end. A copy of the damaged
+   * file is kept (`journal.bson.damaged-<time>`) and every intact record is loaded, past the damage.
    */
   repair?: boolean;
   /**
@@ -35,7 +35,7 @@ export interface EmbeddedMongoOptions {
    * for the disk). For benchmark comparisons only.
    */
   durable?: boolean;
-  /** With dbPath: when to compact the journal while running (default 64 MiB and 3 × live data). */
+  /** With dbPath: when to compact the journal while running (default: dead bytes ≥ half the file and ≥ 16 MiB). */
   compaction?: CompactionPolicy;
   /**
    * How many committed changes change streams can resume from (default 10 000); older resume points
@@ -49,6 +49,8 @@ export interface EmbeddedMongoOptions {
    * Default false: the commands answer 59 CommandNotFound, as on a production mongod.
    */
   enableTestCommands?: boolean;
+  /** How often refused connections are summed up in one log line after the first is logged (default 10 000 ms). */
+  refusedConnectionLogIntervalMs?: number;
 }
 
 /** A running embedded server. */
@@ -101,6 +103,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
       () => engine.snapshotRecords(),
       {
         log,
+        liveBytes: () => engine.journalLiveBytes(),
         ...(options.repair ? { repair: true } : {}),
         ...(options.durable === false ? { sync: false } : {}),
         ...(options.compaction ? { compaction: options.compaction } : {}),
@@ -133,10 +136,12 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     testCommandsEnabled: options.enableTestCommands === true,
     failPoints: new FailPoints(),
   };
-  const server = new WireServer(
-    state,
-    options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections },
-  );
+  const server = new WireServer(state, {
+    ...(options.maxIncomingConnections === undefined ? {} : { maxIncomingConnections: options.maxIncomingConnections }),
+    ...(options.refusedConnectionLogIntervalMs === undefined
+      ? {}
+      : { refusedLogIntervalMs: options.refusedConnectionLogIntervalMs }),
+  });
   let port: number;
   try {
     port = await server.listen(options.port ?? 0, host);

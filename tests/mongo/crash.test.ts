@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Collection, MongoClient } from 'mongodb';
@@ -9,6 +9,12 @@ const ROUNDS = 4;
 const CLIENTS = 3;
 const LOOPS_PER_CLIENT = 2;
 const PAD = 'p'.repeat(8 * 1024);
+/**
+ * Compact whenever anything is dead: the child compacts back to back while the load runs, so
+ * most kills land during an online compaction and leave a partial `journal.bson.compact`.
+ */
+const CHILD_ARGS = ['--journalCompaction', '1,0'];
+const LEFTOVER = 'journal.bson.compact';
 
 type Item = { _id: string; group?: string; pad?: string };
 type Counter = { _id: string; v: number };
@@ -134,10 +140,19 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
 
   it('keeps every acknowledged write and no partial multi-document write across repeated kill -9', async () => {
     const ledger = new Ledger();
+    const leftoverRemoved = (output: string[]) => output.join('').includes('left by an interrupted compaction');
     for (let round = 0; round < ROUNDS; round++) {
-      const server = await startChildMongo(['--dbpath', dir]);
-      // Everything acknowledged before the previous kills is still there after this restart.
-      await verify(server.uri, ledger);
+      // A kill during a compaction leaves its partial file; the restart must remove it.
+      const leftover = readdirSync(dir).includes(LEFTOVER);
+      const server = await startChildMongo(['--dbpath', dir, ...CHILD_ARGS]);
+      try {
+        // Everything acknowledged before the previous kills is still there after this restart.
+        await verify(server.uri, ledger);
+        expect(leftoverRemoved(server.output), `round ${round}: leftover compaction file removed`).toBe(leftover);
+      } catch (err) {
+        await server.stop('SIGKILL'); // a failed check must not leave the child running
+        throw err;
+      }
       const clients = Array.from(
         { length: CLIENTS },
         () => new MongoClient(server.uri, { serverSelectionTimeoutMS: 500, retryWrites: false, maxPoolSize: 4 }),
@@ -166,9 +181,14 @@ describe('crash safety of the journal (child server killed with SIGKILL)', () =>
       await within(30_000, ended, `round ${round}: the write loops did not end after the kill`);
       expect(ledger.acked - ackedBefore).toBeGreaterThanOrEqual(60);
     }
-    const last = await startChildMongo(['--dbpath', dir]);
+    const leftover = readdirSync(dir).includes(LEFTOVER);
+    const last = await startChildMongo(['--dbpath', dir, ...CHILD_ARGS]);
     try {
       await verify(last.uri, ledger);
+      expect(leftoverRemoved(last.output)).toBe(leftover);
+      // A clean stop waits for a running compaction: nothing but the journal is left.
+      await last.stop('SIGTERM');
+      expect(readdirSync(dir)).toEqual(['journal.bson']);
     } finally {
       await last.stop('SIGKILL');
     }

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serialize } from 'bson';
+import { Binary, serialize } from 'bson';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/storage/journal';
@@ -149,38 +149,130 @@ describe('journal: torn tail and damage', () => {
     });
   }
 
-  it('--repair moves the damaged journal aside, loads what precedes the damage and says what was lost', async () => {
+  /** The `_id`s in j.items after a start with `--repair` on `dir`, and the log lines. */
+  async function repairedIds(dir: string): Promise<{ ids: number[]; lines: string[] }> {
+    let ids: number[] = [];
+    const lines = await withServer(
+      dir,
+      async (client) => {
+        ids = (await client.db('j').collection<Item>('items').find().toArray()).map((d) => d._id);
+        await client.db('j').collection<Item>('items').insertOne({ _id: 1000 });
+      },
+      { repair: true },
+    );
+    return { ids, lines };
+  }
+  const range = (n: number, without: number[] = []): number[] =>
+    Array.from({ length: n }, (_, i) => i).filter((i) => !without.includes(i));
+
+  it('--repair keeps every record but the one whose payload is damaged, says exactly which, keeps a copy', async () => {
     const dir = tempDir();
     const path = await journalOfInserts(dir, 50);
     const offsets = recordOffsets(path);
     // Records: snapshot, snapshotEnd, createCollection+put(0), put(1), ... → damage the put of _id 20.
     const damaged = offsets[22] as number;
+    const bytes = (offsets[23] as number) - damaged;
     flipByte(path, damaged + 20, 0xff);
-    const size = statSync(path).size;
     const before = sha256(path);
 
-    const lines = await withServer(
-      dir,
-      async (client) => {
-        const ids = (await client.db('j').collection<Item>('items').find().toArray()).map((d) => d._id);
-        expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i));
-        await client.db('j').collection<Item>('items').insertOne({ _id: 1000 });
-      },
-      { repair: true },
-    );
-    expect(lines.join('\n')).toMatch(
-      new RegExp(
-        `damaged at byte offset ${damaged} .*loaded the 22 record\\(s\\) before the damage; lost ${size - damaged} bytes holding 29 intact record\\(s\\)`,
-      ),
+    const { ids, lines } = await repairedIds(dir);
+    expect(ids).toEqual(range(50, [20]));
+    expect(lines.join('\n')).toContain(`damaged at byte offset ${damaged} (record checksum mismatch)`);
+    expect(lines.join('\n')).toContain(
+      `loaded all 51 intact record(s) (29 of them after the first damage); dropped 1 record(s) (${bytes} bytes) in 1 damaged stretch(es): at byte offset ${damaged}, ${bytes} bytes, 1 record(s) dropped`,
     );
     const aside = readdirSync(dir).filter((f) => f.startsWith(`${JOURNAL}.damaged-`));
     expect(aside).toHaveLength(1);
     expect(sha256(join(dir, aside[0] as string))).toBe(before);
     // The repaired journal is clean: a plain start works and has the write made after the repair.
     const again = await withServer(dir, async (client) => {
-      expect(await client.db('j').collection<Item>('items').countDocuments()).toBe(21);
+      expect(await client.db('j').collection<Item>('items').countDocuments()).toBe(50);
     });
     expect(again).toEqual([]);
+  });
+
+  it('a flipped byte in the 8-byte file header: refused naming offset 0, then --repair loads every record', async () => {
+    const dir = tempDir();
+    const path = await journalOfInserts(dir, 50);
+    flipByte(path, 3, 0x10);
+    const failure = await startEmbeddedMongo({ port: 0, dbPath: dir, log: () => {} }).catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toContain('damaged at byte offset 0 (file header damaged');
+    expect((failure as Error).message).toContain('52 intact record(s) follow');
+
+    const { ids, lines } = await repairedIds(dir);
+    expect(ids).toEqual(range(50));
+    expect(lines.join('\n')).toContain('loaded all 52 intact record(s)');
+    expect(lines.join('\n')).toContain(
+      'dropped 0 record(s) (8 bytes) in 1 damaged stretch(es): at byte offset 0, 8 bytes',
+    );
+  });
+
+  it('a damaged record header: the record is kept when its payload matches its checksum, else exactly it is dropped', async () => {
+    for (const [field, at, kept] of [
+      ['record magic', 1, true],
+      ['payload checksum', 9, false],
+    ] as const) {
+      const dir = tempDir();
+      const path = await journalOfInserts(dir, 30);
+      const offsets = recordOffsets(path);
+      const damaged = offsets[12] as number; // the put of _id 10
+      const bytes = (offsets[13] as number) - damaged;
+      flipByte(path, damaged + at, 0x40);
+      const { ids, lines } = await repairedIds(dir);
+      expect(ids, field).toEqual(kept ? range(30) : range(30, [10]));
+      expect(lines.join('\n'), field).toContain(
+        `at byte offset ${damaged}, ${bytes} bytes, ${kept ? 'record mended' : '1 record(s) dropped'}`,
+      );
+    }
+  });
+
+  it('--repair does not take a journal record stored inside a document for one of the journal', async () => {
+    // A document that holds the bytes of a whole, valid journal record (a client storing a
+    // journal as binary data); the header of the record carrying it is then damaged, so repair
+    // scans for the next record through that payload.
+    const dir = tempDir();
+    const put = (s: number, doc: Record<string, unknown>) => ({ op: 'put', db: 'j', name: 'items', doc, s });
+    const ghost = encodeRecord({ ops: [put(99, { _id: 666 })] });
+    const carrier = encodeRecord({ ops: [put(3, { _id: 1, blob: new Binary(ghost) })] });
+    const records = [
+      encodeRecord({
+        ops: [{ op: 'createCollection', db: 'j', name: 'items', options: {}, s: 1 }, put(2, { _id: 0 })],
+      }),
+      carrier,
+      encodeRecord({ ops: [put(4, { _id: 2 })] }),
+      encodeRecord({ ops: [put(5, { _id: 3 })] }),
+    ];
+    const file = Buffer.concat([FILE_MAGIC, ...records]);
+    const carrierAt = FILE_MAGIC.length + (records[0] as Buffer).length;
+    file[carrierAt + 9] = (file[carrierAt + 9] as number) ^ 0x01; // its payload checksum: not mendable
+    writeFileSync(join(dir, JOURNAL), file);
+    const { ids, lines } = await repairedIds(dir);
+    expect(ids).toEqual([0, 2, 3]);
+    expect(lines.join('\n')).toContain(`at byte offset ${carrierAt}, ${carrier.length} bytes, 1 record(s) dropped`);
+  });
+});
+
+describe('journal: compaction leftovers', () => {
+  it('removes a journal.bson.compact left by an interrupted compaction at start, and the data is intact', async () => {
+    const dir = tempDir();
+    const path = await journalOfInserts(dir, 20);
+    // What a crash mid-compaction leaves: a partial copy next to the intact journal.
+    writeFileSync(`${path}.compact`, readFileSync(path).subarray(0, 300));
+    const lines = await withServer(dir, async (client) => {
+      expect(await client.db('j').collection<Item>('items').countDocuments()).toBe(20);
+    });
+    expect(lines.join('\n')).toContain(`removed ${path}.compact (300 bytes) left by an interrupted compaction`);
+    expect(readdirSync(dir)).toEqual([JOURNAL]);
+  });
+
+  it('keeps a compaction leftover aside (never deletes it) when there is no journal next to it', async () => {
+    const dir = tempDir();
+    const path = join(dir, JOURNAL);
+    writeFileSync(`${path}.compact`, Buffer.concat([FILE_MAGIC, encodeRecord({ ops: [] })]));
+    const lines = await withServer(dir, async () => {});
+    expect(lines.join('\n')).toContain('no journal but a compaction leftover');
+    expect(readdirSync(dir).filter((f) => f.startsWith(`${JOURNAL}.compact-orphan-`))).toHaveLength(1);
   });
 });
 
@@ -240,7 +332,7 @@ describe('journal: compaction', () => {
           }),
         );
       },
-      { compaction: { minBytes: 200_000, ratio: 2 } },
+      { compaction: { minDeadBytes: 200_000, deadFraction: 0.5 } },
     );
     expect(lines.some((l) => l.startsWith('journal compacted while running'))).toBe(true);
     // 600 writes of ~2 KB ≈ 1.2 MB were journaled; the live data is 40 documents.
@@ -249,6 +341,39 @@ describe('journal: compaction', () => {
     await withServer(dir, async (client) => {
       const docs = await client.db('j').collection<{ _id: number; v: number }>('items').find().toArray();
       expect(new Map(docs.map((d) => [d._id, d.v]))).toEqual(expected);
+    });
+  });
+  it('does not compact a journal of live data however big, and does once updates leave most of it dead', async () => {
+    const dir = tempDir();
+    const pad = 'y'.repeat(2000);
+    const compactions = (lines: string[]) => lines.filter((l) => l.startsWith('journal compacted while running'));
+    // 300 inserts of ~2 KB, one record each: ~640 KB, all live (the old rule compacted past its size bound).
+    const inserted = await withServer(
+      dir,
+      async (client) => {
+        const coll = client.db('j').collection<{ _id: number; v: number; pad: string }>('items');
+        for (let _id = 0; _id < 300; _id++) await coll.insertOne({ _id, v: 0, pad });
+      },
+      { compaction: { minDeadBytes: 100_000, deadFraction: 0.5 } },
+    );
+    expect(compactions(inserted)).toEqual([]);
+    const liveSize = statSync(join(dir, JOURNAL)).size;
+    expect(liveSize).toBeGreaterThan(600_000);
+    // Rewriting every document twice makes two thirds of the file dead: now it compacts.
+    const updated = await withServer(
+      dir,
+      async (client) => {
+        const coll = client.db('j').collection<{ _id: number; v: number }>('items');
+        for (const v of [1, 2]) for (let _id = 0; _id < 300; _id++) await coll.updateOne({ _id }, { $set: { v } });
+      },
+      { compaction: { minDeadBytes: 100_000, deadFraction: 0.5 } },
+    );
+    expect(compactions(updated).length).toBeGreaterThanOrEqual(1);
+    // Without it the file would hold three versions of every document (~3 × liveSize).
+    expect(statSync(join(dir, JOURNAL)).size).toBeLessThan(2 * liveSize);
+    await withServer(dir, async (client) => {
+      const docs = await client.db('j').collection<{ _id: number; v: number }>('items').find({ v: 2 }).toArray();
+      expect(docs).toHaveLength(300);
     });
   });
 });

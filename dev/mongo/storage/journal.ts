@@ -12,16 +12,38 @@
  *   a document/collection/index only if it is newer than the last change applied to it.
  * - Compaction writes a snapshot of the live state into a new file followed by the records
  *   appended meanwhile, fsyncs it, renames it over the journal and fsyncs the directory. It runs
- *   while serving (writers only wait for the final switch) and only on a journal that loaded cleanly.
+ *   while serving (writers only wait for the final switch), only on a journal that loaded cleanly,
+ *   and only once the dead bytes (file size minus the engine's live-size estimate) pay for it.
+ * - A `journal.bson.compact` found at start is what an interrupted compaction left: the rename
+ *   never happened (or was not made durable, and then no write was acknowledged after it), so
+ *   `journal.bson` holds every acknowledged write and the leftover is removed.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, renameSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { type FileHandle, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { calculateObjectSize } from 'bson';
 import { keyString } from '../bson/order.ts';
 import type { IndexSpec } from './indexes.ts';
-import { encodeRecord, FILE_MAGIC, type JournalDamage, type ScanResult, scanJournal } from './journal-format.ts';
+import {
+  type DamagedStretch,
+  encodeRecord,
+  FILE_MAGIC,
+  type JournalDamage,
+  type ScanResult,
+  scanJournal,
+} from './journal-format.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -47,12 +69,18 @@ type StoredOp =
 
 const JOURNAL_FILE = 'journal.bson';
 
-/** When to compact while running: journal bigger than `ratio` × live data and than `minBytes`. */
+/**
+ * When to compact while running: once the dead bytes (file size minus the live-size estimate)
+ * are at least `deadFraction` of the file and at least `minDeadBytes`. With the default 0.5,
+ * a compaction rewrites at most as many live bytes as it reclaims (each appended byte is
+ * rewritten about once at most) and the file stays under 2 × live + `minDeadBytes`; a journal
+ * of live data only (inserts, however many) is never rewritten.
+ */
 export interface CompactionPolicy {
-  minBytes: number;
-  ratio: number;
+  minDeadBytes: number;
+  deadFraction: number;
 }
-const DEFAULT_COMPACTION: CompactionPolicy = { minBytes: 64 * 1024 * 1024, ratio: 3 };
+const DEFAULT_COMPACTION: CompactionPolicy = { minDeadBytes: 16 * 1024 * 1024, deadFraction: 0.5 };
 
 /** Options of {@link openJournal}. */
 export interface JournalOptions {
@@ -61,6 +89,11 @@ export interface JournalOptions {
   /** false = the old behaviour: no fsync, replies do not wait for the disk (benchmarks only). */
   sync?: boolean;
   compaction?: CompactionPolicy;
+  /**
+   * The bytes a compacted journal would need for the live state (Engine.journalLiveBytes).
+   * Without it the journal never compacts while running.
+   */
+  liveBytes?: () => number;
   log: (line: string) => void;
 }
 
@@ -68,16 +101,34 @@ export interface JournalOptions {
 export class JournalCorruptError extends Error {
   readonly damage: JournalDamage;
   constructor(damage: JournalDamage) {
-    const lost = damage.size - damage.offset;
+    const lost = damage.lost;
+    const what =
+      damage.format === 'v1'
+        ? `it keeps a copy of the file aside and loads every intact record, dropping ${describeLoss(damage)}.`
+        : `it keeps a copy of the file aside and loads only the records before offset ${damage.offset}, ` +
+          `dropping the last ${lost.bytes} bytes (the old format has no checksums to find records after damage).`;
     super(
       `journal ${damage.path} is damaged at byte offset ${damage.offset} (${damage.reason}); ` +
         `${damage.recordsAfter} intact record(s) follow, so this is not a torn write from a crash. ` +
-        'The file was not modified. To start anyway, restart with --repair (programmatically: repair: true): ' +
-        `it moves the file aside and loads only the records before offset ${damage.offset}, dropping the last ${lost} bytes.`,
+        `The file was not modified. To start anyway, restart with --repair (programmatically: repair: true): ${what}`,
     );
     this.name = 'JournalCorruptError';
     this.damage = damage;
   }
+}
+
+const STRETCHES_LISTED = 10;
+
+/** "N record(s) (M bytes) in K damaged stretch(es): at byte offset O, B bytes, R record(s) (reason); …" */
+export function describeLoss(damage: JournalDamage): string {
+  const lost = damage.lost;
+  const records = `${lost.exact ? '' : 'at least '}${lost.records} record(s)`;
+  const one = (s: DamagedStretch): string =>
+    `at byte offset ${s.offset}, ${s.bytes} bytes, ` +
+    `${s.mended ? 'record mended' : `${s.exact ? '' : 'at least '}${s.records} record(s) dropped`} (${s.reason})`;
+  const listed = damage.stretches.slice(0, STRETCHES_LISTED).map(one);
+  if (damage.stretches.length > STRETCHES_LISTED) listed.push(`and ${damage.stretches.length - STRETCHES_LISTED} more`);
+  return `${records} (${lost.bytes} bytes) in ${damage.stretches.length} damaged stretch(es): ${listed.join('; ')}`;
 }
 
 /** Decides which stored changes to apply, so replay ends in the state the changes' order implies. */
@@ -87,7 +138,6 @@ class ReplayFilter {
   private floor = 0;
   private readonly last = new Map<string, number>();
   private readonly droppedAt = new Map<string, number>();
-  snapshotBytes: number | undefined;
 
   constructor(private readonly apply: (change: JournalRecord) => void) {}
 
@@ -107,8 +157,7 @@ class ReplayFilter {
         this.droppedAt.clear();
         return;
       case 'snapshotEnd':
-        this.snapshotBytes = op.bytes;
-        return;
+        return; // the snapshot's size (written for diagnostics; compaction measures dead bytes instead)
     }
     // The stored op is applied as is: the engine ignores the extra sequence number `s`.
     const s = op.s;
@@ -195,14 +244,13 @@ export class Journal {
   failed: Error | undefined;
   /** Bytes in the file (written, synced or in flight excluded). */
   fileBytes = 0;
-  /** Size of the last snapshot (the live data estimate for the compaction trigger). */
-  baseBytes = 0;
   seq = 0;
   /** Flushes (write + fdatasync) and records written, to see group commit at work. */
   readonly stats = { flushes: 0, records: 0 };
   readonly path: string;
   readonly sync: boolean;
   private readonly policy: CompactionPolicy;
+  private readonly liveBytes: () => number;
   private readonly log: (line: string) => void;
 
   constructor(
@@ -213,6 +261,7 @@ export class Journal {
     this.path = join(dir, JOURNAL_FILE);
     this.sync = options.sync !== false;
     this.policy = options.compaction ?? DEFAULT_COMPACTION;
+    this.liveBytes = options.liveBytes ?? (() => Number.POSITIVE_INFINITY);
     this.log = options.log;
   }
 
@@ -341,17 +390,23 @@ export class Journal {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Starts an online compaction when the journal has grown past the policy's bound. */
+  /** Estimated bytes of the file that a compaction would reclaim (file size minus live size). */
+  deadBytes(): number {
+    return Math.max(0, this.fileBytes - this.liveBytes());
+  }
+
+  /** Starts an online compaction once the dead bytes reach the policy's fraction and minimum. */
   compactIfBloated(): void {
     if (this.compacting || this.closing || this.failed) return;
-    if (this.fileBytes <= Math.max(this.policy.minBytes, this.policy.ratio * this.baseBytes)) return;
+    const dead = this.deadBytes();
+    if (dead < this.policy.minDeadBytes || dead < this.policy.deadFraction * this.fileBytes) return;
     const before = this.fileBytes;
     const started = performance.now();
     this.compacting = this.compact(true)
       .then(
         () =>
           this.log(
-            `journal compacted while running: ${before} → ${this.fileBytes} bytes in ${Math.round(performance.now() - started)} ms`,
+            `journal compacted while running: ${before} → ${this.fileBytes} bytes (about ${dead} dead) in ${Math.round(performance.now() - started)} ms`,
           ),
         (err: unknown) => this.log(`journal compaction abandoned: ${err instanceof Error ? err.message : String(err)}`),
       )
@@ -436,7 +491,6 @@ export class Journal {
         await this.fh?.close();
         this.fh = await open(this.path, 'a');
         this.fileBytes = written;
-        this.baseBytes = snapshotBytes;
       };
       if (live) await this.runExclusive(doSwitch);
       else await doSwitch();
@@ -450,10 +504,9 @@ export class Journal {
   }
 
   /** Opens the existing (clean) file for appending. */
-  async openForAppend(size: number, baseBytes: number): Promise<void> {
+  async openForAppend(size: number): Promise<void> {
     this.fh = await open(this.path, 'a');
     this.fileBytes = size;
-    this.baseBytes = baseBytes;
   }
 
   /** Waits for queued records and any compaction, then closes the file. */
@@ -465,6 +518,29 @@ export class Journal {
     await this.fh?.close();
     this.fh = undefined;
   }
+}
+
+/**
+ * Removes what an interrupted compaction left (`journal.bson.compact`). Compaction renames that
+ * file over the journal and fsyncs the directory before any later write is acknowledged, so while
+ * `journal.bson` exists the leftover holds nothing the journal lacks. Without a journal it is kept
+ * (moved aside), never deleted: it may be the only copy of something an older version left.
+ */
+function removeStaleCompaction(dir: string, path: string, log: (line: string) => void): void {
+  const stale = `${path}.compact`;
+  if (!existsSync(stale)) return;
+  const bytes = statSync(stale).size;
+  if (existsSync(path)) {
+    unlinkSync(stale);
+    log(
+      `journal ${path}: removed ${stale} (${bytes} bytes) left by an interrupted compaction; the journal has every write`,
+    );
+  } else {
+    const aside = `${stale}-orphan-${stamp()}`;
+    renameSync(stale, aside);
+    log(`journal ${path}: no journal but a compaction leftover (${bytes} bytes); moved it to ${aside}, starting empty`);
+  }
+  fsyncDir(dir);
 }
 
 /**
@@ -483,6 +559,7 @@ export async function openJournal(
   const journal = new Journal(dir, snapshot, options);
   const { path } = journal;
   const log = options.log;
+  removeStaleCompaction(dir, path, log);
   const filter = new ReplayFilter(apply);
   let scan: ScanResult | undefined;
   if (existsSync(path)) scan = scanJournal(path, (payload) => filter.payload(payload));
@@ -491,13 +568,21 @@ export async function openJournal(
   let rewrite = !scan || scan.format === 'empty';
   if (scan?.damage) {
     if (!options.repair) throw new JournalCorruptError(scan.damage);
+    // A second name for the damaged file, kept while the repaired journal is renamed over the
+    // first: a crash during the repair leaves the damaged journal in place, never no journal.
     const aside = `${path}.damaged-${stamp()}`;
-    renameSync(path, aside);
+    linkSync(path, aside);
     fsyncDir(dir);
+    const damage = scan.damage;
     log(
-      `journal repair: ${path} is damaged at byte offset ${scan.damage.offset} (${scan.damage.reason}); ` +
-        `moved it to ${aside}; loaded the ${scan.records} record(s) before the damage; ` +
-        `lost ${scan.size - scan.damage.offset} bytes holding ${scan.damage.recordsAfter} intact record(s) after it`,
+      damage.format === 'v1'
+        ? `journal repair: ${path} is damaged at byte offset ${damage.offset} (${damage.reason}); kept a copy as ${aside}; ` +
+            `loaded all ${scan.records} intact record(s) (${damage.recordsAfter} of them after the first damage); ` +
+            `dropped ${describeLoss(damage)}` +
+            (scan.torn ? `; and a torn last record at byte offset ${scan.torn.offset} (${scan.torn.bytes} bytes)` : '')
+        : `journal repair: ${path} is damaged at byte offset ${damage.offset} (${damage.reason}); kept a copy as ${aside}; ` +
+            `loaded the ${scan.records} record(s) before the damage; dropped the last ${damage.lost.bytes} bytes ` +
+            '(old format: no checksums, so records after damage cannot be found)',
     );
     rewrite = true;
   } else if (scan?.torn) {
@@ -527,7 +612,7 @@ export async function openJournal(
   if (rewrite) await journal.compact(false);
   else {
     const size = (scan as ScanResult).goodBytes;
-    await journal.openForAppend(size, filter.snapshotBytes ?? size);
+    await journal.openForAppend(size);
     journal.compactIfBloated();
   }
   return journal;

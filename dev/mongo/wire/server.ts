@@ -10,6 +10,9 @@ import { dispatch } from './dispatch.ts';
 import { replyWhenDurable } from './durability.ts';
 import { encodeMsgReply, encodeOpReply, messageLength, OP_QUERY, ProtocolError, parseMessage } from './framing.ts';
 
+/** How often refused connections are summed up in one log line (drivers retry monitors in bursts). */
+const REFUSED_LOG_INTERVAL_MS = 10_000;
+
 /** A listening wire server over shared state. */
 export class WireServer {
   private readonly server: Server;
@@ -17,11 +20,19 @@ export class WireServer {
   private nextConnectionId = 1;
   private readonly state: ServerState;
   private readonly maxIncomingConnections: number;
+  private readonly refusedLogIntervalMs: number;
+  /** Refusals since the last log line, while a summary is due (the timer is set). */
+  private refused = { count: 0, since: 0, timer: undefined as NodeJS.Timeout | undefined };
 
-  /** `maxIncomingConnections`: like mongod's net.maxIncomingConnections, connections beyond it are closed at once. */
-  constructor(state: ServerState, options: { maxIncomingConnections?: number } = {}) {
+  /**
+   * `maxIncomingConnections`: like mongod's net.maxIncomingConnections, connections beyond it are
+   * closed at once. The first refusal is logged; later ones are counted and logged as one line per
+   * `refusedLogIntervalMs` (default 10 s) while they go on.
+   */
+  constructor(state: ServerState, options: { maxIncomingConnections?: number; refusedLogIntervalMs?: number } = {}) {
     this.state = state;
     this.maxIncomingConnections = options.maxIncomingConnections ?? Number.POSITIVE_INFINITY;
+    this.refusedLogIntervalMs = options.refusedLogIntervalMs ?? REFUSED_LOG_INTERVAL_MS;
     this.server = createServer((socket) => this.accept(socket));
     state.connections = () => ({
       current: this.sockets.size,
@@ -46,9 +57,52 @@ export class WireServer {
   /** Stops accepting, drops every connection and resolves once the listener is closed. */
   close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.logRefusedSummary(false);
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     return closed;
+  }
+
+  /** Logs the first refusal of a burst in full; later ones are counted for the next summary. */
+  private noteRefused(connectionId: number, peer: string): void {
+    if (this.refused.timer) {
+      this.refused.count++;
+      return;
+    }
+    this.state.log(
+      `connection ${connectionId} from ${peer} refused: too many open connections ` +
+        `(${this.sockets.size}, maxConns ${this.maxIncomingConnections}); ` +
+        `further refusals are counted and logged every ${this.refusedLogIntervalMs / 1000} s`,
+    );
+    this.refused = { count: 0, since: Date.now(), timer: this.refusedTimer() };
+  }
+
+  private refusedTimer(): NodeJS.Timeout {
+    const timer = setTimeout(() => this.logRefusedSummary(true), this.refusedLogIntervalMs);
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * Logs "refused N connections in the last T s" if any were counted, and keeps counting for
+   * another interval (`rearm`) while refusals go on; a quiet interval ends the burst, so the next
+   * refusal is logged in full again. Also called on close, so no count is lost.
+   */
+  private logRefusedSummary(rearm: boolean): void {
+    const { count, since, timer } = this.refused;
+    clearTimeout(timer);
+    if (count > 0) {
+      const seconds = Math.max(1, Math.round((Date.now() - since) / 1000));
+      this.state.log(
+        `refused ${count} connection(s) in the last ${seconds} s: maxConns ${this.maxIncomingConnections} ` +
+          `(${this.sockets.size} open)`,
+      );
+    }
+    this.refused = {
+      count: 0,
+      since: Date.now(),
+      timer: rearm && count > 0 ? this.refusedTimer() : undefined,
+    };
   }
 
   private accept(socket: Socket): void {
@@ -56,10 +110,8 @@ export class WireServer {
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (this.sockets.size >= this.maxIncomingConnections) {
       // mongod accepts, logs "too many open connections" and closes before reading anything.
-      this.state.log(
-        `connection ${connectionId} from ${peer} refused: too many open connections (${this.sockets.size})`,
-      );
       socket.destroy();
+      this.noteRefused(connectionId, peer);
       return;
     }
     this.sockets.add(socket);
