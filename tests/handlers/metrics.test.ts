@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resetConfig } from '#lib/config';
 import { closeConnection } from '#lib/db/client';
-import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
 import { DEADLINE_MARGIN_MS } from '#lib/http/deadline';
 import { httpHandler } from '#lib/http/httpHandler';
 import { apiMetrics } from '#lib/http/middleware/metrics';
@@ -12,6 +11,7 @@ import { bearer } from '../support/auth.ts';
 import { type EmfRecord, interceptStdout, parseEmf, type StdoutCapture } from '../support/emf.ts';
 import { connectTestClient, testMongoUri } from '../support/mongo.ts';
 import { freePort } from '../support/offline.ts';
+import { holdWindowLock } from '../support/windowLock.ts';
 
 // The suite keeps metrics off stdout (vitest.config.ts); this file turns them on, as on AWS,
 // before the handlers' modules (and so the Metrics object) load. Lambda sets the initialization
@@ -244,15 +244,9 @@ describe('the 503s, each under its own metric', () => {
   it('counts writes that kept conflicting past the transaction budget as WriteContention', async () => {
     const client = await connectTestClient();
     const datetime = freeSlot();
-    const [lockKey] = windowLockKeys(datetime, windowMs(180));
     // Another writer holds the order's window lock in an open transaction for the whole budget.
-    const holder = client.startSession();
-    holder.startTransaction();
+    const holder = await holdWindowLock(client, database.dbName, datetime);
     try {
-      await client
-        .db(database.dbName)
-        .collection<{ _id: string; writes: number }>('order_window_locks')
-        .updateOne({ _id: lockKey as string }, { $inc: { writes: 1 } }, { upsert: true, session: holder });
       const { response, records } = await counted(() =>
         api.createOrder({ datetime: datetime.toISOString(), totalfee: 1, services: [{ id: 'metered' }] }),
       );
@@ -260,8 +254,7 @@ describe('the 503s, each under its own metric', () => {
       expect(response.body).toMatchObject({ type: '/problems/write-contention' });
       expect(apiMetricsIn(records)).toEqual({ WriteContention: 1 });
     } finally {
-      await holder.abortTransaction();
-      await holder.endSession();
+      await holder.release();
       await client.close();
     }
   });

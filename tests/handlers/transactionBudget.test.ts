@@ -1,9 +1,9 @@
 import { MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inTransaction, TRANSACTION_BUDGET_MS, TransactionBudgetExceededError } from '#lib/db/transactions';
-import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
 import { api, useApiDatabase } from '../support/api.ts';
 import { connectTestClient } from '../support/mongo.ts';
+import { holdWindowLock } from '../support/windowLock.ts';
 
 const database = useApiDatabase('handlers_budget');
 
@@ -58,15 +58,9 @@ describe('a create whose write conflicts outlast the budget', () => {
   it('answers 503 saying the writes conflicted, not that the database is unreachable, then succeeds once free', async () => {
     expect((await api.createService({ id: 'busy', name: 'Busy' })).status).toBe(201);
     const datetime = new Date('2039-05-05T10:00:00Z');
-    const [lockKey] = windowLockKeys(datetime, windowMs(180));
     // Another writer holds the order's window lock in an open transaction for the whole budget.
-    const holder = client.startSession();
-    holder.startTransaction();
+    const holder = await holdWindowLock(client, database.dbName, datetime);
     try {
-      await client
-        .db(database.dbName)
-        .collection<{ _id: string; writes: number }>('order_window_locks')
-        .updateOne({ _id: lockKey as string }, { $inc: { writes: 1 } }, { upsert: true, session: holder });
       const started = performance.now();
       const response = await api.createOrder({
         datetime: datetime.toISOString(),
@@ -83,8 +77,7 @@ describe('a create whose write conflicts outlast the budget', () => {
       // Under the function's 10 s timeout.
       expect(elapsed).toBeLessThan(10_000);
     } finally {
-      await holder.abortTransaction();
-      await holder.endSession();
+      await holder.release();
     }
     const retried = await api.createOrder({
       datetime: datetime.toISOString(),

@@ -98,7 +98,7 @@ function numberOf(v: unknown): number {
 }
 
 /** The value as mongod prints it in an error message (close enough: JSON, regexes as /p/f). */
-function shown(v: unknown): string {
+export function shown(v: unknown): string {
   if (isRegex(v)) return String(v);
   try {
     return JSON.stringify(v) ?? String(v);
@@ -107,7 +107,8 @@ function shown(v: unknown): string {
   }
 }
 
-function bad(message: string): MongoCommandError {
+/** A BadValue (2) refusal, as mongod's parsers answer a malformed argument. */
+export function bad(message: string): MongoCommandError {
   return new MongoCommandError(2, message);
 }
 

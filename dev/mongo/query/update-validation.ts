@@ -7,6 +7,7 @@
  */
 import { Decimal128, Long } from 'bson';
 import { MongoCommandError } from '../bson/errors.ts';
+import { bad, shown } from '../bson/filter-validation.ts';
 import { bsonTypeName } from '../bson/order.ts';
 
 type Doc = Record<string, unknown>;
@@ -21,18 +22,6 @@ function isNumber(v: unknown): boolean {
 
 function isIntegral(v: unknown): boolean {
   return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'bigint' || v instanceof Long;
-}
-
-function shown(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    return String(v);
-  }
-}
-
-function bad(message: string): MongoCommandError {
-  return new MongoCommandError(2, message);
 }
 
 /** `$[id]` identifiers a path uses. */
