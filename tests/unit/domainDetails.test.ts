@@ -13,7 +13,7 @@ import {
   UnknownServicesError,
 } from '#lib/domain/errors';
 import { assertUsableOrderId, generateId, ID_PATTERN } from '#lib/domain/ids';
-import { assertOutsideWindow } from '#lib/domain/orderWindow';
+import { assertOutsideWindow, windowLockKeys } from '#lib/domain/orderWindow';
 import { decodePageCursor } from '#lib/domain/pageCursor';
 import { PreconditionFailedError, satisfiesPrecondition } from '#lib/domain/versions';
 
@@ -82,6 +82,14 @@ describe('the rule as an assertion', () => {
     expect(() =>
       assertOutsideWindow({ id: 'b', datetime: new Date('2030-01-01T15:00:00Z') }, [base], window),
     ).not.toThrow();
+  });
+});
+
+describe('window lock keys', () => {
+  it('are `<window>:<bucket>` for the bucket and the next one: old and new containers must write the same documents', () => {
+    const window = 3 * 3_600_000;
+    expect(windowLockKeys(new Date(5 * window + 1), window)).toEqual([`${window}:5`, `${window}:6`]);
+    expect(windowLockKeys(new Date(-1), window)).toEqual([`${window}:-1`, `${window}:0`]);
   });
 });
 
