@@ -10,7 +10,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient, MongoServerError } from 'mongodb';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/storage/journal';
 
@@ -96,6 +96,10 @@ beforeAll(async () => {
     await sync.call(this);
     fsCalls.events.push(`fsync ${fsCalls.handlePaths.get(this) ?? 'a file handle'}`);
   });
+});
+
+afterAll(() => {
+  vi.restoreAllMocks();
 });
 
 afterEach(() => {
