@@ -1,0 +1,279 @@
+/**
+ * The journal's syncs, observed directly: kill -9 cannot see a missing fsync (the operating system
+ * keeps written data when only the process dies), so these tests watch the calls themselves.
+ * node:fs is wrapped (same behaviour, calls recorded) and FileHandle's `write`/`datasync` are
+ * spied on; the journal and the server run in this process.
+ */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient, MongoServerError } from 'mongodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startEmbeddedMongo } from '#dev/mongo/index';
+import { openJournal } from '#dev/mongo/storage/journal';
+
+const fsCalls = vi.hoisted(() => ({
+  events: [] as string[],
+  fdPaths: new Map<number, string>(),
+  handlePaths: new WeakMap<object, string>(),
+}));
+
+vi.mock('node:fs', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs')>();
+  const { basename: name } = await import('node:path');
+  const wrapped = {
+    ...actual,
+    openSync: ((...args: Parameters<typeof actual.openSync>) => {
+      const fd = actual.openSync(...args);
+      const [path] = args;
+      fsCalls.fdPaths.set(fd, String(path));
+      return fd;
+    }) as typeof actual.openSync,
+    fsyncSync: ((fd: number) => {
+      actual.fsyncSync(fd);
+      fsCalls.events.push(`fsync ${fsCalls.fdPaths.get(fd) ?? fd}`);
+    }) as typeof actual.fsyncSync,
+    renameSync: ((from: string, to: string) => {
+      actual.renameSync(from, to);
+      fsCalls.events.push(`rename ${name(String(from))} -> ${name(String(to))}`);
+    }) as typeof actual.renameSync,
+  };
+  return { ...wrapped, default: wrapped };
+});
+
+// Directory fsyncs may also go through a FileHandle (`(await open(dir)).sync()`): record its path too.
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const wrapped = {
+    ...actual,
+    open: (async (...args: Parameters<typeof actual.open>) => {
+      const handle = await actual.open(...args);
+      const [path] = args;
+      fsCalls.handlePaths.set(handle, String(path));
+      return handle;
+    }) as typeof actual.open,
+  };
+  return { ...wrapped, default: wrapped };
+});
+
+const JOURNAL = 'journal.bson';
+const dirs: string[] = [];
+/** While set, every journal datasync waits for it before syncing. */
+let datasyncGate: Promise<void> | undefined;
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'embedded-sync-'));
+  dirs.push(dir);
+  return dir;
+}
+
+beforeAll(async () => {
+  // FileHandle is not exported: reach its prototype through a handle.
+  const handle = await open(join(tempDir(), 'probe'), 'w');
+  const proto = Object.getPrototypeOf(handle) as {
+    write: (...args: unknown[]) => Promise<unknown>;
+    datasync: () => Promise<void>;
+    sync: () => Promise<void>;
+  };
+  await handle.close();
+  const write = proto.write;
+  const datasync = proto.datasync;
+  const sync = proto.sync;
+  vi.spyOn(proto, 'write').mockImplementation(async function (this: unknown, ...args: unknown[]) {
+    const result = await write.apply(this, args);
+    fsCalls.events.push('write');
+    return result;
+  });
+  vi.spyOn(proto, 'datasync').mockImplementation(async function (this: unknown) {
+    fsCalls.events.push('datasync started');
+    if (datasyncGate) await datasyncGate;
+    await datasync.call(this);
+    fsCalls.events.push('datasync done');
+  });
+  vi.spyOn(proto, 'sync').mockImplementation(async function (this: object) {
+    await sync.call(this);
+    fsCalls.events.push(`fsync ${fsCalls.handlePaths.get(this) ?? 'a file handle'}`);
+  });
+});
+
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+afterEach(() => {
+  datasyncGate = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Events recorded from now on. */
+function recordFromHere(): string[] {
+  fsCalls.events.length = 0;
+  return fsCalls.events;
+}
+
+/** Resolves once `events` holds `event`, or rejects after `ms`. */
+async function until(events: string[], event: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!events.includes(event)) {
+    if (Date.now() > deadline) throw new Error(`no '${event}' within ${ms} ms: ${events.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A gate that holds every journal datasync until `open()`. */
+function closeDatasyncGate(): { open: () => void } {
+  let open = (): void => {};
+  datasyncGate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return {
+    open: () => {
+      datasyncGate = undefined;
+      open();
+    },
+  };
+}
+
+/** The events after the last 'write' before `ack`: what happened between the record's write and the reply. */
+function afterLastWrite(events: string[], ack: string): string[] {
+  const ackAt = events.indexOf(ack);
+  expect(ackAt).toBeGreaterThan(-1);
+  const lastWrite = events.lastIndexOf('write', ackAt);
+  expect(lastWrite).toBeGreaterThan(-1);
+  return events.slice(lastWrite + 1, ackAt);
+}
+
+describe('journal syncs', () => {
+  it('acknowledges a unit only after a datasync that followed its record’s write', async () => {
+    const journal = await openJournal(
+      tempDir(),
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    try {
+      const events = recordFromHere();
+      await journal.runUnit(async () => {
+        journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: 1 } });
+      }, true);
+      events.push('ack');
+      expect(afterLastWrite(events, 'ack')).toEqual(['datasync started', 'datasync done']);
+    } finally {
+      await journal.close();
+    }
+  });
+
+  it('answers an insert over the wire only after its record was written and datasynced', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const client = new MongoClient(server.uri);
+    try {
+      const items = client.db('j').collection<{ _id: number }>('items');
+      await items.insertOne({ _id: 0 }); // creates the collection: its own record
+      const events = recordFromHere();
+      await items.insertOne({ _id: 1 });
+      events.push('ack');
+      expect(afterLastWrite(events, 'ack')).toEqual(['datasync started', 'datasync done']);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('fsyncs the directory after compaction renames the new file over the journal', async () => {
+    const dir = tempDir();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [{ op: 'put', db: 'j', name: 'c', doc: { _id: 1 } }],
+      { log: () => {} },
+    );
+    try {
+      await journal.runUnit(async () => {
+        journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: 2 } });
+      }, true);
+      const events = recordFromHere();
+      await journal.compact(true);
+      const renamed = events.indexOf(`rename ${JOURNAL}.compact -> ${JOURNAL}`);
+      expect(renamed).toBeGreaterThan(-1);
+      // The new file's data is synced before the rename, the directory entry after it.
+      expect(events.slice(0, renamed)).toContain('datasync done');
+      expect(events.slice(renamed + 1)).toContain(`fsync ${dir}`);
+    } finally {
+      await journal.close();
+    }
+  });
+
+  it('holds a unit that changed nothing until what was queued before it is on disk', async () => {
+    const journal = await openJournal(
+      tempDir(),
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    const events = recordFromHere();
+    const gate = closeDatasyncGate();
+    try {
+      const first = journal
+        .runUnit(async () => {
+          journal.append({ op: 'put', db: 'j', name: 'c', doc: { _id: 1 } });
+        }, true)
+        .then(() => events.push('first acknowledged'));
+      await until(events, 'datasync started');
+      // A retried write answered from the session: no change of its own, but it waits for earlier ones.
+      const retried = journal.runUnit(async () => {}, true).then(() => events.push('retry acknowledged'));
+      // It may only settle after the gate opens; give it ample time to settle wrongly first.
+      await Promise.race([retried, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      events.push('gate opened');
+      gate.open();
+      await Promise.all([first, retried]);
+      expect(events.indexOf('retry acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
+      expect(events.indexOf('datasync done')).toBeGreaterThan(events.indexOf('gate opened'));
+    } finally {
+      gate.open();
+      await journal.close();
+    }
+  });
+
+  it('answers a duplicate-key insert over the wire only once the original insert is on disk', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const original = new MongoClient(server.uri);
+    const retry = new MongoClient(server.uri);
+    let gate: { open: () => void } | undefined;
+    try {
+      await original.db('j').createCollection('items');
+      await retry.connect();
+      const events = recordFromHere();
+      gate = closeDatasyncGate();
+      const first = original
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .then(() => events.push('original acknowledged'));
+      await until(events, 'datasync started');
+      // Applied in memory already, so the duplicate changes nothing; it must not overtake the original.
+      const duplicate = retry
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .catch((error: unknown) => {
+          expect(error).toBeInstanceOf(MongoServerError);
+          expect((error as MongoServerError).code).toBe(11000);
+          events.push('duplicate refused');
+        });
+      await Promise.race([duplicate, new Promise((resolve) => setTimeout(resolve, 1_500))]);
+      events.push('gate opened');
+      gate.open();
+      await Promise.all([first, duplicate]);
+      expect(events).toContain('duplicate refused');
+      expect(events.indexOf('duplicate refused')).toBeGreaterThan(events.indexOf('datasync done'));
+      expect(events.indexOf('datasync done')).toBeGreaterThan(events.indexOf('gate opened'));
+    } finally {
+      gate?.open();
+      await original.close();
+      await retry.close();
+      await server.stop();
+    }
+  });
+});
