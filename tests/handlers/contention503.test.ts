@@ -8,6 +8,7 @@ import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
 import { SERVICE_GUARD_STRIPES, serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { api, useApiDatabase } from '../support/api.ts';
 import { connectTestClient } from '../support/mongo.ts';
+import { holdLockKey } from '../support/windowLock.ts';
 
 const database = useApiDatabase('handlers_contention');
 const WINDOW = windowMs(180);
@@ -24,17 +25,11 @@ afterAll(async () => {
 
 /** Runs `body` while another transaction holds the lock document `key` (written, not committed). */
 async function whileHeld(key: string, body: () => Promise<void>): Promise<void> {
-  const holder = client.startSession();
-  holder.startTransaction();
+  const held = await holdLockKey(client, database.dbName, key);
   try {
-    await client
-      .db(database.dbName)
-      .collection<{ _id: string; writes: number }>('order_window_locks')
-      .updateOne({ _id: key }, { $inc: { writes: 1 } }, { upsert: true, session: holder });
     await body();
   } finally {
-    await holder.abortTransaction();
-    await holder.endSession();
+    await held.release();
   }
 }
 
