@@ -1,9 +1,10 @@
 /**
  * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]
- * [--setParameter enableTestCommands=1]`: runs the embedded server until SIGINT/SIGTERM and prints one
+ * [--setParameter enableTestCommands=1] [--version 8.0|7.0]`: runs the embedded server until SIGINT/SIGTERM and prints one
  * line with its URI.
  */
 import { parseArgs } from 'node:util';
+import { isServerRelease, SERVER_RELEASES } from './commands/server-version.ts';
 import { startEmbeddedMongo } from './index.ts';
 
 const { values } = parseArgs({
@@ -16,6 +17,8 @@ const { values } = parseArgs({
     maxConns: { type: 'string' },
     // mongod's --setParameter name=value; only enableTestCommands (configureFailPoint) is known here.
     setParameter: { type: 'string', multiple: true },
+    // The MongoDB release to present (8.0 by default); 7.0 keeps clients' 7.0 path testable.
+    version: { type: 'string' },
   },
 });
 
@@ -43,6 +46,12 @@ for (const assignment of values.setParameter ?? []) {
   enableTestCommands = value === '1' || value === 'true';
 }
 
+const version = values.version;
+if (version !== undefined && !isServerRelease(version)) {
+  console.error(`invalid --version ${version} (one of ${SERVER_RELEASES.join(', ')})`);
+  process.exit(2);
+}
+
 if (values.repair && !values.dbpath) {
   console.error('--repair needs --dbpath');
   process.exit(2);
@@ -57,6 +66,7 @@ try {
     ...(values.repair ? { repair: true } : {}),
     ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
     ...(enableTestCommands ? { enableTestCommands: true } : {}),
+    ...(version === undefined ? {} : { version }),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.
@@ -64,7 +74,7 @@ try {
   process.exit(1);
 }
 console.log(
-  `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}${enableTestCommands ? ', test commands enabled' : ''}`,
+  `embedded MongoDB ${server.version} listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}${enableTestCommands ? ', test commands enabled' : ''}`,
 );
 
 let stopping = false;

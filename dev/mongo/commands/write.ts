@@ -105,6 +105,8 @@ async function updateStatement(
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
   const targets = runQuery(ctx.engine, coll, ctx.view, q, {
     limit: multi ? undefined : 1,
+    // 8.0's updateOne/replaceOne sort: which of the matches is the one updated.
+    sort: multi ? undefined : (op.sort as Doc | undefined),
     hint: op.hint,
     variables,
     collation,
@@ -137,9 +139,10 @@ async function updateStatement(
   return { matched, modified };
 }
 
-/** The fields of an update statement in MongoDB 7.0 (its parser is strict). */
+/** The fields of an update statement in MongoDB 8.0 (its parser is strict; 7.0's lacks `sort`, refused before). */
 const UPDATE_STATEMENT_FIELDS = new Set([
   'q',
+  'sort',
   'u',
   'c',
   'arrayFilters',
@@ -170,6 +173,14 @@ function checkUpdateStatement(op: Doc): void {
     throw new MongoCommandError(40414, "BSON field 'update.updates.q' is missing but a required field");
   if (op.u === undefined)
     throw new MongoCommandError(40414, "BSON field 'update.updates.u' is missing but a required field");
+  if (op.sort !== undefined) {
+    if (typeof op.sort !== 'object' || op.sort === null || Array.isArray(op.sort))
+      throw new MongoCommandError(
+        14,
+        `BSON field 'update.updates.sort' is the wrong type '${bsonTypeName(op.sort)}', expected type 'object'`,
+      );
+    if (op.multi === true) throw new MongoCommandError(9, 'Cannot specify sort with multi=true');
+  }
 }
 
 const update: CommandSpec = {
@@ -177,9 +188,8 @@ const update: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'updates');
-    // MongoDB 7.0 (the version this server reports) has no `sort` in update statements (8.0 added
-    // it): the whole command fails to parse.
-    if (ops.some((op) => op.sort !== undefined))
+    // MongoDB 7.0 has no `sort` in update statements (8.0 added it): the whole command fails to parse.
+    if (!ctx.state.version.updateSort && ops.some((op) => op.sort !== undefined))
       throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
     for (const op of ops) checkUpdateStatement(op);
     const bypass = bypassValidation(ctx);

@@ -176,7 +176,11 @@ async function execute(
       );
     }
     const spec = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (!spec || (spec.testOnly && !state.testCommandsEnabled))
+    if (
+      !spec ||
+      (spec.testOnly && !state.testCommandsEnabled) ||
+      (spec.availableIn && !spec.availableIn(state.version))
+    )
       throw new MongoCommandError(59, `no such command: '${name}'`);
     const db = legacy ? opts.legacyDb : cmd.$db;
     if (typeof db !== 'string' || db === '')
