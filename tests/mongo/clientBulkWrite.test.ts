@@ -5,7 +5,7 @@
  * suite's global server presents (EMBEDDED_MONGO_VERSION).
  */
 import {
-  type AnyClientBulkWriteModel,
+  type ClientBulkWriteModel,
   type Document,
   type Long,
   MongoClient,
@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedMongo, startEmbeddedMongo } from '#dev/mongo/index';
 
 type Row = { _id: number | string; n?: number; tag?: string };
+/** Every namespace of this file holds rows. */
+type Rows = Record<string, Row>;
 
 let server: EmbeddedMongo;
 let client: MongoClient;
@@ -62,7 +64,7 @@ describe('client.bulkWrite on 8.0', () => {
       ]);
     await client.db('bw_b').collection<Row>('locks').insertOne({ _id: 'old' });
     const mark = sent.length;
-    const models: AnyClientBulkWriteModel<Document>[] = [
+    const models: ClientBulkWriteModel<Rows>[] = [
       { name: 'insertOne', namespace: 'bw_a.orders', document: { _id: 4, n: 4 } },
       { name: 'updateOne', namespace: 'bw_a.orders', filter: { _id: 1 }, update: { $inc: { n: 10 } } },
       { name: 'updateMany', namespace: 'bw_a.orders', filter: { _id: { $gte: 2 } }, update: { $set: { tag: 'x' } } },
@@ -70,7 +72,7 @@ describe('client.bulkWrite on 8.0', () => {
       { name: 'deleteOne', namespace: 'bw_b.locks', filter: { _id: 'old' } },
       { name: 'deleteMany', namespace: 'bw_a.orders', filter: { n: { $lte: 3 } } },
     ];
-    const result = await client.bulkWrite(models, { verboseResults: true });
+    const result = await client.bulkWrite<Rows>(models, { verboseResults: true });
 
     const commands = bulkWritesSince(mark);
     expect(commands).toHaveLength(1); // six writes, two databases: one message
@@ -101,7 +103,7 @@ describe('client.bulkWrite on 8.0', () => {
     const coll = client.db('bw_a').collection<Row>('ordered');
     await coll.insertOne({ _id: 2 });
     const error = await client
-      .bulkWrite(
+      .bulkWrite<Rows>(
         [
           { name: 'insertOne', namespace: 'bw_a.ordered', document: { _id: 1 } },
           { name: 'insertOne', namespace: 'bw_a.ordered', document: { _id: 2 } },
@@ -122,7 +124,7 @@ describe('client.bulkWrite on 8.0', () => {
     const coll = client.db('bw_a').collection<Row>('unordered');
     await coll.insertOne({ _id: 2 });
     const error = (await client
-      .bulkWrite(
+      .bulkWrite<Rows>(
         [
           { name: 'insertOne', namespace: 'bw_a.unordered', document: { _id: 1 } },
           { name: 'insertOne', namespace: 'bw_a.unordered', document: { _id: 2 } },
@@ -148,7 +150,7 @@ describe('client.bulkWrite on 8.0', () => {
       { _id: 2, n: 9 },
       { _id: 3, n: 7 },
     ]);
-    await client.bulkWrite([
+    await client.bulkWrite<Rows>([
       { name: 'updateOne', namespace: 'bw_a.sorted', filter: {}, update: { $set: { tag: 'top' } }, sort: { n: -1 } },
     ]);
     expect(await coll.find({ tag: 'top' }).toArray()).toEqual([{ _id: 2, n: 9, tag: 'top' }]);
@@ -160,7 +162,7 @@ describe('client.bulkWrite on 8.0', () => {
     const session = client.startSession();
     try {
       await session.withTransaction(async () => {
-        await client.bulkWrite(
+        await client.bulkWrite<Rows>(
           [
             { name: 'insertOne', namespace: 'bw_tx.a', document: { _id: 1 } },
             { name: 'insertOne', namespace: 'bw_tx.b', document: { _id: 1 } },
@@ -175,7 +177,7 @@ describe('client.bulkWrite on 8.0', () => {
 
       session.startTransaction();
       const failed = await client
-        .bulkWrite(
+        .bulkWrite<Rows>(
           [
             { name: 'insertOne', namespace: 'bw_tx.a', document: { _id: 2 } },
             { name: 'insertOne', namespace: 'bw_tx.b', document: { _id: 1 } }, // duplicate key
@@ -200,7 +202,7 @@ describe('client.bulkWrite on 8.0', () => {
     await coll.insertOne({ _id: 1, n: 0 });
     await client.db('admin').command({ configureFailPoint: 'onPrimaryTransactionalWrite', mode: { times: 1 } });
     const mark = sent.length;
-    const result = await client.bulkWrite([
+    const result = await client.bulkWrite<Rows>([
       { name: 'updateOne', namespace: 'bw_retry.counters', filter: { _id: 1 }, update: { $inc: { n: 1 } } },
       { name: 'insertOne', namespace: 'bw_retry.log', document: { _id: 'entry' } },
     ]);
