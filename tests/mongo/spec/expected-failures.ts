@@ -35,6 +35,7 @@ export const expectedFailures: ExpectedFailureGroup[] = [
       'inserting _id with type null via insertOne',
       'inserting _id with type null via insertMany',
       'inserting _id with type null via bulkWrite',
+      'inserting _id with type null via clientBulkWrite',
     ],
   },
   {
