@@ -7,7 +7,7 @@
 import {
   type ClientBulkWriteModel,
   type Document,
-  type Long,
+  Long,
   MongoClient,
   MongoClientBulkWriteError,
   type MongoServerError,
@@ -212,6 +212,39 @@ describe('client.bulkWrite on 8.0', () => {
     expect(result).toMatchObject({ modifiedCount: 1, insertedCount: 1 });
     expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, n: 1 }); // applied once
     expect(await client.db('bw_retry').collection('log').countDocuments()).toBe(1);
+  });
+});
+
+describe('a retried bulkWrite that failed part-way', () => {
+  it('runs only the ops that did not commit, as mongod’s statement ids make it', async () => {
+    const counters = client.db('bw_partial').collection<Row>('counters');
+    await counters.insertOne({ _id: 1, n: 0 });
+    await client.db('bw_partial').collection<Row>('dups').insertOne({ _id: 'taken' });
+    const session = client.startSession();
+    try {
+      // The same txnNumber twice is what a driver sends when it retries after losing the reply.
+      const command = {
+        bulkWrite: 1,
+        ops: [
+          { update: 0, filter: { _id: 1 }, updateMods: { $inc: { n: 1 } } },
+          { insert: 1, document: { _id: 'taken' } },
+          { insert: 1, document: { _id: 'fresh' } },
+        ],
+        nsInfo: [{ ns: 'bw_partial.counters' }, { ns: 'bw_partial.dups' }],
+        ordered: false,
+        txnNumber: Long.fromNumber(3),
+      };
+      const first = await client.db('admin').command(command, { session });
+      expect(first).toMatchObject({ nErrors: 1, nModified: 1, nInserted: 1 });
+      await client.db('bw_partial').collection<Row>('dups').deleteOne({ _id: 'taken' });
+      const retry = await client.db('admin').command(command, { session });
+      expect(retry).toMatchObject({ nErrors: 0, nModified: 1, nInserted: 2 });
+      expect(retry.cursor.firstBatch.map((e: Document) => e.ok)).toEqual([1, 1, 1]);
+    } finally {
+      await session.endSession();
+    }
+    expect(await counters.findOne({ _id: 1 })).toEqual({ _id: 1, n: 1 }); // the $inc applied once
+    expect(await client.db('bw_partial').collection('dups').countDocuments()).toBe(2);
   });
 });
 

@@ -15,7 +15,7 @@ import { MAX_WRITE_BATCH_SIZE } from '../bson/limits.ts';
 import { bsonTypeName } from '../bson/order.ts';
 import type { Doc } from '../storage/engine.ts';
 import { bypassValidation, letVariables } from './common.ts';
-import type { CommandContext, CommandSpec } from './types.ts';
+import type { CommandContext, CommandSpec, SessionState } from './types.ts';
 import { writeCommands } from './write.ts';
 
 /** The cursor namespace mongod reports for bulkWrite results. */
@@ -182,8 +182,31 @@ interface Totals {
   nUpserted: number;
 }
 
-/** Runs one op through its write command's handler; returns its result entry and adds to the totals. */
-async function runOp(ctx: CommandContext, bulk: BulkOp, idx: number, totals: Totals): Promise<Doc> {
+/** Adds an op's result entry to the totals. */
+function count(totals: Totals, kind: OpKind, entry: Doc): void {
+  if (entry.ok !== 1) {
+    totals.nErrors++;
+    return;
+  }
+  const n = entry.n as number;
+  if (kind === 'insert') totals.nInserted += n;
+  else if (kind === 'delete') totals.nDeleted += n;
+  else {
+    totals.nModified += entry.nModified as number;
+    if (entry.upserted) totals.nUpserted++;
+    else totals.nMatched += n;
+  }
+}
+
+/**
+ * The ops of a retryable bulkWrite that committed, by session: mongod remembers them by statement id,
+ * so a resend of the same txnNumber after some ops failed runs only the others and answers the
+ * committed ones from memory (never twice). A fully successful outcome is replayed by the dispatcher.
+ */
+const committedOps = new WeakMap<SessionState, { txnNumber: number; entries: Map<number, Doc> }>();
+
+/** Runs one op through its write command's handler and returns its result entry. */
+async function runOp(ctx: CommandContext, bulk: BulkOp, idx: number): Promise<Doc> {
   const cmd = statementCommand(bulk, ctx.cmd);
   const spec = writeCommands[bulk.kind] as CommandSpec;
   let reply: Doc;
@@ -197,24 +220,10 @@ async function runOp(ctx: CommandContext, bulk: BulkOp, idx: number, totals: Tot
   const writeError = (reply.writeErrors as Doc[] | undefined)?.[0];
   if (writeError) return errorEntry(idx, bulk.kind, writeError);
   const n = (reply.n as number | undefined) ?? 0;
-  if (bulk.kind === 'insert') {
-    totals.nInserted += n;
-    return { ok: 1, idx, n };
-  }
-  if (bulk.kind === 'delete') {
-    totals.nDeleted += n;
-    return { ok: 1, idx, n };
-  }
-  const nModified = (reply.nModified as number | undefined) ?? 0;
+  if (bulk.kind !== 'update') return { ok: 1, idx, n };
+  const entry: Doc = { ok: 1, idx, n, nModified: (reply.nModified as number | undefined) ?? 0 };
   const upserted = (reply.upserted as Doc[] | undefined)?.[0];
-  totals.nModified += nModified;
-  const entry: Doc = { ok: 1, idx, n, nModified };
-  if (upserted) {
-    totals.nUpserted += 1;
-    entry.upserted = { _id: upserted._id };
-  } else {
-    totals.nMatched += n;
-  }
+  if (upserted) entry.upserted = { _id: upserted._id };
   return entry;
 }
 
@@ -262,12 +271,23 @@ const bulkWrite: CommandSpec = {
     const errorsOnly = cmd.errorsOnly === true;
     const totals: Totals = { nErrors: 0, nInserted: 0, nDeleted: 0, nMatched: 0, nModified: 0, nUpserted: 0 };
     const results: Doc[] = [];
+    // A retryable write (txnNumber outside a transaction): the ops an earlier attempt committed.
+    const txnNumber = typeof ctx.cmd.txnNumber === 'number' ? ctx.cmd.txnNumber : undefined;
+    const retryable = ctx.session && !ctx.txn && txnNumber !== undefined ? ctx.session : undefined;
+    const earlier = retryable ? committedOps.get(retryable) : undefined;
+    const committed = earlier && earlier.txnNumber === txnNumber ? earlier.entries : new Map<number, Doc>();
     for (let idx = 0; idx < ops.length; idx++) {
-      const entry = await runOp(ctx, ops[idx] as BulkOp, idx, totals);
-      if (entry.ok === 0) totals.nErrors++;
+      const op = ops[idx] as BulkOp;
+      const entry = committed.get(idx) ?? (await runOp(ctx, op, idx));
+      if (entry.ok === 1) committed.set(idx, entry);
+      count(totals, op.kind, entry);
       if (!errorsOnly || entry.ok === 0) results.push(entry);
       // Like the write commands: an ordered batch, or any batch in a transaction, stops at its first error.
       if (entry.ok === 0 && (ordered || ctx.txn)) break;
+    }
+    if (retryable && txnNumber !== undefined) {
+      if (totals.nErrors > 0) committedOps.set(retryable, { txnNumber, entries: committed });
+      else committedOps.delete(retryable);
     }
     if (totals.nErrors > 0 && ctx.txn?.state === 'active') {
       // A failed write inside a transaction aborts it, as with insert/update/delete (dispatch.ts).

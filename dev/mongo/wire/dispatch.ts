@@ -248,7 +248,8 @@ async function execute(
         Promise.resolve(spec.handler({ ...ctx, cmd: c })),
       );
       // Only an outcome that applied in full is answered again; a failed statement is run again.
-      if (reply.ok === 1 && !reply.writeErrors) session.retryReply = { txnNumber, reply };
+      // (bulkWrite reports its op errors as nErrors; it remembers its own committed ops, bulk-write.ts.)
+      if (reply.ok === 1 && !reply.writeErrors && !reply.nErrors) session.retryReply = { txnNumber, reply };
       return close ? closeConnectionReply() : reply;
     } else if (lsidKey) {
       ctx.session = sessionFor(state, lsidKey);
