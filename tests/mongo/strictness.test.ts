@@ -102,6 +102,28 @@ describe('refused like mongod (7.0 and 8.0)', () => {
     expect(await coll.countDocuments({ s: 'z' })).toBe(0);
   });
 
+  it('refuses a $$variable nothing defines (17276) before reading, and accepts let, bound and system ones', async () => {
+    const empty = db.collection<Probe>('no_such_collection');
+    expect(await codeOf(empty.find({ $expr: { $eq: ['$n', '$$missing'] } }).toArray())).toBe(17276);
+    expect(await codeOf(coll.deleteOne({ $expr: { $eq: ['$_id', '$$missing'] } }))).toBe(17276);
+    expect(await coll.countDocuments()).toBe(2);
+    const found = await coll
+      .find(
+        {
+          $expr: {
+            $and: [
+              { $eq: ['$n', '$$five'] },
+              { $gt: [{ $size: { $filter: { input: '$arr', as: 'x', cond: { $gt: ['$$x', 4] } } } }, 0] },
+              { $eq: ['$$ROOT._id', 1] },
+            ],
+          },
+        },
+        { let: { five: 5 } },
+      )
+      .toArray();
+    expect(found.map((d) => d._id)).toEqual([1]);
+  });
+
   it('refuses $-prefixed fields inside _id', async () => {
     expect(await codeOf(coll.insertOne({ _id: { $a: 1 } } as never))).toBe(52);
     expect(await codeOf(coll.insertOne({ _id: { x: { $b: 1 } } } as never))).toBe(52);
