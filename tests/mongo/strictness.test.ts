@@ -124,6 +124,12 @@ describe('refused like mongod (7.0 and 8.0)', () => {
     expect(found.map((d) => d._id)).toEqual([1]);
   });
 
+  it('takes an empty update operand ({ $set: {} }) as a no-op, as mongod has since 5.0', async () => {
+    const result = await coll.updateOne({ _id: 1 }, { $set: {} });
+    expect(result).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, n: 5, arr: [1, 5, 9], s: 'x' });
+  });
+
   it('refuses $-prefixed fields inside _id', async () => {
     expect(await codeOf(coll.insertOne({ _id: { $a: 1 } } as never))).toBe(52);
     expect(await codeOf(coll.insertOne({ _id: { x: { $b: 1 } } } as never))).toBe(52);
