@@ -220,7 +220,10 @@ describe('a retried bulkWrite that failed part-way', () => {
     const counters = client.db('bw_partial').collection<Row>('counters');
     await counters.insertOne({ _id: 1, n: 0 });
     await client.db('bw_partial').collection<Row>('dups').insertOne({ _id: 'taken' });
-    const session = client.startSession();
+    // A client of its own: the txnNumber set by hand would otherwise collide with the driver's own
+    // numbering when the pooled session is reused, and a later write would be taken for a retry.
+    const own = new MongoClient(server.uri, { serverSelectionTimeoutMS: 5_000 });
+    const session = own.startSession();
     try {
       // The same txnNumber twice is what a driver sends when it retries after losing the reply.
       const command = {
@@ -234,14 +237,15 @@ describe('a retried bulkWrite that failed part-way', () => {
         ordered: false,
         txnNumber: Long.fromNumber(3),
       };
-      const first = await client.db('admin').command(command, { session });
+      const first = await own.db('admin').command(command, { session });
       expect(first).toMatchObject({ nErrors: 1, nModified: 1, nInserted: 1 });
       await client.db('bw_partial').collection<Row>('dups').deleteOne({ _id: 'taken' });
-      const retry = await client.db('admin').command(command, { session });
+      const retry = await own.db('admin').command(command, { session });
       expect(retry).toMatchObject({ nErrors: 0, nModified: 1, nInserted: 2 });
       expect(retry.cursor.firstBatch.map((e: Document) => e.ok)).toEqual([1, 1, 1]);
     } finally {
       await session.endSession();
+      await own.close();
     }
     expect(await counters.findOne({ _id: 1 })).toEqual({ _id: 1, n: 1 }); // the $inc applied once
     expect(await client.db('bw_partial').collection('dups').countDocuments()).toBe(2);
@@ -286,6 +290,29 @@ describe('the bulkWrite command refuses what mongod refuses', () => {
         )) as MongoServerError
       ).code,
     ).toBe(13);
+  });
+
+  it('constants: $$ variables of a pipeline update (refused with any other update, 51198, as an op error)', async () => {
+    await client.db('bw_const').collection<Row>('c').insertOne({ _id: 1, n: 1 });
+    const reply = await client.db('admin').command({
+      bulkWrite: 1,
+      ops: [
+        {
+          update: 0,
+          filter: { _id: 1 },
+          updateMods: [{ $set: { n: { $add: ['$n', '$$step'] } } }],
+          constants: { step: 4 },
+        },
+        { update: 0, filter: { _id: 1 }, updateMods: { $set: { tag: 'x' } }, constants: { step: 4 } },
+      ],
+      nsInfo: [{ ns: 'bw_const.c' }],
+      ordered: false,
+    });
+    expect(reply.cursor.firstBatch).toMatchObject([
+      { ok: 1, idx: 0, n: 1, nModified: 1 },
+      { ok: 0, idx: 1, code: 51198 },
+    ]);
+    expect(await client.db('bw_const').collection<Row>('c').findOne({ _id: 1 })).toEqual({ _id: 1, n: 5 });
   });
 
   it('answers results through a cursor on admin.$cmd.bulkWrite, batch by batch, and errorsOnly keeps only failures', async () => {

@@ -85,6 +85,22 @@ const insert: CommandSpec = {
   },
 };
 
+/**
+ * An update statement's `c` (bulkWrite's `constants`): `$$` variables of a pipeline update, beside the
+ * command's `let`. mongod takes them only with a pipeline (51198).
+ */
+function withConstants(variables: Doc | undefined, constants: unknown, kind: string): Doc | undefined {
+  if (constants === undefined) return variables;
+  if (typeof constants !== 'object' || constants === null || Array.isArray(constants))
+    throw new MongoCommandError(
+      14,
+      `BSON field 'update.updates.c' is the wrong type '${bsonTypeName(constants)}', expected type 'object'`,
+    );
+  if (kind !== 'pipeline')
+    throw new MongoCommandError(51198, 'Constant values may only be specified for pipeline updates');
+  return { ...variables, ...(constants as Doc) };
+}
+
 /** Applies one update statement; returns counts and the upserted id if any. */
 async function updateStatement(
   ctx: CommandContext,
@@ -98,6 +114,7 @@ async function updateStatement(
   const variables = letVariables(ctx);
   const query = compileFilter(q, variables, collation);
   const kind = updateKind(op.u);
+  const updateVariables = withConstants(variables, op.c, kind);
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
@@ -118,7 +135,12 @@ async function updateStatement(
     const outcome = await retryOnLock(ctx, () => {
       const current = ctx.engine.visible(coll, id, ctx.view);
       if (!current || !query.test(current)) return 'gone';
-      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
+      const next = applyUpdate(current, op.u, {
+        arrayFilters,
+        query: q,
+        isInsert: false,
+        variables: updateVariables,
+      });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
       ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update', bypass);
@@ -130,7 +152,9 @@ async function updateStatement(
   }
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
-    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables }));
+    const doc = withIdFirst(
+      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables }),
+    );
     checkId(doc._id);
     checkSize(doc);
     await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert', bypass));
