@@ -195,6 +195,35 @@ describe('client.bulkWrite on 8.0', () => {
     }
   });
 
+  it('a write conflict in a transaction fails the whole command (112, TransientTransactionError on the driver error’s cause)', async () => {
+    // Not an op error: mongod answers the conflict at the top level, and the Node driver wraps it in a
+    // MongoClientBulkWriteError whose own errorLabels are empty, so withTransaction alone does not retry it.
+    await client.db('bw_conflict').collection<Row>('locks').insertOne({ _id: 'k', n: 0 });
+    const bump: ClientBulkWriteModel<Rows>[] = [
+      { name: 'updateOne', namespace: 'bw_conflict.locks', filter: { _id: 'k' }, update: { $inc: { n: 1 } } },
+    ];
+    const holder = client.startSession();
+    const loser = client.startSession();
+    try {
+      holder.startTransaction();
+      loser.startTransaction();
+      await client.bulkWrite<Rows>(bump, { session: holder });
+      const error = (await client
+        .bulkWrite<Rows>(bump, { session: loser })
+        .catch((e: unknown) => e)) as MongoClientBulkWriteError;
+      expect(error).toBeInstanceOf(MongoClientBulkWriteError);
+      expect(error.writeErrors.size).toBe(0);
+      const cause = error.cause as MongoServerError;
+      expect(cause.code).toBe(112);
+      expect(cause.hasErrorLabel('TransientTransactionError')).toBe(true);
+      await holder.commitTransaction();
+    } finally {
+      await loser.endSession();
+      await holder.endSession();
+    }
+    expect(await client.db('bw_conflict').collection<Row>('locks').findOne({ _id: 'k' })).toEqual({ _id: 'k', n: 1 });
+  });
+
   it('a retried bulkWrite whose first reply was lost is answered without writing again', async () => {
     // onPrimaryTransactionalWrite fires after the write applied and closes the connection: the driver
     // retries with the same txnNumber, and the server must answer from the first outcome.
