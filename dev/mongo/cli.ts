@@ -1,11 +1,12 @@
 /**
  * `npm run db -- [--port 27017] [--host 127.0.0.1] [--dbpath .data/mongo] [--repair] [--maxConns N]
- * [--setParameter enableTestCommands=1] [--journalCompaction <minDeadBytes>,<deadFraction>]`: runs the embedded
- * server until SIGINT/SIGTERM and prints one line with its URI. `--journalCompaction` (embedded only, no
- * mongod flag) sets when the journal is compacted while running (default 16777216,0.5; crash tests use
- * small values so that kills land mid-compaction).
+ * [--setParameter enableTestCommands=1] [--version 8.0|7.0] [--journalCompaction <minDeadBytes>,<deadFraction>]`:
+ * runs the embedded server until SIGINT/SIGTERM and prints one line with its URI. `--journalCompaction`
+ * (embedded only, no mongod flag) sets when the journal is compacted while running (default
+ * 16777216,0.5; crash tests use small values so that kills land mid-compaction).
  */
 import { parseArgs } from 'node:util';
+import { isServerRelease, SERVER_RELEASES } from './commands/server-version.ts';
 import { startEmbeddedMongo } from './index.ts';
 
 const { values } = parseArgs({
@@ -19,6 +20,8 @@ const { values } = parseArgs({
     // mongod's --setParameter name=value; only enableTestCommands (configureFailPoint) is known here.
     setParameter: { type: 'string', multiple: true },
     journalCompaction: { type: 'string' },
+    // The MongoDB release to present (8.0 by default); 7.0 keeps clients' 7.0 path testable.
+    version: { type: 'string' },
   },
 });
 
@@ -60,6 +63,12 @@ if (values.journalCompaction !== undefined) {
   compaction = { minDeadBytes: minDeadBytes as number, deadFraction };
 }
 
+const version = values.version;
+if (version !== undefined && !isServerRelease(version)) {
+  console.error(`invalid --version ${version} (one of ${SERVER_RELEASES.join(', ')})`);
+  process.exit(2);
+}
+
 if (values.repair && !values.dbpath) {
   console.error('--repair needs --dbpath');
   process.exit(2);
@@ -75,6 +84,7 @@ try {
     ...(maxConns === undefined ? {} : { maxIncomingConnections: maxConns }),
     ...(enableTestCommands ? { enableTestCommands: true } : {}),
     ...(compaction ? { compaction } : {}),
+    ...(version === undefined ? {} : { version }),
   });
 } catch (err) {
   // A damaged journal (or a busy port) is a clear one-line refusal, not a stack trace.
@@ -82,7 +92,7 @@ try {
   process.exit(1);
 }
 console.log(
-  `embedded MongoDB listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}${enableTestCommands ? ', test commands enabled' : ''}`,
+  `embedded MongoDB ${server.version} listening: ${server.uri}${values.dbpath ? ` (data in ${values.dbpath})` : ' (in memory)'}${enableTestCommands ? ', test commands enabled' : ''}`,
 );
 
 let stopping = false;

@@ -7,6 +7,7 @@ import { ObjectId } from 'bson';
 import { keyString } from './bson/order.ts';
 import { dropInterruptedOutCollections } from './commands/aggregate-write.ts';
 import { FailPoints } from './commands/fail-points.ts';
+import { isServerRelease, type ServerRelease, serverVersionProfile } from './commands/server-version.ts';
 import type { ServerState } from './commands/types.ts';
 import { ChangeLog, DEFAULT_CHANGE_HISTORY } from './query/change-streams.ts';
 import { CursorStore } from './query/cursors.ts';
@@ -51,6 +52,11 @@ export interface EmbeddedMongoOptions {
   enableTestCommands?: boolean;
   /** How often refused connections are summed up in one log line after the first is logged (default 10 000 ms). */
   refusedConnectionLogIntervalMs?: number;
+  /**
+   * The MongoDB release to present: '8.0' (default: maxWireVersion 25, the `bulkWrite` admin command,
+   * `sort` in updates) or '7.0' (maxWireVersion 21, neither), so the 7.0 path of clients stays tested.
+   */
+  version?: ServerRelease;
 }
 
 /** A running embedded server. */
@@ -58,6 +64,8 @@ export interface EmbeddedMongo {
   /** A URI the official driver can use as-is, transactions included. */
   uri: string;
   port: number;
+  /** The release it presents itself as ('8.0' or '7.0'). */
+  version: ServerRelease;
   /** Closes every connection, persists data (with dbPath) and releases all handles. */
   stop(): Promise<void>;
 }
@@ -95,6 +103,8 @@ function runTtlMonitor(engine: Engine): void {
 export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Promise<EmbeddedMongo> {
   const log = options.log ?? ((line: string) => console.error(`[embedded-mongo] ${line}`));
   const host = options.host ?? '127.0.0.1';
+  if (options.version !== undefined && !isServerRelease(options.version))
+    throw new Error(`unsupported version ${String(options.version)} (the embedded server can be 8.0 or 7.0)`);
   const engine = new Engine();
   if (options.dbPath) {
     engine.journal = await openJournal(
@@ -126,6 +136,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
     sessions: new Map(),
     address: '',
     setName: REPLICA_SET_NAME,
+    version: serverVersionProfile(options.version),
     electionId: new ObjectId('7fffffff0000000000000001'),
     startedAt: Date.now(),
     parameters: { transactionLifetimeLimitSeconds: 60 },
@@ -179,6 +190,7 @@ export async function startEmbeddedMongo(options: EmbeddedMongoOptions = {}): Pr
   return {
     uri: `mongodb://${state.address}/?replicaSet=${REPLICA_SET_NAME}`,
     port,
+    version: state.version.release,
     stop() {
       stopped ??= (async () => {
         clearInterval(sweeper);

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { isServerRelease } from '#dev/mongo/commands/server-version';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 
 declare module 'vitest' {
@@ -6,6 +7,8 @@ declare module 'vitest' {
     mongoUri: string;
     /** True when the suite runs against the embedded server from dev/mongo. */
     embeddedMongo: boolean;
+    /** The release the embedded server presents ('8.0' or '7.0'); undefined against an external server. */
+    embeddedMongoVersion: string | undefined;
   }
 }
 
@@ -18,11 +21,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (external) {
     project.provide('mongoUri', external);
     project.provide('embeddedMongo', false);
+    project.provide('embeddedMongoVersion', undefined);
     return async () => {};
   }
+  // EMBEDDED_MONGO_VERSION=7.0 runs the whole suite against the server presenting MongoDB 7.0.
+  const version = process.env.EMBEDDED_MONGO_VERSION;
+  if (version !== undefined && version !== '' && !isServerRelease(version))
+    throw new Error(`EMBEDDED_MONGO_VERSION=${version}: the embedded server can be 8.0 or 7.0`);
   // Test commands on, as drivers' suites run mongod: the fail-point tests need configureFailPoint.
-  const server = await startEmbeddedMongo({ port: 0, enableTestCommands: true });
+  const server = await startEmbeddedMongo({
+    port: 0,
+    enableTestCommands: true,
+    ...(version ? { version } : {}),
+  });
   project.provide('mongoUri', server.uri);
   project.provide('embeddedMongo', true);
+  project.provide('embeddedMongoVersion', server.version);
   return () => server.stop();
 }

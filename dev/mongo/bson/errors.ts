@@ -8,6 +8,7 @@ export const codeNames: Record<number, string> = {
   9: 'FailedToParse',
   11: 'UserNotFound',
   14: 'TypeMismatch',
+  16: 'InvalidLength',
   20: 'IllegalOperation',
   26: 'NamespaceNotFound',
   27: 'IndexNotFound',

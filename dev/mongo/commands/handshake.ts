@@ -5,10 +5,6 @@ import { MAX_BSON_OBJECT_SIZE, MAX_MESSAGE_SIZE_BYTES, MAX_WRITE_BATCH_SIZE } fr
 import { releaseSnapshots } from './concerns.ts';
 import type { CommandContext, CommandSpec } from './types.ts';
 
-/** Reported server version: MongoDB 7.0 (wire version 21). */
-export const SERVER_VERSION = '7.0.0';
-const MAX_WIRE_VERSION = 21;
-
 function hello(ctx: CommandContext, legacyName: boolean): Record<string, unknown> {
   const { state } = ctx;
   const reply: Record<string, unknown> = {};
@@ -30,7 +26,7 @@ function hello(ctx: CommandContext, legacyName: boolean): Record<string, unknown
     logicalSessionTimeoutMinutes: 30,
     connectionId: ctx.connectionId,
     minWireVersion: 0,
-    maxWireVersion: MAX_WIRE_VERSION,
+    maxWireVersion: state.version.maxWireVersion,
     readOnly: false,
     ok: 1,
   });
@@ -38,7 +34,7 @@ function hello(ctx: CommandContext, legacyName: boolean): Record<string, unknown
 }
 
 const gettableParameters = (ctx: CommandContext): Record<string, unknown> => ({
-  featureCompatibilityVersion: { version: '7.0' },
+  featureCompatibilityVersion: { version: ctx.state.version.release },
   transactionLifetimeLimitSeconds: ctx.state.parameters.transactionLifetimeLimitSeconds,
   maxTransactionLockRequestTimeoutMillis: 5,
   cursorTimeoutMillis: 600000,
@@ -49,10 +45,10 @@ export const handshakeCommands: Record<string, CommandSpec> = {
   isMaster: { handler: (ctx) => hello(ctx, true), allowedInTxn: true },
   ping: { handler: () => ({ ok: 1 }), allowedInTxn: true },
   buildInfo: {
-    handler: () => ({
-      version: SERVER_VERSION,
+    handler: (ctx) => ({
+      version: ctx.state.version.version,
       gitVersion: 'embedded',
-      versionArray: [7, 0, 0, 0],
+      versionArray: ctx.state.version.versionArray,
       bits: 64,
       debug: false,
       maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
@@ -118,7 +114,7 @@ export const handshakeCommands: Record<string, CommandSpec> = {
   serverStatus: {
     handler: (ctx) => ({
       host: ctx.state.address,
-      version: SERVER_VERSION,
+      version: ctx.state.version.version,
       process: 'mongod',
       uptime: Math.floor((Date.now() - ctx.state.startedAt) / 1000),
       localTime: new Date(),

@@ -1,6 +1,7 @@
 /**
  * The command table: command name (as sent, plus mongod's lowercase aliases) → handler.
  */
+import { bulkWriteCommands } from './bulk-write.ts';
 import { catalogCommands } from './catalog.ts';
 import { testCommands } from './fail-point-commands.ts';
 import { handshakeCommands } from './handshake.ts';
@@ -19,6 +20,7 @@ export const commands: Record<string, CommandSpec> = {
   ...handshakeCommands,
   ...readCommands,
   ...writeCommands,
+  ...bulkWriteCommands,
   ...catalogCommands,
   ...statsCommands,
   ...transactionCommands,

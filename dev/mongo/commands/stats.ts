@@ -11,7 +11,6 @@ import { collectionSizes, storageStats } from '../storage/coll-stats.ts';
 import type { Doc } from '../storage/engine.ts';
 import { checkCollectionName } from '../storage/engine.ts';
 import { listable } from './common.ts';
-import { SERVER_VERSION } from './handshake.ts';
 import { currentOperations } from './read.ts';
 import type { CommandSpec } from './types.ts';
 
@@ -104,7 +103,7 @@ const explain: CommandSpec = {
         rejectedPlans: [],
       },
       command: { ...cmd, $db: ctx.db },
-      serverInfo: { host: ctx.state.address, version: SERVER_VERSION },
+      serverInfo: { host: ctx.state.address, version: ctx.state.version.version },
       ok: 1,
     };
     if (verbosity !== 'queryPlanner') {

@@ -4,6 +4,7 @@ import type { ChangeLog } from '../query/change-streams.ts';
 import type { CursorStore } from '../query/cursors.ts';
 import type { Doc, Engine, ReadView, Transaction } from '../storage/engine.ts';
 import type { FailPoints } from './fail-points.ts';
+import type { ServerVersionProfile } from './server-version.ts';
 
 /** Per logical session state (transactions and retryable writes). */
 export interface SessionState {
@@ -25,6 +26,8 @@ export interface ServerState {
   /** `host:port` clients should use, reported as me/primary/hosts. */
   address: string;
   setName: string;
+  /** The MongoDB release this server presents itself as (8.0 unless started as 7.0), and what differs. */
+  version: ServerVersionProfile;
   electionId: ObjectId;
   startedAt: number;
   parameters: { transactionLifetimeLimitSeconds: number };
@@ -71,6 +74,8 @@ export interface CommandSpec {
   retryableWrite?: boolean;
   /** Exists only with test commands enabled (mongod's enableTestCommands); otherwise not found (59). */
   testOnly?: boolean;
+  /** Exists only in the releases this accepts (e.g. 8.0's bulkWrite); otherwise not found (59), like an unknown command. */
+  availableIn?: (version: ServerVersionProfile) => boolean;
   /** Accepts `readConcern: { level: 'snapshot' }` outside transactions (find, aggregate, distinct). */
   snapshotReads?: boolean;
 }

@@ -85,6 +85,22 @@ const insert: CommandSpec = {
   },
 };
 
+/**
+ * An update statement's `c` (bulkWrite's `constants`): `$$` variables of a pipeline update, beside the
+ * command's `let`. mongod takes them only with a pipeline (51198).
+ */
+function withConstants(variables: Doc | undefined, constants: unknown, kind: string): Doc | undefined {
+  if (constants === undefined) return variables;
+  if (typeof constants !== 'object' || constants === null || Array.isArray(constants))
+    throw new MongoCommandError(
+      14,
+      `BSON field 'update.updates.c' is the wrong type '${bsonTypeName(constants)}', expected type 'object'`,
+    );
+  if (kind !== 'pipeline')
+    throw new MongoCommandError(51198, 'Constant values may only be specified for pipeline updates');
+  return { ...variables, ...(constants as Doc) };
+}
+
 /** Applies one update statement; returns counts and the upserted id if any. */
 async function updateStatement(
   ctx: CommandContext,
@@ -98,6 +114,7 @@ async function updateStatement(
   const variables = letVariables(ctx);
   const query = compileFilter(q, variables, collation);
   const kind = updateKind(op.u);
+  const updateVariables = withConstants(variables, op.c, kind);
   const multi = op.multi === true;
   if (multi && kind === 'replacement')
     throw new MongoCommandError(9, 'multi update is not supported for replacement-style update');
@@ -105,6 +122,8 @@ async function updateStatement(
   const arrayFilters = Array.isArray(op.arrayFilters) ? (op.arrayFilters as Doc[]) : undefined;
   const targets = runQuery(ctx.engine, coll, ctx.view, q, {
     limit: multi ? undefined : 1,
+    // 8.0's updateOne/replaceOne sort: which of the matches is the one updated.
+    sort: multi ? undefined : (op.sort as Doc | undefined),
     hint: op.hint,
     variables,
     collation,
@@ -116,7 +135,12 @@ async function updateStatement(
     const outcome = await retryOnLock(ctx, () => {
       const current = ctx.engine.visible(coll, id, ctx.view);
       if (!current || !query.test(current)) return 'gone';
-      const next = applyUpdate(current, op.u, { arrayFilters, query: q, isInsert: false, variables });
+      const next = applyUpdate(current, op.u, {
+        arrayFilters,
+        query: q,
+        isInsert: false,
+        variables: updateVariables,
+      });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
       ctx.engine.writeDoc(coll, id, next, ctx.view, kind === 'replacement' ? 'replace' : 'update', bypass);
@@ -128,7 +152,9 @@ async function updateStatement(
   }
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
-    const doc = withIdFirst(applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables }));
+    const doc = withIdFirst(
+      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables }),
+    );
     checkId(doc._id);
     checkSize(doc);
     await retryOnLock(ctx, () => ctx.engine.writeDoc(coll, keyString(doc._id), doc, ctx.view, 'insert', bypass));
@@ -137,9 +163,10 @@ async function updateStatement(
   return { matched, modified };
 }
 
-/** The fields of an update statement in MongoDB 7.0 (its parser is strict). */
+/** The fields of an update statement in MongoDB 8.0 (its parser is strict; 7.0's lacks `sort`, refused before). */
 const UPDATE_STATEMENT_FIELDS = new Set([
   'q',
+  'sort',
   'u',
   'c',
   'arrayFilters',
@@ -170,6 +197,14 @@ function checkUpdateStatement(op: Doc): void {
     throw new MongoCommandError(40414, "BSON field 'update.updates.q' is missing but a required field");
   if (op.u === undefined)
     throw new MongoCommandError(40414, "BSON field 'update.updates.u' is missing but a required field");
+  if (op.sort !== undefined) {
+    if (typeof op.sort !== 'object' || op.sort === null || Array.isArray(op.sort))
+      throw new MongoCommandError(
+        14,
+        `BSON field 'update.updates.sort' is the wrong type '${bsonTypeName(op.sort)}', expected type 'object'`,
+      );
+    if (op.multi === true) throw new MongoCommandError(9, 'Cannot specify sort with multi=true');
+  }
 }
 
 const update: CommandSpec = {
@@ -177,9 +212,8 @@ const update: CommandSpec = {
   retryableWrite: true,
   handler: async (ctx) => {
     const ops = opsArray(ctx, 'updates');
-    // MongoDB 7.0 (the version this server reports) has no `sort` in update statements (8.0 added
-    // it): the whole command fails to parse.
-    if (ops.some((op) => op.sort !== undefined))
+    // MongoDB 7.0 has no `sort` in update statements (8.0 added it): the whole command fails to parse.
+    if (!ctx.state.version.updateSort && ops.some((op) => op.sort !== undefined))
       throw new MongoCommandError(40415, "BSON field 'update.updates.sort' is an unknown field.");
     for (const op of ops) checkUpdateStatement(op);
     const bypass = bypassValidation(ctx);

@@ -2,6 +2,7 @@
  * Query execution: picks an index from the filter's equality/range conditions (or the sort),
  * streams candidate documents from it, and lets mingo decide the full filter, sort and projection.
  */
+
 import type { Query } from 'mingo/query';
 import { type Collation, sameCollation } from '../bson/collation.ts';
 import { MongoCommandError } from '../bson/errors.ts';
@@ -12,6 +13,7 @@ import { clusteredIndexOf, indexByName, naturalOrderIds } from '../storage/clust
 import type { Collection, Doc, Engine, ReadView } from '../storage/engine.ts';
 import type { Index, IndexEntry } from '../storage/indexes.ts';
 import { refuseUncollatedFilter } from './collated-ops.ts';
+import { refuseUndefinedFilterVariables } from './undefined-variables.ts';
 
 interface Bound {
   v: unknown;
@@ -292,6 +294,7 @@ export function compileFilter(filter: unknown, variables?: Doc, collation?: Coll
     throw new MongoCommandError(14, "BSON field 'filter' is the wrong type, expected type 'object'");
   }
   validateFilter((filter ?? {}) as Doc);
+  refuseUndefinedFilterVariables((filter ?? {}) as Doc, variables);
   if (collation) refuseUncollatedFilter(filter);
   try {
     return bsonQuery(withoutComments((filter ?? {}) as Doc), variables, collation);

@@ -54,12 +54,7 @@ export function updateKind(u: unknown): 'operators' | 'replacement' | 'pipeline'
           9,
           `Modifiers operate on fields but we found type ${Array.isArray(arg) ? 'array' : typeof arg} instead. For example: {$mod: {<field>: ...}} not {${k}: ${String(arg)}}`,
         );
-      if (Object.keys(arg).length === 0 && k !== '$setOnInsert') {
-        throw new MongoCommandError(
-          9,
-          `'${k}' is empty. You must specify a field like so: {${k}: {<field_name>: ...}}`,
-        );
-      }
+      // An empty operand ({ $set: {} }) is a no-op since MongoDB 5.0, not an error.
     }
     validateOperatorUpdate(u);
     return 'operators';

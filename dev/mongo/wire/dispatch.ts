@@ -176,7 +176,11 @@ async function execute(
       );
     }
     const spec = Object.hasOwn(commands, name) ? commands[name] : undefined;
-    if (!spec || (spec.testOnly && !state.testCommandsEnabled))
+    if (
+      !spec ||
+      (spec.testOnly && !state.testCommandsEnabled) ||
+      (spec.availableIn && !spec.availableIn(state.version))
+    )
       throw new MongoCommandError(59, `no such command: '${name}'`);
     const db = legacy ? opts.legacyDb : cmd.$db;
     if (typeof db !== 'string' || db === '')
@@ -244,7 +248,8 @@ async function execute(
         Promise.resolve(spec.handler({ ...ctx, cmd: c })),
       );
       // Only an outcome that applied in full is answered again; a failed statement is run again.
-      if (reply.ok === 1 && !reply.writeErrors) session.retryReply = { txnNumber, reply };
+      // (bulkWrite reports its op errors as nErrors; it remembers its own committed ops, bulk-write.ts.)
+      if (reply.ok === 1 && !reply.writeErrors && !reply.nErrors) session.retryReply = { txnNumber, reply };
       return close ? closeConnectionReply() : reply;
     } else if (lsidKey) {
       ctx.session = sessionFor(state, lsidKey);

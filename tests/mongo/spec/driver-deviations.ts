@@ -135,6 +135,11 @@ export const driverDeviations: DriverDeviation[] = [
     ],
   },
   {
+    file: 'transactions/client-bulkWrite.json',
+    ...commitWtimeout,
+    tests: ['client writeConcern ignored for client bulkWrite in transaction'],
+  },
+  {
     file: 'transactions/retryable-commit.json',
     ...commitWtimeout,
     tests: ['commitTransaction is not retried after UnsatisfiableWriteConcern error'],
