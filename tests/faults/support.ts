@@ -1,0 +1,126 @@
+/**
+ * What the fault suite shares: the handlers on a connection of their own (a unique appName, so a
+ * fail point touches no other test file on the shared server), failCommand set through an admin
+ * client (another appName), the command sequence a request sends (command monitoring), and
+ * requests sent with a Lambda time limit.
+ */
+import { randomBytes } from 'node:crypto';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { CommandStartedEvent, Document, MongoClient } from 'mongodb';
+import { afterAll, beforeAll } from 'vitest';
+import { resetConfig } from '#lib/config';
+import { closeConnection, connection } from '#lib/db/client';
+import { startTracing, stopTracing } from '#lib/observability/tracing';
+import { useApiDatabase } from '../support/api.ts';
+import { connectTestClient, testMongoUri } from '../support/mongo.ts';
+
+/** A connection string with `appName` added (kept whole otherwise). */
+function withAppName(uri: string, appName: string): string {
+  const [base = uri, query] = uri.split('?');
+  const path = /^mongodb(\+srv)?:\/\/[^/]+$/.test(base) ? `${base}/` : base;
+  return `${path}?${query ? `${query}&` : ''}appName=${appName}`;
+}
+
+/** The test file's set-up: its database, the handlers' appName, an admin client. */
+export interface FaultSuite {
+  dbName: string;
+  appName: string;
+  admin: MongoClient;
+  /** The handlers' own driver client (opened on first use, as in a container). */
+  handlersClient(): Promise<MongoClient>;
+}
+
+/**
+ * Points the handlers at a database of the file's own through a connection string naming a
+ * unique appName, with command monitoring on (tracing to memory: lib/db/client.ts monitors
+ * commands only when spans are recorded).
+ */
+export function useFaultSuite(prefix: string): FaultSuite {
+  const database = useApiDatabase(prefix);
+  const appName = `faults-${randomBytes(4).toString('hex')}`;
+  const suite = {
+    appName,
+    admin: undefined as unknown as MongoClient,
+    get dbName() {
+      return database.dbName;
+    },
+    handlersClient: async () => (await connection()).client,
+  };
+  beforeAll(async () => {
+    process.env.MONGODB_URI = withAppName(testMongoUri(), appName);
+    resetConfig();
+    await startTracing(new InMemorySpanExporter());
+    await closeConnection();
+    suite.admin = await connectTestClient();
+  });
+  afterAll(async () => {
+    await suite.admin?.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+    await suite.admin?.close();
+    await closeConnection();
+    await stopTracing();
+  });
+  return suite;
+}
+
+/** Sets failCommand for the handlers' appName only. */
+export async function failCommand(suite: FaultSuite, mode: unknown, data: Document): Promise<void> {
+  await suite.admin
+    .db('admin')
+    .command({ configureFailPoint: 'failCommand', mode, data: { ...data, appName: suite.appName } });
+}
+
+/** Turns failCommand off. */
+export async function failPointsOff(suite: FaultSuite): Promise<void> {
+  await suite.admin.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+}
+
+/** One command a request sent, as a fail point can target it. */
+export interface SentCommand {
+  name: string;
+  /** Its collection, when it names one. */
+  collection: string | undefined;
+  /** Sent inside a transaction (autocommit: false). */
+  inTransaction: boolean;
+  /** How many commands of the same name the request sent before it: failCommand's `skip`. */
+  occurrence: number;
+  /** A write that takes a write concern outside a transaction, or commitTransaction. */
+  takesWriteConcern: boolean;
+}
+
+const WRITES = new Set(['insert', 'update', 'delete', 'findAndModify']);
+
+/** The commands `request` sends through the handlers' client, in order. */
+export async function commandsOf(suite: FaultSuite, request: () => Promise<unknown>): Promise<SentCommand[]> {
+  const client = await suite.handlersClient();
+  const events: CommandStartedEvent[] = [];
+  const listener = (event: CommandStartedEvent) => events.push(event);
+  client.on('commandStarted', listener);
+  try {
+    await request();
+  } finally {
+    client.off('commandStarted', listener);
+  }
+  const seen = new Map<string, number>();
+  return events
+    .filter((event) => !['hello', 'ismaster', 'endSessions'].includes(event.commandName))
+    .map((event) => {
+      const occurrence = seen.get(event.commandName) ?? 0;
+      seen.set(event.commandName, occurrence + 1);
+      const inTransaction = event.command.autocommit === false;
+      const target = event.command[event.commandName];
+      return {
+        name: event.commandName,
+        collection: typeof target === 'string' ? target : undefined,
+        inTransaction,
+        occurrence,
+        takesWriteConcern:
+          event.commandName === 'commitTransaction' || (!inTransaction && WRITES.has(event.commandName)),
+      };
+    });
+}
+
+/** A short label for a command in test output: `update#1(idempotency_keys, txn)`. */
+export function describeCommand(command: SentCommand): string {
+  const where = [command.collection, command.inTransaction ? 'txn' : undefined].filter(Boolean).join(', ');
+  return `${command.name}#${command.occurrence}${where ? `(${where})` : ''}`;
+}
