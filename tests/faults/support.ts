@@ -124,3 +124,61 @@ export function describeCommand(command: SentCommand): string {
   const where = [command.collection, command.inTransaction ? 'txn' : undefined].filter(Boolean).join(', ');
   return `${command.name}#${command.occurrence}${where ? `(${where})` : ''}`;
 }
+
+/**
+ * Arms failCommand so that it fires on the `command.occurrence`-th command of that name (mongod's
+ * `{skip: n}`, which then fires on every later match) and turns it off as soon as that command
+ * has been sent: one fault, at one place in the request. (mongod takes `times` over `skip` when a
+ * mode names both, so `{skip, times}` cannot say "the k-th one, once".) The off may, under load,
+ * reach the server after the driver's own retry of the failed command: that retry then fails
+ * too, which is a harsher fault, not a milder one. Returns the disarm to await after the request.
+ */
+export async function faultAt(suite: FaultSuite, command: SentCommand, data: Document): Promise<() => Promise<void>> {
+  const client = await suite.handlersClient();
+  let started = 0;
+  let off: Promise<void> | undefined;
+  const listener = (event: CommandStartedEvent) => {
+    if (event.commandName !== command.name) return;
+    started += 1;
+    if (started === command.occurrence + 1) off = failPointsOff(suite);
+  };
+  client.on('commandStarted', listener);
+  await failCommand(suite, { skip: command.occurrence }, { ...data, failCommands: [command.name] });
+  return async () => {
+    client.off('commandStarted', listener);
+    await off;
+    await failPointsOff(suite);
+  };
+}
+
+/**
+ * Resolves once the handlers' client has had no command in flight for `quietMs`: a request
+ * abandoned by the deadline's 503 has then finished, so its commands cannot be counted by the
+ * next case's fail point.
+ */
+export async function settled(suite: FaultSuite, atLeastMs: number, quietMs = 300): Promise<void> {
+  const client = await suite.handlersClient();
+  const inFlight = new Set<number>();
+  let lastChange = Date.now();
+  const started = (event: CommandStartedEvent) => {
+    inFlight.add(event.requestId);
+    lastChange = Date.now();
+  };
+  const ended = (event: { requestId: number }) => {
+    inFlight.delete(event.requestId);
+    lastChange = Date.now();
+  };
+  client.on('commandStarted', started);
+  client.on('commandSucceeded', ended);
+  client.on('commandFailed', ended);
+  const begun = Date.now();
+  try {
+    while (Date.now() - begun < atLeastMs || inFlight.size > 0 || Date.now() - lastChange < quietMs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    client.off('commandStarted', started);
+    client.off('commandSucceeded', ended);
+    client.off('commandFailed', ended);
+  }
+}
