@@ -49,6 +49,15 @@ const FAULTS: Fault[] = [
     data: { writeConcernError: { code: 91, codeName: 'ShutdownInProgress', errmsg: 'Replication is being shut down' } },
   },
   {
+    // Applied, then an error the driver does not retry (MaxTimeMSExpired): on a commit, the
+    // request fails (503) although its change committed; the retry must replay it, not redo it.
+    // Not on the key's claim: that one leaves the key claimed until its lease runs out (35 s,
+    // 409 "still being processed" until then; README "Faults").
+    name: 'write-concern error 50 (applied, not retried)',
+    applies: (c) => c.takesWriteConcern && !(c.name === 'insert' && c.collection === 'idempotency_keys'),
+    data: { writeConcernError: { code: 50, codeName: 'MaxTimeMSExpired', errmsg: 'operation exceeded time limit' } },
+  },
+  {
     name: 'TransientTransactionError label',
     applies: (c) => c.inTransaction && c.name !== 'commitTransaction',
     data: { errorCode: 24, errorLabels: ['TransientTransactionError'] },
