@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEADLINE_MARGIN_MS } from '#lib/http/deadline';
 import { api, handlers } from '../support/api.ts';
 import { invoke, lambdaContext, type TestRequest } from '../support/apiEvents.ts';
-import { commandsOf, failCommand, failPointsOff, useFaultSuite } from './support.ts';
+import { commandsOf, failCommand, failPointsOff, faultAt, useFaultSuite } from './support.ts';
 
 const suite = useFaultSuite('faults_dead');
 
@@ -119,5 +119,36 @@ describe('a create that committed and died before its answer was stored', () => 
       .toArray();
     expect(stored.map((order) => order._id)).toEqual([(retry.body as { id: string }).id]);
     expect(retry.body).toMatchObject({ datetime, totalfee: 12.5, services: [{ id: 'svc-dead' }] });
+  });
+});
+
+describe('a create that outlives its claim', () => {
+  it('is refused when a retry took its key over: the retry creates the one service, the late attempt nothing', async () => {
+    const sent = await commandsOf(suite, () => api.createService({ name: 'warm-up 2' }, { 'idempotency-key': 'w3' }));
+    // The key's outcome, written inside the create's transaction.
+    const outcomeWrite = sent.find((command) => command.name === 'update' && command.inTransaction);
+    if (!outcomeWrite) throw new Error(`no outcome write in ${JSON.stringify(sent)}`);
+    const name = 'Outlived its lease';
+    const request = { method: 'POST', route: '/services', body: { name }, headers: { 'idempotency-key': 'late-1' } };
+    const disarm = await faultAt(suite, outcomeWrite, { blockConnection: true, blockTimeMS: HOLD_MS });
+    const late = invoke(handlers.createService, request);
+    try {
+      // While the first attempt is held, its lease runs out and the client's retry takes the key over.
+      while ((await keys().countDocuments({ _id: { $regex: ':late-1$' } } as never)) === 0) await sleep(20);
+      await keys().updateMany({}, { $set: { leaseExpiresAt: new Date(Date.now() - 1_000) } });
+      const retry = await invoke(handlers.createService, request);
+      expect(retry.status).toBe(201);
+      const lateAnswer = await late;
+      expect(lateAnswer.status).toBe(409);
+      expect(lateAnswer.body).toMatchObject({ type: '/problems/idempotency-key-in-progress' });
+      const stored = await suite.admin.db(suite.dbName).collection('services').find({ name }).toArray();
+      expect(stored.map((service) => service._id)).toEqual([(retry.body as { id: string }).id]);
+      const again = await invoke(handlers.createService, request);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(retry.body);
+    } finally {
+      await late.catch(() => undefined);
+      await disarm();
+    }
   });
 });

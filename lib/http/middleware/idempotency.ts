@@ -5,6 +5,7 @@ import { commitScope } from '#lib/db/commitScope';
 import {
   claimKey,
   completeKey,
+  IdempotencyClaimLostError,
   type IdempotencyRecord,
   type KeyClaim,
   recordCommit,
@@ -151,6 +152,16 @@ export function idempotency(
       const current = state.get(request);
       if (!current || !('claim' in current)) return;
       state.delete(request);
+      if (request.error instanceof IdempotencyClaimLostError) {
+        // This attempt outlived its lease and a retry holds the key now: nothing of this one
+        // committed, and the key's answer is the retry's, so neither release nor store it.
+        request.error = problemOf(
+          PROBLEMS.idempotencyKeyInProgress,
+          'A later request with this Idempotency-Key took it over; retry to get its answer',
+          { headers: { 'retry-after': '1' } },
+        );
+        return;
+      }
       const known = problemFor(request.error);
       // A client error is the answer to this request and is replayed like a success;
       // anything on our side (5xx) is forgotten so that the client's retry can succeed,
