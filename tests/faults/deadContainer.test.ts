@@ -6,11 +6,12 @@
  * client then retries with the same Idempotency-Key once the key's lease has run out.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CommandStartedEvent } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { DEADLINE_MARGIN_MS } from '#lib/http/deadline';
 import { api, handlers } from '../support/api.ts';
 import { invoke, lambdaContext, type TestRequest } from '../support/apiEvents.ts';
-import { commandsOf, failCommand, failPointsOff, faultAt, useFaultSuite } from './support.ts';
+import { commandsOf, failCommand, useFaultSuite, withFault, withFaultAt } from './support.ts';
 
 const suite = useFaultSuite('faults_dead');
 
@@ -43,26 +44,28 @@ async function untilCommittedAndAbandoned(stored: () => Promise<number>): Promis
 
 /** Runs `request` so that it commits, answers 503, and its answer is never stored; returns the 503. */
 async function commitThenDie(request: TestRequest, answerWrite: { occurrence: number }, stored: () => Promise<number>) {
-  await failCommand(
+  await withFault(
     suite,
-    // mongod's `{skip: n}` fires on every match after the first n: the answer's write is the
-    // request's last update, and the fail point is off before the retry.
-    { skip: answerWrite.occurrence },
-    // Held past the deadline, then refused with a code no driver retries: the write never happens.
-    { failCommands: ['update'], blockConnection: true, blockTimeMS: HOLD_MS, errorCode: 2 },
+    () =>
+      failCommand(
+        suite,
+        // mongod's `{skip: n}` fires on every match after the first n: the answer's write is the
+        // request's last update, and the fail point is off before the retry.
+        { skip: answerWrite.occurrence },
+        // Held past the deadline, then refused with a code no driver retries: the write never happens.
+        { failCommands: ['update'], blockConnection: true, blockTimeMS: HOLD_MS, errorCode: 2 },
+      ),
+    async () => {
+      const first = await invoke(
+        request.route === '/orders' ? handlers.createOrder : handlers.createService,
+        request,
+        shortLived(),
+      );
+      expect(first.status).toBe(503);
+      expect(first.headers['retry-after']).toBeDefined();
+      await untilCommittedAndAbandoned(stored);
+    },
   );
-  try {
-    const first = await invoke(
-      request.route === '/orders' ? handlers.createOrder : handlers.createService,
-      request,
-      shortLived(),
-    );
-    expect(first.status).toBe(503);
-    expect(first.headers['retry-after']).toBeDefined();
-    await untilCommittedAndAbandoned(stored);
-  } finally {
-    await failPointsOff(suite);
-  }
   // The container is gone; the key's lease runs out before the client's retry.
   await keys().updateMany({}, { $set: { leaseExpiresAt: new Date(Date.now() - 1_000) } });
 }
@@ -130,11 +133,19 @@ describe('a create that outlives its claim', () => {
     if (!outcomeWrite) throw new Error(`no outcome write in ${JSON.stringify(sent)}`);
     const name = 'Outlived its lease';
     const request = { method: 'POST', route: '/services', body: { name }, headers: { 'idempotency-key': 'late-1' } };
-    const disarm = await faultAt(suite, outcomeWrite, { blockConnection: true, blockTimeMS: HOLD_MS });
-    const late = invoke(handlers.createService, request);
-    try {
+    const client = await suite.handlersClient();
+    const held = new Promise<void>((resolve) => {
+      const listener = (event: CommandStartedEvent) => {
+        if (event.commandName !== 'update' || event.command.autocommit !== false) return;
+        client.off('commandStarted', listener);
+        resolve();
+      };
+      client.on('commandStarted', listener);
+    });
+    await withFaultAt(suite, outcomeWrite, { blockConnection: true, blockTimeMS: HOLD_MS }, async () => {
+      const late = invoke(handlers.createService, request);
       // While the first attempt is held, its lease runs out and the client's retry takes the key over.
-      while ((await keys().countDocuments({ _id: { $regex: ':late-1$' } } as never)) === 0) await sleep(20);
+      await held;
       await keys().updateMany({}, { $set: { leaseExpiresAt: new Date(Date.now() - 1_000) } });
       const retry = await invoke(handlers.createService, request);
       expect(retry.status).toBe(201);
@@ -146,9 +157,6 @@ describe('a create that outlives its claim', () => {
       const again = await invoke(handlers.createService, request);
       expect(again.headers['idempotent-replayed']).toBe('true');
       expect(again.body).toEqual(retry.body);
-    } finally {
-      await late.catch(() => undefined);
-      await disarm();
-    }
+    });
   });
 });

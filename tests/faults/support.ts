@@ -12,10 +12,11 @@ import { resetConfig } from '#lib/config';
 import { closeConnection, connection } from '#lib/db/client';
 import { startTracing, stopTracing } from '#lib/observability/tracing';
 import { useApiDatabase } from '../support/api.ts';
+import { lockFailCommand } from '../support/failCommandLock.ts';
 import { connectTestClient, testMongoUri } from '../support/mongo.ts';
 
 /** A connection string with `appName` added (kept whole otherwise). */
-function withAppName(uri: string, appName: string): string {
+export function withAppName(uri: string, appName: string): string {
   const [base = uri, query] = uri.split('?');
   const path = /^mongodb(\+srv)?:\/\/[^/]+$/.test(base) ? `${base}/` : base;
   return `${path}?${query ? `${query}&` : ''}appName=${appName}`;
@@ -54,7 +55,6 @@ export function useFaultSuite(prefix: string): FaultSuite {
     suite.admin = await connectTestClient();
   });
   afterAll(async () => {
-    await suite.admin?.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
     await suite.admin?.close();
     await closeConnection();
     await stopTracing();
@@ -62,16 +62,46 @@ export function useFaultSuite(prefix: string): FaultSuite {
   return suite;
 }
 
-/** Sets failCommand for the handlers' appName only. */
-export async function failCommand(suite: FaultSuite, mode: unknown, data: Document): Promise<void> {
-  await suite.admin
+/**
+ * Sets failCommand for the handlers' appName only; returns how often it had fired before
+ * (configureFailPoint's `count`, mongod's timesEntered).
+ */
+export async function failCommand(suite: FaultSuite, mode: unknown, data: Document): Promise<number> {
+  const reply = await suite.admin
     .db('admin')
     .command({ configureFailPoint: 'failCommand', mode, data: { ...data, appName: suite.appName } });
+  return Number(reply.count);
 }
 
-/** Turns failCommand off. */
-export async function failPointsOff(suite: FaultSuite): Promise<void> {
-  await suite.admin.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+/** Turns failCommand off; returns how often it had fired. */
+export async function failPointsOff(suite: FaultSuite): Promise<number> {
+  const reply = await suite.admin.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
+  return Number(reply.count);
+}
+
+/**
+ * Runs `body` with failCommand armed by `arm` (under the lock other files' fail points take:
+ * tests/support/failCommandLock.ts), turns it off, and fails unless it fired: a fault that never
+ * happened would make its case pass for nothing.
+ */
+export async function withFault<T>(
+  suite: FaultSuite,
+  arm: () => Promise<number>,
+  body: () => Promise<T>,
+  disarm: () => Promise<number> = () => failPointsOff(suite),
+): Promise<T> {
+  const release = await lockFailCommand(suite.admin);
+  try {
+    const before = await arm();
+    // The body's own failure, if any, is the one reported; the check only follows a success.
+    const result = await body().finally(disarm);
+    const after = await failPointsOff(suite);
+    if (after <= before) throw new Error('the fail point never fired');
+    return result;
+  } finally {
+    await failPointsOff(suite).catch(() => 0);
+    await release();
+  }
 }
 
 /** One command a request sent, as a fail point can target it. */
@@ -126,29 +156,39 @@ export function describeCommand(command: SentCommand): string {
 }
 
 /**
- * Arms failCommand so that it fires on the `command.occurrence`-th command of that name (mongod's
- * `{skip: n}`, which then fires on every later match) and turns it off as soon as that command
- * has been sent: one fault, at one place in the request. (mongod takes `times` over `skip` when a
- * mode names both, so `{skip, times}` cannot say "the k-th one, once".) The off may, under load,
- * reach the server after the driver's own retry of the failed command: that retry then fails
- * too, which is a harsher fault, not a milder one. Returns the disarm to await after the request.
+ * Runs `body` with failCommand firing on the `command.occurrence`-th command of that name
+ * (mongod's `{skip: n}`, which then fires on every later match), turned off as soon as that
+ * command has been sent: one fault, at one place in the request. (mongod takes `times` over
+ * `skip` when a mode names both, so `{skip, times}` cannot say "the k-th one, once".) The off may,
+ * under load, reach the server after the driver's own retry of the failed command: that retry
+ * then fails too, a harsher fault, not a milder one. Fails unless the fault fired.
  */
-export async function faultAt(suite: FaultSuite, command: SentCommand, data: Document): Promise<() => Promise<void>> {
+export async function withFaultAt<T>(
+  suite: FaultSuite,
+  command: SentCommand,
+  data: Document,
+  body: () => Promise<T>,
+): Promise<T> {
   const client = await suite.handlersClient();
   let started = 0;
-  let off: Promise<void> | undefined;
+  let off: Promise<number> | undefined;
   const listener = (event: CommandStartedEvent) => {
     if (event.commandName !== command.name) return;
     started += 1;
     if (started === command.occurrence + 1) off = failPointsOff(suite);
   };
-  client.on('commandStarted', listener);
-  await failCommand(suite, { skip: command.occurrence }, { ...data, failCommands: [command.name] });
-  return async () => {
-    client.off('commandStarted', listener);
-    await off;
-    await failPointsOff(suite);
-  };
+  return withFault(
+    suite,
+    async () => {
+      client.on('commandStarted', listener);
+      return failCommand(suite, { skip: command.occurrence }, { ...data, failCommands: [command.name] });
+    },
+    body,
+    async () => {
+      client.off('commandStarted', listener);
+      return (await off) ?? failPointsOff(suite);
+    },
+  );
 }
 
 /**

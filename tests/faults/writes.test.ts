@@ -15,7 +15,7 @@ import { DEADLINE_MARGIN_MS } from '#lib/http/deadline';
 import type { ApiHandler } from '#lib/http/httpHandler';
 import { api, handlers } from '../support/api.ts';
 import { invoke, lambdaContext, type TestRequest, type TestResponse } from '../support/apiEvents.ts';
-import { commandsOf, describeCommand, faultAt, type SentCommand, settled, useFaultSuite } from './support.ts';
+import { commandsOf, describeCommand, type SentCommand, settled, useFaultSuite, withFaultAt } from './support.ts';
 
 const suite = useFaultSuite('faults_writes');
 
@@ -241,16 +241,10 @@ const outcomes = new Map<string, Map<number, number>>();
 async function runCase(write: WriteCase, fault: Fault, command: SentCommand): Promise<void> {
   counter += 1;
   const request = await write.prepare(counter);
-  const disarm = await faultAt(suite, command, fault.data);
   const context = fault.pastDeadline
     ? { ...lambdaContext(), getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + DEADLINE_AFTER_MS }
     : lambdaContext();
-  let answer: TestResponse;
-  try {
-    answer = await invoke(write.handler, request, context);
-  } finally {
-    await disarm();
-  }
+  let answer = await withFaultAt(suite, command, fault.data, () => invoke(write.handler, request, context));
   const byStatus = outcomes.get(fault.name) ?? new Map<number, number>();
   byStatus.set(answer.status, (byStatus.get(answer.status) ?? 0) + 1);
   outcomes.set(fault.name, byStatus);
