@@ -25,6 +25,8 @@ const LAMBDA_CLIENT_OPTIONS: MongoClientOptions = {
   appName: 'order-management-api',
 };
 
+const APP_NAME_IN_URI = /[?&]appName=/i;
+
 interface Connection {
   client: MongoClient;
   db: Db;
@@ -57,6 +59,9 @@ async function open(): Promise<Connection> {
   const traced = tracingEnabled();
   const client = new MongoClient(uri, {
     ...LAMBDA_CLIENT_OPTIONS,
+    // An appName in the connection string wins (options given here would override it): it is
+    // how the fault suite scopes its fail points to the handlers' own connections.
+    ...(APP_NAME_IN_URI.test(uri) && { appName: undefined }),
     maxPoolSize: settings.mongodbMaxPoolSize,
     monitorCommands: traced,
   });

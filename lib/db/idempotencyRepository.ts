@@ -1,3 +1,4 @@
+import type { ClientSession } from 'mongodb';
 import { database } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
@@ -16,7 +17,31 @@ export interface IdempotencyRecord {
   createdAt: Date;
   /** Until when the request that claimed the key may still be running; see `claimKey`. */
   leaseExpiresAt: Date;
+  /**
+   * What the request's change returned, written in the change's own transaction
+   * (`recordCommit`): present exactly when the change committed, even if the answer was never
+   * stored (the function died or answered the deadline's 503 first).
+   */
+  committed?: { result: unknown; at: Date };
   response?: StoredResponse;
+}
+
+/** A claim this request now holds: it alone may commit the change or give the key back. */
+export interface KeyClaim {
+  id: string;
+  /** The lease this request set; every later write of the claim is conditional on it. */
+  leaseExpiresAt: Date;
+}
+
+/**
+ * Raised inside a change's transaction when its request no longer holds the key (a retry took
+ * it over after the lease ran out): the transaction aborts, so one key never commits twice.
+ */
+export class IdempotencyClaimLostError extends Error {
+  constructor(id: string) {
+    super(`The claim on idempotency key ${id} was taken over before the change committed`);
+    this.name = 'IdempotencyClaimLostError';
+  }
 }
 
 /**
@@ -31,38 +56,82 @@ async function keys() {
 }
 
 /**
- * Claims a key for a request. Returns undefined when this request now owns the key (it must
- * then `completeKey` or `releaseKey`), otherwise the record already stored. A claim with no
- * response whose lease has run out is taken over by a retry with the same body.
+ * Claims a key for a request. Returns the claim when this request now owns the key (it must
+ * then commit its change with `recordCommit`, store its answer with `completeKey`, or give the
+ * key back with `releaseKey`), otherwise the record already stored. A claim with neither a
+ * committed change nor a response whose lease has run out is taken over by a retry with the
+ * same body.
  */
-export async function claimKey(id: string, requestHash: string, now: Date): Promise<IdempotencyRecord | undefined> {
+export async function claimKey(
+  id: string,
+  requestHash: string,
+  now: Date,
+): Promise<{ claim: KeyClaim } | { record: IdempotencyRecord }> {
   const collection = await keys();
   const leaseExpiresAt = new Date(now.getTime() + CLAIM_LEASE_MS);
   try {
     await collection.insertOne({ _id: id, requestHash, createdAt: now, leaseExpiresAt });
-    return undefined;
+    return { claim: { id, leaseExpiresAt } };
   } catch (error) {
     if (!isDuplicateKeyError(error)) throw error;
   }
   const existing = await collection.findOne({ _id: id });
   // Expired and removed between the insert and the read: claim it afresh.
   if (!existing) return claimKey(id, requestHash, now);
-  const abandoned = !existing.response && existing.requestHash === requestHash && existing.leaseExpiresAt <= now;
-  if (!abandoned) return existing;
-  // Only one retry wins the takeover: the filter matches the lease it saw, not a renewed one.
+  const abandoned =
+    !existing.response && !existing.committed && existing.requestHash === requestHash && existing.leaseExpiresAt <= now;
+  if (!abandoned) return { record: existing };
+  // Only one retry wins the takeover: the filter matches the lease it saw, not a renewed one,
+  // and never a key whose change committed meanwhile.
   const takenOver = await collection.updateOne(
-    { _id: id, response: { $exists: false }, leaseExpiresAt: existing.leaseExpiresAt },
+    {
+      _id: id,
+      response: { $exists: false },
+      committed: { $exists: false },
+      leaseExpiresAt: existing.leaseExpiresAt,
+    },
     { $set: { leaseExpiresAt } },
   );
-  return takenOver.modifiedCount === 1 ? undefined : ((await collection.findOne({ _id: id })) ?? undefined);
+  if (takenOver.modifiedCount === 1) return { claim: { id, leaseExpiresAt } };
+  const current = await collection.findOne({ _id: id });
+  return current ? { record: current } : claimKey(id, requestHash, now);
 }
 
-/** Stores the response of the request that claimed the key. */
-export async function completeKey(id: string, response: StoredResponse): Promise<void> {
-  await (await keys()).updateOne({ _id: id }, { $set: { response } });
+/**
+ * Inside the change's transaction, just before it commits: records what the change returned on
+ * the key, so that the change and the key's outcome commit together or not at all. Throws
+ * IdempotencyClaimLostError (the transaction aborts) when the claim is no longer this request's.
+ */
+export async function recordCommit(claim: KeyClaim, result: unknown, session: ClientSession): Promise<void> {
+  const { matchedCount } = await (await keys()).updateOne(
+    { _id: claim.id, leaseExpiresAt: claim.leaseExpiresAt, committed: { $exists: false } },
+    { $set: { committed: { result, at: new Date() } } },
+    { session },
+  );
+  if (matchedCount !== 1) throw new IdempotencyClaimLostError(claim.id);
 }
 
-/** Forgets a claim whose request failed on our side, so that a retry can run it again. */
-export async function releaseKey(id: string): Promise<void> {
-  await (await keys()).deleteOne({ _id: id, response: { $exists: false } });
+/**
+ * Stores the answer for a key: the claiming request's own (conditional on its lease), or one
+ * rendered again from a committed change by a retry (when no answer is stored yet).
+ */
+export async function completeKey(owner: KeyClaim | { id: string }, response: StoredResponse): Promise<void> {
+  const filter =
+    'leaseExpiresAt' in owner
+      ? { _id: owner.id, leaseExpiresAt: owner.leaseExpiresAt }
+      : { _id: owner.id, committed: { $exists: true }, response: { $exists: false } };
+  await (await keys()).updateOne(filter, { $set: { response } });
+}
+
+/**
+ * Forgets a claim whose request failed on our side, so that a retry can run it again; never a
+ * key whose change committed (its outcome was unknown to the request: a retry replays it).
+ */
+export async function releaseKey(claim: KeyClaim): Promise<void> {
+  await (await keys()).deleteOne({
+    _id: claim.id,
+    leaseExpiresAt: claim.leaseExpiresAt,
+    committed: { $exists: false },
+    response: { $exists: false },
+  });
 }

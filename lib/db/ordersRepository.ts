@@ -113,16 +113,18 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
   const { client, db } = await connection();
   const document: OrderDocument = { _id: draft.id, ...withoutId(draft), createdAt: now, updatedAt: now, version: 1 };
   try {
-    await inTransaction(client, async (session) => {
+    // What the transaction returns is what the answer is rendered from (a retry of a committed
+    // create gets it again from its Idempotency-Key: see inTransaction).
+    return await inTransaction(client, async (session) => {
       await claimWindow(db, draft, window, session);
       await assertServicesExist(serviceIds(draft), session);
       await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+      return document;
     });
   } catch (error) {
     if (isDuplicateKeyError(error)) throw new DuplicateIdError('order', draft.id);
     throw error;
   }
-  return document;
 }
 
 /** An order as a replace stored it, and whether the replace moved it to another datetime. */

@@ -25,16 +25,23 @@ async function servicesCollection() {
   return db.collection<ServiceDocument>(collections.services);
 }
 
-/** Stores a new service; DuplicateIdError when the id is taken. */
+/**
+ * Stores a new service; DuplicateIdError when the id is taken. A transaction although it is one
+ * insert: a create's Idempotency-Key outcome is written in the same transaction (inTransaction),
+ * so a committed create always has it and a retry replays it instead of creating again.
+ */
 export async function insertService(service: { id: string; name: string }, now: Date): Promise<ServiceDocument> {
   const document: ServiceDocument = { _id: service.id, name: service.name, createdAt: now, updatedAt: now, version: 1 };
+  const { client, db } = await connection();
   try {
-    await (await servicesCollection()).insertOne(document);
+    return await inTransaction(client, async (session) => {
+      await db.collection<ServiceDocument>(collections.services).insertOne(document, { session });
+      return document;
+    });
   } catch (error) {
     if (isDuplicateKeyError(error)) throw new DuplicateIdError('service', service.id);
     throw error;
   }
-  return document;
 }
 
 /** One service by id, or NotFoundError. */

@@ -1,4 +1,5 @@
 import type { ClientSession, MongoClient, TransactionOptions } from 'mongodb';
+import { commitScope } from './commitScope.ts';
 
 const TRANSACTION_OPTIONS: TransactionOptions = {
   readConcern: { level: 'snapshot' },
@@ -32,12 +33,19 @@ export class TransactionBudgetExceededError extends Error {
  * Runs `work` in a snapshot transaction. The driver retries the whole callback on a
  * TransientTransactionError (a write conflict), so `work` must be safe to run again; no new
  * attempt starts once `budgetMs` has passed.
+ *
+ * Within a request's commit scope (lib/db/commitScope.ts), the scope's `beforeCommit` writes in
+ * the same transaction (an Idempotency-Key's outcome), and a result the scope says already
+ * committed is returned without running `work`. A repository must therefore return what its
+ * transaction returned, and a request's change must be one transaction.
  */
 export async function inTransaction<T>(
   client: MongoClient,
   work: (session: ClientSession) => Promise<T>,
   budgetMs: number = TRANSACTION_BUDGET_MS,
 ): Promise<T> {
+  const scope = commitScope();
+  if (scope?.committed) return scope.committed.result as T;
   const deadline = performance.now() + budgetMs;
   let attempts = 0;
   let lastFailure: unknown;
@@ -49,7 +57,9 @@ export async function inTransaction<T>(
       attempts += 1;
       lastFailure = undefined;
       try {
-        return await work(activeSession);
+        const result = await work(activeSession);
+        await scope?.beforeCommit?.(activeSession, result);
+        return result;
       } catch (error) {
         lastFailure = error;
         throw error;

@@ -1,5 +1,6 @@
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { withCommitScope } from '#lib/db/commitScope';
 import type { VersionPrecondition } from '#lib/domain/versions';
 import { answerBeforeDeadline } from './deadline.ts';
 import { parseIfMatch } from './ifMatch.ts';
@@ -70,7 +71,11 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   const answered = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use(apiMetrics(route?.successMetric))
     .handler((event, context) =>
-      answerBeforeDeadline(context, () => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>),
+      answerBeforeDeadline(context, () =>
+        // Each request has its own commit scope: how the idempotency middleware has a key's
+        // outcome written in the create's own transaction (lib/db/commitScope.ts).
+        withCommitScope(() => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>),
+      ),
     );
   // The request log is written inside the invocation's span, so that it carries the trace id.
   return (event, context) =>

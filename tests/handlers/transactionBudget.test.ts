@@ -17,6 +17,13 @@ afterAll(async () => {
   await client.close();
 });
 
+/**
+ * A made-up write conflict, to drive the budget loop alone in a few hundred milliseconds. The
+ * real ones are covered elsewhere: a write conflict (112) and a TransientTransactionError label
+ * failed by the server on each command of every write's transaction, retried by the driver to
+ * the success, in tests/faults/writes.test.ts; conflicts that outlast the budget, from a real
+ * open transaction, below.
+ */
 function writeConflict(): MongoServerError {
   const error = new MongoServerError({ ok: 0, code: 112, codeName: 'WriteConflict', errmsg: 'conflict' });
   error.addErrorLabel('TransientTransactionError');

@@ -5,9 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Document, Long, MongoClient, type MongoError, MongoNetworkError, MongoServerError } from 'mongodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
-import { testMongoUri, useTestDatabase } from '../support/mongo.ts';
+import { lockFailCommand } from '../support/failCommandLock.ts';
+import { testMongoUri, useTestClient, useTestDatabase } from '../support/mongo.ts';
 import { withServer } from '../support/restart.ts';
 
 /** The documents of this file: numbered or named ids. */
@@ -31,9 +32,20 @@ function failCommand(appName: string, mode: unknown, data: Document): Promise<Do
   return admin.db('admin').command({ configureFailPoint: 'failCommand', mode, data: { ...data, appName } });
 }
 
+// One failCommand per server: the suite's other files that set it (tests/faults) take turns.
+// The lock has a client of its own: its writes must not advance the txnNumbers of the sessions
+// this file's tests set by hand.
+const lockClient = useTestClient();
+let releaseFailCommand: (() => Promise<void>) | undefined;
+
+beforeEach(async () => {
+  releaseFailCommand = await lockFailCommand(lockClient);
+});
+
 afterEach(async () => {
   await admin.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' });
   for (const c of opened.splice(0)) await c.close();
+  await releaseFailCommand?.();
 });
 
 /** The error a promise rejects with (fails the test when it resolves). */

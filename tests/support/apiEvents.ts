@@ -106,13 +106,17 @@ export function lambdaContext(): Context {
   };
 }
 
-/** Invokes a handler with a request and returns its answer. */
-export async function invoke(handler: ApiHandler, request: TestRequest): Promise<TestResponse> {
+/** Invokes a handler with a request (and a Lambda context: by default 10 s left) and returns its answer. */
+export async function invoke(
+  handler: ApiHandler,
+  request: TestRequest,
+  context: Context = lambdaContext(),
+): Promise<TestResponse> {
   const hasAuthorization = Object.keys(request.headers ?? {}).some((name) => name.toLowerCase() === 'authorization');
   const requestHeaders: Record<string, string> = { ...request.headers };
   if (request.auth !== false && !hasAuthorization) requestHeaders.authorization = await bearer(request.auth);
   const event = apiGatewayEvent({ ...request, headers: requestHeaders });
-  const result = await handler(event, lambdaContext());
+  const result = await handler(event, context);
   const headers = Object.fromEntries(
     Object.entries(result.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
   );

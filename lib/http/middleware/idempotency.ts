@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { claimKey, completeKey, releaseKey, type StoredResponse } from '#lib/db/idempotencyRepository';
+import { commitScope } from '#lib/db/commitScope';
+import {
+  claimKey,
+  completeKey,
+  IdempotencyClaimLostError,
+  type IdempotencyRecord,
+  type KeyClaim,
+  recordCommit,
+  releaseKey,
+  type StoredResponse,
+} from '#lib/db/idempotencyRepository';
 import { problemFor } from '../errorMapping.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from '../headerPatterns.ts';
 import { PROBLEMS, problemOf, problemResponse } from '../problems.ts';
@@ -31,9 +41,9 @@ function storable(response: APIGatewayProxyStructuredResultV2): StoredResponse {
 }
 
 /** Stores a request's answer, or logs why not: failing here must not change the answer. */
-async function storeAnswer(recordId: string, response: StoredResponse): Promise<void> {
+async function storeAnswer(owner: KeyClaim | { id: string }, response: StoredResponse): Promise<void> {
   try {
-    await completeKey(recordId, response);
+    await completeKey(owner, response);
   } catch (error) {
     logger.warn('could not store the answer for an idempotency key', { error });
   }
@@ -43,9 +53,16 @@ function replay(stored: StoredResponse): APIGatewayProxyStructuredResultV2 {
   return { ...stored, headers: { ...stored.headers, 'idempotent-replayed': 'true' } };
 }
 
-interface IdempotencyState {
-  recordId?: string;
+/** Still to be answered by the first request: no answer stored and no committed change to answer from. */
+function pending(record: IdempotencyRecord): boolean {
+  return !record.response && !record.committed;
 }
+
+/**
+ * This request's part in its key: it holds the claim and runs the change, or it renders the
+ * answer again from a change that an earlier attempt committed.
+ */
+type IdempotencyState = { claim: KeyClaim } | { replaying: { id: string } };
 
 /**
  * Honours an `Idempotency-Key` header on a create: the first request with a key runs and its
@@ -53,6 +70,9 @@ interface IdempotencyState {
  * gets that response again and creates nothing; the same key with another body is 422.
  * A retry arriving while the first is still running waits for it. Runs after validation, so
  * only valid, authorised requests claim keys.
+ * The create's result is recorded on the key in the create's own transaction, so a create that
+ * committed is never run again for its key, even when its function died (or answered the
+ * deadline's 503) before storing the answer: the retry renders the answer from that result.
  */
 export function idempotency(
   operation: string,
@@ -72,21 +92,40 @@ export function idempotency(
       const recordId = `${operation}:${caller}:${key}`;
       const requestHash = createHash('sha256').update(canonicalJson(request.event.body)).digest('base64url');
       const deadline = Date.now() + WAIT_FOR_FIRST_MS;
-      let existing = await claimKey(recordId, requestHash, new Date());
+      let claimed = await claimKey(recordId, requestHash, new Date());
       // Wait for the first request's answer; claiming again each time takes the key over if
-      // the first one gave it up (a 5xx) or died without answering (its lease ran out).
-      while (existing && !existing.response && existing.requestHash === requestHash && Date.now() < deadline) {
+      // the first one gave it up (a 5xx) or died before committing (its lease ran out).
+      while (
+        'record' in claimed &&
+        pending(claimed.record) &&
+        claimed.record.requestHash === requestHash &&
+        Date.now() < deadline
+      ) {
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        existing = await claimKey(recordId, requestHash, new Date());
+        claimed = await claimKey(recordId, requestHash, new Date());
       }
-      if (!existing) {
-        state.set(request, { recordId });
+      const scope = commitScope();
+      if ('claim' in claimed) {
+        const { claim } = claimed;
+        // The key's outcome commits with the change (lib/db/commitScope.ts): a create that
+        // committed always has it, whatever happens to this function afterwards.
+        if (scope) scope.beforeCommit = (session, result) => recordCommit(claim, result, session);
+        state.set(request, { claim });
         return;
       }
+      const existing = claimed.record;
       if (existing.requestHash !== requestHash) {
         throw problemOf(PROBLEMS.idempotencyKeyReused, 'This Idempotency-Key was already used with a different body');
       }
       if (existing.response) return replay(existing.response);
+      if (existing.committed && scope) {
+        // Committed, answer never stored (the first attempt died or answered the deadline's
+        // 503): the handler runs again, its transaction returns the committed result without
+        // writing, and the answer is rendered from it as the first time.
+        scope.committed = { result: existing.committed.result };
+        state.set(request, { replaying: { id: recordId } });
+        return;
+      }
       throw problemOf(
         PROBLEMS.idempotencyKeyInProgress,
         'A request with this Idempotency-Key is still being processed; retry shortly',
@@ -96,24 +135,41 @@ export function idempotency(
       );
     },
     after: async (request) => {
-      const recordId = state.get(request)?.recordId;
+      const current = state.get(request);
       const response = request.response;
-      if (!recordId || !response) return;
-      // The create has committed: its answer goes to the client even if storing it fails.
-      // The key is then never released (a retry must not create again); its lease runs out.
+      if (!current || !response) return;
       state.delete(request);
-      await storeAnswer(recordId, storable(response));
+      if ('replaying' in current) {
+        await storeAnswer(current.replaying, storable(response));
+        request.response = replay(storable(response));
+        return;
+      }
+      // The change committed with the key's outcome: its answer goes to the client even if
+      // storing it fails (a retry then renders it again from the outcome).
+      await storeAnswer(current.claim, storable(response));
     },
     onError: async (request) => {
-      const recordId = state.get(request)?.recordId;
-      if (!recordId) return;
+      const current = state.get(request);
+      if (!current || !('claim' in current)) return;
+      state.delete(request);
+      if (request.error instanceof IdempotencyClaimLostError) {
+        // This attempt outlived its lease and a retry holds the key now: nothing of this one
+        // committed, and the key's answer is the retry's, so neither release nor store it.
+        request.error = problemOf(
+          PROBLEMS.idempotencyKeyInProgress,
+          'A later request with this Idempotency-Key took it over; retry to get its answer',
+          { headers: { 'retry-after': '1' } },
+        );
+        return;
+      }
       const known = problemFor(request.error);
       // A client error is the answer to this request and is replayed like a success;
-      // anything on our side (5xx) is forgotten so that the client's retry can succeed.
+      // anything on our side (5xx) is forgotten so that the client's retry can succeed,
+      // unless the change did commit (its outcome stays: the retry replays it).
       if (known && known.problem.status < 500) {
-        await storeAnswer(recordId, storable(problemResponse(known.problem, known.headers)));
+        await storeAnswer(current.claim, storable(problemResponse(known.problem, known.headers)));
       } else {
-        await releaseKey(recordId).catch((error: unknown) =>
+        await releaseKey(current.claim).catch((error: unknown) =>
           logger.warn('could not release idempotency key', { error }),
         );
       }
