@@ -201,6 +201,28 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: "index key {'$a': 1}", code: 67, run: createIndex({ $a: 1 }) },
   { what: "index key {'a..b': 1}", code: 67, run: createIndex({ 'a..b': 1 }) },
   { what: "wildcard index {'$**': 1}", code: 67, run: createIndex({ '$**': 1 }) },
+  { what: 'index key {a: 0}', code: 67, run: createIndex({ a: 0 }) },
+  { what: 'index key {a: -0}', code: 67, run: createIndex({ a: -0 }) },
+  { what: 'index key {a: NaN}', code: 67, run: createIndex({ a: Number.NaN }) },
+  { what: 'index key {a: true}', code: 67, run: createIndex({ a: true }) },
+  { what: 'index key {a: {}}', code: 67, run: createIndex({ a: {} }) },
+  { what: "index key {a: ''}", code: 67, run: createIndex({ a: '' }) },
+  { what: "index key {a: 'up'} (an unknown plugin)", code: 67, run: createIndex({ a: 'up' }) },
+  { what: "index key {a: 'text', b: 'hashed'}", code: 67, run: createIndex({ a: 'text', b: 'hashed' }) },
+  { what: 'a hashed index (not built here)', code: 67, run: createIndex({ a: 'hashed' }) },
+  { what: 'a 2dsphere index (not built here)', code: 67, run: createIndex({ loc: '2dsphere' }) },
+  { what: 'a text index (not built here)', code: 67, run: createIndex({ s: 'text' }) },
+  { what: "index key {'a.$x': 1}", code: 67, run: createIndex({ 'a.$x': 1 }) },
+  {
+    what: 'an index spec without key',
+    code: 9,
+    run: command((c) => ({ createIndexes: c, indexes: [{ name: 'nokey' }] })),
+  },
+  {
+    what: "an index spec with key: 'a'",
+    code: 14,
+    run: command((c) => ({ createIndexes: c, indexes: [{ key: 'a', name: 'strkey' }] })),
+  },
   { what: "wildcard index {'a.$**': 1}", code: 67, run: createIndex({ 'a.$**': 1 }) },
   {
     what: 'a partial index filter with $ne',
@@ -309,6 +331,9 @@ const accepted: Array<{ what: string; run: Run }> = [
     run: aggregate([{ $unwind: { path: '$arr', includeArrayIndex: 'i' } }]),
   },
   { what: 'an index on a dotted path', run: createIndex({ 'a.b': 1 }) },
+  { what: 'index key {a: 2} (ascending, as in mongod)', run: createIndex({ ka: 2 }) },
+  { what: 'index key {a: -0.5, b: 1.5}', run: createIndex({ kb: -0.5, kc: 1.5 }) },
+  { what: "index key {'r.$id': 1} (a DBRef's field)", run: createIndex({ 'r.$id': 1 }) },
   {
     what: 'a partial index filter of ranges, $exists: true and $or',
     run: (_db, c) =>
