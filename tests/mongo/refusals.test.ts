@@ -28,6 +28,10 @@ const aggregate =
   (pipeline: Document[]): Run =>
   (_db, c) =>
     c.aggregate(pipeline).toArray();
+const project =
+  (expression: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $project: { x: expression } }]).toArray();
 const updateOne =
   (update: Document, options: Document = {}): Run =>
   (_db, c) =>
@@ -180,6 +184,46 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '{$regexMatch: {}} (mingo: false)', code: 31022, run: aggregate([{ $project: { x: { $regexMatch: {} } } }]) },
   { what: '{$dateToString: 1}', code: 18629, run: aggregate([{ $project: { x: { $dateToString: 1 } } }]) },
   { what: '{$trim: 1}', code: 50696, run: aggregate([{ $project: { x: { $trim: 1 } } }]) },
+  // expression arguments checked when they run, with mongod 7.0's codes (TypeMismatch since 5.0)
+  { what: "{$add: ['$s', 1]} on a string", code: 14, run: project({ $add: ['$s', 1] }) },
+  { what: '$subtract of a string', code: 14, run: project({ $subtract: ['$s', 1] }) },
+  { what: '$multiply of a string', code: 14, run: project({ $multiply: ['$s', 2] }) },
+  { what: '$divide of a string', code: 14, run: project({ $divide: ['$s', 2] }) },
+  { what: '$divide by zero', code: 2, run: project({ $divide: ['$n', 0] }) },
+  { what: '$toUpper of an object (mingo: 2)', code: 16007, run: project({ $toUpper: { $literal: { a: 1 } } }) },
+  { what: '$toLower of a bool (mingo: "true")', code: 16007, run: project({ $toLower: true }) },
+  { what: '$dateToString of a string', code: 16006, run: project({ $dateToString: { date: '$s' } }) },
+  { what: '$year of a string', code: 16006, run: project({ $year: '$s' }) },
+  { what: '$trim of a number (mingo: a JavaScript TypeError)', code: 50699, run: project({ $trim: { input: '$n' } }) },
+  { what: '$reduce of a number', code: 40080, run: project({ $reduce: { input: '$n', initialValue: 0, in: 1 } }) },
+  { what: '$filter of a number', code: 28651, run: project({ $filter: { input: '$n', cond: true } }) },
+  {
+    what: '$replaceAll of a number',
+    code: 51746,
+    run: project({ $replaceAll: { input: '$n', find: 'a', replacement: 'b' } }),
+  },
+  { what: '{$replaceAll: 5}', code: 51751, run: project({ $replaceAll: 5 }) },
+  {
+    what: '$replaceOne with an unknown argument',
+    code: 51750,
+    run: project({ $replaceOne: { input: 'a', find: 'a', replacement: 'b', x: 1 } }),
+  },
+  // $convert, $zip, $range: mongod's parsers and run-time checks
+  { what: "$convert without 'to'", code: 9, run: project({ $convert: { input: 1 } }) },
+  { what: '$convert with an unknown argument', code: 9, run: project({ $convert: { input: 1, to: 'int', x: 1 } }) },
+  { what: '$toInt with two arguments', code: 50723, run: project({ $toInt: [1, 2] }) },
+  { what: '{$zip: 1}', code: 34460, run: project({ $zip: 1 }) },
+  { what: '$zip without inputs', code: 34465, run: project({ $zip: {} }) },
+  {
+    what: '$zip defaults without useLongestLength',
+    code: 34466,
+    run: project({ $zip: { inputs: [[1]], defaults: [0] } }),
+  },
+  { what: '$zip of a number', code: 34468, run: project({ $zip: { inputs: ['$n'] } }) },
+  { what: '$range from a string', code: 34443, run: project({ $range: ['a', 5] }) },
+  { what: '$range from 0.5', code: 34444, run: project({ $range: [0.5, 5] }) },
+  { what: '$range with step 0', code: 34449, run: project({ $range: [0, 5, 0] }) },
+  { what: '$range with one argument', code: 28667, run: project({ $range: [0] }) },
   { what: '{$redact: 1} (mingo: a reply no driver can read)', code: 17053, run: aggregate([{ $redact: 1 }]) },
   { what: '{$sample: {}} (mingo: the server process died)', code: 28749, run: aggregate([{ $sample: {} }]) },
   { what: '$densify without range', code: 40414, run: aggregate([{ $densify: { field: 'n' } }]) },
@@ -319,6 +363,26 @@ const accepted: Array<{ what: string; run: Run }> = [
         },
       },
       { $redact: '$$KEEP' },
+    ]),
+  },
+  {
+    what: 'arithmetic, strings, $convert, $zip and $range in their domain',
+    run: aggregate([
+      {
+        $project: {
+          d: { $divide: ['$n', 2] },
+          m: { $multiply: ['$n', null] },
+          u: { $toUpper: '$n' },
+          t: { $trim: { input: '$s', chars: 'x' } },
+          c: { $convert: { input: '$n', to: 'string' } },
+          i: { $toInt: ['5'] },
+          z: { $zip: { inputs: ['$arr', [1]], useLongestLength: true, defaults: [0, 0] } },
+          r: { $range: [0, '$n', 2] },
+          o: { $round: ['$n', 1] },
+          y: { $year: '$$NOW' },
+          p: { $replaceAll: { input: '$s', find: 'x', replacement: 'y' } },
+        },
+      },
     ]),
   },
   { what: '$project with _id: 0', run: aggregate([{ $project: { n: 1, _id: 0 } }]) },
