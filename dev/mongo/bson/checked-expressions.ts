@@ -171,6 +171,20 @@ function $zip(obj: unknown, expr: unknown, options: Options): unknown {
   return mingoZip(obj, expr, options);
 }
 
+/** The n-family's `n`, checked when it runs as mongod's AccumulatorN does (5787902/5787903/5787908). */
+function nChecked(name: string, mingo: Expression): Expression {
+  return (obj, expr, options) => {
+    const n = evalExpr(obj, (expr as { n?: unknown } | null)?.n, options);
+    if (!isNumber(n))
+      throw new MongoCommandError(5787902, `Value for 'n' must be of integral type, but found ${bsonTypeName(n)}`);
+    if (!Number.isInteger(numberOf(n)))
+      throw new MongoCommandError(5787903, `${name}: 'n' must be an integer, found ${String(n)}`);
+    if (numberOf(n) <= 0)
+      throw new MongoCommandError(5787908, `${name}: 'n' must be greater than 0, found ${String(n)}`);
+    return mingo(obj, expr, options);
+  };
+}
+
 /** Expression operators with mongod's domain errors, to be merged over mingo's. */
 export const checkedExpressionOps = {
   $ln: logarithm('$ln', 28766, expressionOps.$ln as unknown as Expression),
@@ -186,6 +200,10 @@ export const checkedExpressionOps = {
   $rtrim: trimming('$rtrim', expressionOps.$rtrim as unknown as Expression),
   $range,
   $zip,
+  $firstN: nChecked('$firstN', expressionOps.$firstN as unknown as Expression),
+  $lastN: nChecked('$lastN', expressionOps.$lastN as unknown as Expression),
+  $minN: nChecked('$minN', expressionOps.$minN as unknown as Expression),
+  $maxN: nChecked('$maxN', expressionOps.$maxN as unknown as Expression),
 };
 
 /** mingo's run-time error messages and the code mongod gives for the same failure. */

@@ -109,6 +109,21 @@ const dateArithmetic = (op: string): NamedArguments => ({
   ],
 });
 
+/**
+ * The n-family (`$firstN`, `$lastN`, `$minN`, `$maxN`; as expressions and accumulators): mongod's
+ * AccumulatorN parser, codes as its window-function tests pin them (`n` missing 5787906, `input`
+ * missing 5787907; a non-object 5787801, or 5787900 for `$minN`/`$maxN`).
+ */
+const nArguments = (op: string, notObject: number): NamedArguments => ({
+  allowed: ['input', 'n'],
+  notObject: [notObject, `${op} specification must be an object, found:`],
+  unknown: [5787901, `Unknown argument to ${op}:`],
+  required: [
+    ['input', 5787907, `${op} requires an 'input' field`],
+    ['n', 5787906, `${op} requires an 'n' field`],
+  ],
+});
+
 const NAMED_ARGUMENTS: Record<string, NamedArguments> = {
   $trim: trim('$trim'),
   $ltrim: trim('$ltrim'),
@@ -157,6 +172,10 @@ const NAMED_ARGUMENTS: Record<string, NamedArguments> = {
       ['in', 16877, "Missing 'in' parameter to $let"],
     ],
   },
+  $firstN: nArguments('$firstN', 5787801),
+  $lastN: nArguments('$lastN', 5787801),
+  $minN: nArguments('$minN', 5787900),
+  $maxN: nArguments('$maxN', 5787900),
   // All FailedToParse (9) in mongod's ExpressionConvert::parse.
   $convert: {
     allowed: ['input', 'to', 'onError', 'onNull'],
@@ -243,6 +262,14 @@ function checkZip(arg: unknown): void {
     throw fail(34467, 'defaults and inputs must have the same length');
 }
 
+/** `$getField`'s argument document (its short form is any other value): 3041701 unknown argument, 3041702 no `field`. */
+function checkGetField(arg: unknown): void {
+  if (!isPlainDoc(arg) || Object.keys(arg)[0]?.startsWith('$')) return;
+  for (const key of Object.keys(arg))
+    if (key !== 'field' && key !== 'input') throw fail(3041701, `$getField found an unknown argument: ${key}`);
+  if (!('field' in arg)) throw fail(3041702, "$getField requires 'field' to be specified");
+}
+
 /** `$cond`'s object form (17080-17083) and `$switch` (40060-40068), as mongod parses them. */
 function checkConditional(op: string, arg: unknown): void {
   if (op === '$cond' && isPlainDoc(arg)) {
@@ -300,6 +327,7 @@ export function checkExpression(expr: unknown): void {
     checkNamedArguments(first, expr[first]);
     checkConditional(first, expr[first]);
     if (first === '$zip') checkZip(expr[first]);
+    if (first === '$getField') checkGetField(expr[first]);
     const range = RANGED_ARITY[first];
     const count = Array.isArray(expr[first]) ? (expr[first] as unknown[]).length : 1;
     if (range && (count < range[0] || count > range[1]))
