@@ -32,6 +32,10 @@ const project =
   (expression: Document): Run =>
   (_db, c) =>
     c.aggregate([{ $project: { x: expression } }]).toArray();
+const windowed =
+  (fn: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $setWindowFields: { sortBy: { _id: 1 }, output: { w: fn } } }]).toArray();
 const updateOne =
   (update: Document, options: Document = {}): Run =>
   (_db, c) =>
@@ -232,6 +236,25 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '$lastN with n: 1.5', code: 5787903, run: project({ $lastN: { input: '$arr', n: 1.5 } }) },
   { what: '{$getField: {}} (mingo: nothing)', code: 3041702, run: project({ $getField: {} }) },
   { what: '$getField with an unknown argument', code: 3041701, run: project({ $getField: { field: 'n', x: 1 } }) },
+  {
+    what: 'a window function with an unknown argument',
+    code: 9,
+    run: windowed({ $sum: '$n', windows: { documents: [-1, 0] } }),
+  },
+  { what: 'a window {documents: [1]}', code: 9, run: windowed({ $sum: '$n', window: { documents: [1] } }) },
+  { what: 'a window {documents: [0.5, 1]}', code: 9, run: windowed({ $sum: '$n', window: { documents: [0.5, 1] } }) },
+  {
+    what: 'a window lower bound above its upper',
+    code: 9,
+    run: windowed({ $sum: '$n', window: { documents: [1, -1] } }),
+  },
+  { what: 'a window with an unknown field', code: 9, run: windowed({ $sum: '$n', window: { rows: [0, 1] } }) },
+  {
+    what: '$documents after the first stage',
+    code: 40602,
+    run: (db) => db.aggregate([{ $documents: [{ a: 1 }] }, { $documents: [{ a: 2 }] }]).toArray(),
+  },
+  { what: '$documents of a number', code: 40228, run: (db) => db.aggregate([{ $documents: [1] }]).toArray() },
   { what: '{$redact: 1} (mingo: a reply no driver can read)', code: 17053, run: aggregate([{ $redact: 1 }]) },
   { what: '{$sample: {}} (mingo: the server process died)', code: 28749, run: aggregate([{ $sample: {} }]) },
   { what: '$densify without range', code: 40414, run: aggregate([{ $densify: { field: 'n' } }]) },
@@ -395,6 +418,25 @@ const accepted: Array<{ what: string; run: Run }> = [
         },
       },
     ]),
+  },
+  {
+    what: 'window bounds of documents and range',
+    run: aggregate([
+      {
+        $setWindowFields: {
+          sortBy: { n: 1 },
+          output: {
+            a: { $sum: '$n', window: { documents: ['unbounded', 'current'] } },
+            b: { $sum: '$n', window: { range: [-1, 1] } },
+            c: { $sum: '$n', window: { documents: [-1, 'unbounded'] } },
+          },
+        },
+      },
+    ]),
+  },
+  {
+    what: 'a database-level $documents',
+    run: (db) => db.aggregate([{ $documents: [{ a: 1 }] }, { $match: {} }]).toArray(),
   },
   { what: '$project with _id: 0', run: aggregate([{ $project: { n: 1, _id: 0 } }]) },
   {

@@ -506,7 +506,51 @@ function checkSetWindowFields(arg: unknown): void {
     if (fn === '$accumulator') throw unsupported('server-side JavaScript ($accumulator)');
     if (!KNOWN_WINDOW_FUNCTIONS.has(fn) || NOT_IN_MONGOD_7.has(fn))
       throw fail(ErrorCodeFailedToParse, `Unrecognized window function, ${fn}`);
+    for (const k of Object.keys(spec))
+      if (k !== fn && k !== 'window')
+        throw fail(ErrorCodeFailedToParse, `Window function found an unknown argument: ${k}`);
+    if ('window' in spec) checkWindowBounds(spec.window);
   }
+}
+
+/** A window bound of `documents`: 'unbounded', 'current' or an integer; of `range`: those or a number. */
+function windowBound(v: unknown, documents: boolean): number | undefined {
+  if (v === 'unbounded') return undefined;
+  if (v === 'current') return 0;
+  if (isNumber(v) && (!documents || Number.isInteger(Number(String(v))))) return Number(String(v));
+  throw fail(
+    ErrorCodeFailedToParse,
+    documents
+      ? `Numeric document-based bounds must be an integer, or 'unbounded'/'current': ${JSON.stringify(v)}`
+      : `Range-based bounds must be a number, or 'unbounded'/'current': ${JSON.stringify(v)}`,
+  );
+}
+
+/** `window: {documents | range, unit}` as mongod's WindowBounds parser reads it (FailedToParse, 9). */
+function checkWindowBounds(window: unknown): void {
+  if (!isPlainDoc(window)) throw fail(ErrorCodeFailedToParse, "'window' field must be an object");
+  for (const k of Object.keys(window))
+    if (k !== 'documents' && k !== 'range' && k !== 'unit')
+      throw fail(
+        ErrorCodeFailedToParse,
+        `'window' field can only contain 'documents' as the only argument or 'range' with an optional 'unit' field; found ${k}`,
+      );
+  if ('documents' in window && ('range' in window || 'unit' in window))
+    throw fail(ErrorCodeFailedToParse, "Window bounds can specify either 'documents' or 'unit', not both.");
+  const kind = 'documents' in window ? 'documents' : 'range' in window ? 'range' : undefined;
+  if (kind === undefined) {
+    if ('unit' in window) throw fail(ErrorCodeFailedToParse, "Window bounds with a 'unit' need 'range'");
+    return;
+  }
+  const bounds = window[kind];
+  if (!Array.isArray(bounds) || bounds.length !== 2)
+    throw fail(ErrorCodeFailedToParse, `Window bounds must be a 2-element array: ${kind}: ${JSON.stringify(bounds)}`);
+  const lower = windowBound(bounds[0], kind === 'documents');
+  const upper = windowBound(bounds[1], kind === 'documents');
+  if (bounds[0] === 'unbounded' && bounds[1] === 'unbounded') return;
+  if (bounds[1] === 'unbounded' || bounds[0] === 'unbounded') return;
+  if (lower !== undefined && upper !== undefined && lower > upper)
+    throw fail(ErrorCodeFailedToParse, `Lower bound must not exceed upper bound: ${JSON.stringify(bounds)}`);
 }
 
 /** A stage parsed by mongod's IDL: unknown fields 40415, missing required ones 40414, wrong types 14. */
@@ -661,8 +705,30 @@ function checkStage(stage: unknown): void {
   }
 }
 
+/**
+ * `$documents` outside the first place (mongod expands it to a `$queue` that must come first:
+ * 40602), or with a literal element that is no document (its `$replaceWith`: 40228).
+ */
+function checkDocumentsStage(stage: unknown, position: number): void {
+  if (!isPlainDoc(stage) || !('$documents' in stage)) return;
+  if (position > 0) throw fail(40602, '$documents is only valid as the first stage in a pipeline');
+  const arg = stage.$documents;
+  if (!Array.isArray(arg)) return; // an expression: checked when it runs
+  for (const element of arg) {
+    const literal = !isPlainDoc(element) && !(typeof element === 'string' && element.startsWith('$'));
+    if (literal)
+      throw fail(
+        40228,
+        `'newRoot' expression must evaluate to an object, but resulting value was: ${JSON.stringify(element)}`,
+      );
+  }
+}
+
 function checkStages(stages: unknown[]): void {
-  for (const stage of stages) checkStage(stage);
+  stages.forEach((stage, i) => {
+    checkStage(stage);
+    checkDocumentsStage(stage, i);
+  });
 }
 
 /**
