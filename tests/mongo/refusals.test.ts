@@ -249,6 +249,13 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
     run: windowed({ $sum: '$n', window: { documents: [1, -1] } }),
   },
   { what: 'a window with an unknown field', code: 9, run: windowed({ $sum: '$n', window: { rows: [0, 1] } }) },
+  { what: "$shift without 'by'", code: 9, run: windowed({ $shift: { output: '$n' } }) },
+  { what: '$shift with by: 1.5', code: 9, run: windowed({ $shift: { output: '$n', by: 1.5 } }) },
+  {
+    what: '$shift without sortBy',
+    code: 9,
+    run: aggregate([{ $setWindowFields: { output: { w: { $shift: { output: '$n', by: 1 } } } } }]),
+  },
   {
     what: '$documents after the first stage',
     code: 40602,
@@ -429,6 +436,8 @@ const accepted: Array<{ what: string; run: Run }> = [
             a: { $sum: '$n', window: { documents: ['unbounded', 'current'] } },
             b: { $sum: '$n', window: { range: [-1, 1] } },
             c: { $sum: '$n', window: { documents: [-1, 'unbounded'] } },
+            d: { $shift: { output: '$n', by: -1, default: 0 } },
+            e: { $shift: { output: '$n', by: 1 } },
           },
         },
       },

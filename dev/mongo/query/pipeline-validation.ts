@@ -510,7 +510,22 @@ function checkSetWindowFields(arg: unknown): void {
       if (k !== fn && k !== 'window')
         throw fail(ErrorCodeFailedToParse, `Window function found an unknown argument: ${k}`);
     if ('window' in spec) checkWindowBounds(spec.window);
+    if (fn === '$shift') checkShift(spec, arg.sortBy !== undefined);
   }
+}
+
+/** `$shift`: `output` and an integer `by` (its `default` is optional), a `sortBy` and no `window`; all FailedToParse. */
+function checkShift(spec: Doc, sorted: boolean): void {
+  const arg = spec.$shift;
+  if (!isPlainDoc(arg)) throw fail(ErrorCodeFailedToParse, '$shift requires an object argument');
+  for (const k of Object.keys(arg))
+    if (k !== 'output' && k !== 'by' && k !== 'default')
+      throw fail(ErrorCodeFailedToParse, `Unknown argument in $shift: ${k}`);
+  if (!('output' in arg)) throw fail(ErrorCodeFailedToParse, "$shift requires an 'output' expression.");
+  if (!isNumber(arg.by) || !Number.isInteger(Number(String(arg.by))))
+    throw fail(ErrorCodeFailedToParse, "$shift requires 'by' as an integer value.");
+  if (!sorted) throw fail(ErrorCodeFailedToParse, "'$shift' requires a sortBy");
+  if ('window' in spec) throw fail(ErrorCodeFailedToParse, "'$shift' does not accept a 'window' field");
 }
 
 /** A window bound of `documents`: 'unbounded', 'current' or an integer; of `range`: those or a number. */
