@@ -256,6 +256,23 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
     code: 9,
     run: aggregate([{ $setWindowFields: { output: { w: { $shift: { output: '$n', by: 1 } } } } }]),
   },
+  { what: '{$collStats: null}', code: 5447000, run: aggregate([{ $collStats: null }]) },
+  { what: '$collStats with an unknown field', code: 40415, run: aggregate([{ $collStats: { counts: {} } }]) },
+  {
+    what: '$collStats storageStats scale -1000',
+    code: 51024,
+    run: aggregate([{ $collStats: { storageStats: { scale: -1000 } } }]),
+  },
+  {
+    what: "$collStats storageStats scale 'x'",
+    code: 14,
+    run: aggregate([{ $collStats: { storageStats: { scale: 'x' } } }]),
+  },
+  {
+    what: '$collStats after the first stage',
+    code: 40602,
+    run: aggregate([{ $count: 'n' }, { $collStats: { count: {} } }]),
+  },
   {
     what: '$documents after the first stage',
     code: 40602,
@@ -467,6 +484,10 @@ const accepted: Array<{ what: string; run: Run }> = [
         { s: 1 },
         { partialFilterExpression: { $or: [{ n: { $gt: 1, $lte: 9 } }, { s: { $exists: true, $type: 'string' } }] } },
       ),
+  },
+  {
+    what: '$collStats with count and a scale',
+    run: aggregate([{ $collStats: { count: {}, storageStats: { scale: 1024 } } }]),
   },
   { what: "the lowercase alias 'collstats'", run: command((c) => ({ collstats: c })) },
 ];

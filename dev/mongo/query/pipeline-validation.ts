@@ -717,7 +717,32 @@ function checkStage(stage: unknown): void {
     case '$redact':
       checkExpression(arg);
       return;
+    case '$collStats':
+      checkCollStats(arg);
+      return;
   }
+}
+
+/** `$collStats`' spec as mongod parses it (codes measured against mongod by FerretDB's compatibility tests). */
+function checkCollStats(arg: unknown): void {
+  if (!isPlainDoc(arg)) throw fail(5447000, `$collStats must take a nested object but found: ${JSON.stringify(arg)}`);
+  checkIdlStage(
+    '$collStats',
+    arg,
+    { latencyStats: 'object', storageStats: 'object', count: 'object', queryExecStats: 'object' },
+    [],
+  );
+  const storage = arg.storageStats;
+  if (!isPlainDoc(storage)) return;
+  checkIdlStage('$collStats.storageStats', storage, { scale: 'any' }, []);
+  if (storage.scale === undefined) return;
+  if (!isNumber(storage.scale))
+    throw fail(
+      ErrorCodeTypeMismatch,
+      `BSON field '$collStats.storageStats.scale' is the wrong type '${bsonTypeName(storage.scale)}', expected types '[long, int, decimal, double]'`,
+    );
+  if (Number(String(storage.scale)) < 1)
+    throw fail(51024, `BSON field 'scale' value must be >= 1, actual value '${String(storage.scale)}'`);
 }
 
 /**
@@ -725,6 +750,8 @@ function checkStage(stage: unknown): void {
  * 40602), or with a literal element that is no document (its `$replaceWith`: 40228).
  */
 function checkDocumentsStage(stage: unknown, position: number): void {
+  if (isPlainDoc(stage) && '$collStats' in stage && position > 0)
+    throw fail(40602, '$collStats is only valid as the first stage in a pipeline');
   if (!isPlainDoc(stage) || !('$documents' in stage)) return;
   if (position > 0) throw fail(40602, '$documents is only valid as the first stage in a pipeline');
   const arg = stage.$documents;
