@@ -36,6 +36,10 @@ const windowed =
   (fn: Document): Run =>
   (_db, c) =>
     c.aggregate([{ $setWindowFields: { sortBy: { _id: 1 }, output: { w: fn } } }]).toArray();
+const densify =
+  (range: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $densify: { field: 'n', range } }]).toArray();
 const updateOne =
   (update: Document, options: Document = {}): Run =>
   (_db, c) =>
@@ -272,6 +276,32 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
     what: '$collStats after the first stage',
     code: 40602,
     run: aggregate([{ $count: 'n' }, { $collStats: { count: {} } }]),
+  },
+  { what: '$densify step -1', code: 5733401, run: densify({ step: -1, bounds: [0, 1] }) },
+  { what: "$densify step 'x'", code: 14, run: densify({ step: 'x', bounds: 'full' }) },
+  { what: '$densify step 1.5 with a unit', code: 6586400, run: densify({ step: 1.5, unit: 'day', bounds: 'full' }) },
+  { what: '$densify bounds [0, 1, 2]', code: 5733403, run: densify({ step: 1, bounds: [0, 1, 2] }) },
+  { what: '$densify bounds [2, 1]', code: 5733402, run: densify({ step: 1, bounds: [2, 1] }) },
+  { what: "$densify bounds 'all'", code: 5733402, run: densify({ step: 1, bounds: 'all' }) },
+  {
+    what: '$densify bounds of a number and a date',
+    code: 5733406,
+    run: densify({ step: 1, bounds: [1, new Date(0)] }),
+  },
+  {
+    what: '$densify numeric bounds with a unit',
+    code: 5733409,
+    run: densify({ step: 1, bounds: [1, 2], unit: 'second' }),
+  },
+  {
+    what: "$densify bounds 'partition' without partitionByFields",
+    code: 5733408,
+    run: densify({ step: 1, bounds: 'partition' }),
+  },
+  {
+    what: "$densify field '$n'",
+    code: 16410,
+    run: aggregate([{ $densify: { field: '$n', range: { step: 1, bounds: 'full' } } }]),
   },
   {
     what: '$documents after the first stage',

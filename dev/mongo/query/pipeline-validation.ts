@@ -708,6 +708,7 @@ function checkStage(stage: unknown): void {
         'step',
         'bounds',
       ]);
+      checkDensify(arg as Doc);
       return;
     case '$fill':
       checkIdlStage(op, arg, { partitionBy: 'any', partitionByFields: 'array', sortBy: 'object', output: 'object' }, [
@@ -721,6 +722,56 @@ function checkStage(stage: unknown): void {
       checkCollStats(arg);
       return;
   }
+}
+
+const isDate = (v: unknown): boolean => v instanceof Date;
+
+/**
+ * `$densify`'s values as mongod's RangeStatement and stage parsers check them (codes pinned by
+ * mongod's densify parse tests): step 14/5733401/6586400, bounds 5733402/5733403/5733406/5733408/
+ * 5733409, `$`-prefixed field names 16410.
+ */
+function checkDensify(arg: Doc): void {
+  const range = arg.range as Doc;
+  const fieldNames = [arg.field, ...((arg.partitionByFields as unknown[] | undefined) ?? [])];
+  for (const name of fieldNames)
+    if (typeof name === 'string' && name.startsWith('$'))
+      throw fail(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
+  const { step, unit, bounds } = range;
+  if (!isNumber(step))
+    throw fail(
+      ErrorCodeTypeMismatch,
+      `BSON field '$densify.range.step' is the wrong type '${bsonTypeName(step)}', expected types '[int, decimal, double, long']`,
+    );
+  if (!(Number(String(step)) > 0))
+    throw fail(5733401, 'The step parameter in a range statement must be a strictly positive numeric value');
+  if (unit !== undefined && !Number.isInteger(Number(String(step))))
+    throw fail(6586400, 'The step parameter in a range statement must be a whole number when densifying a date range');
+  const notAscending = (): MongoCommandError =>
+    fail(
+      5733402,
+      "the bounds in a range statement must be the string 'full', 'partition', or an ascending array of two numbers or two dates",
+    );
+  if (Array.isArray(bounds)) {
+    if (bounds.length !== 2)
+      throw fail(5733403, 'A bounding array in a range statement must have exactly two elements');
+    const [lo, hi] = bounds as [unknown, unknown];
+    if (isNumber(lo) && isNumber(hi)) {
+      if (unit !== undefined) throw fail(5733409, 'Numeric bounds may not have unit parameter.');
+      if (Number(String(lo)) > Number(String(hi))) throw notAscending();
+    } else if (isDate(lo) && isDate(hi)) {
+      if ((lo as Date).getTime() > (hi as Date).getTime()) throw notAscending();
+    } else if (isNumber(lo) && isDate(hi)) {
+      throw fail(5733406, 'A bounding array must contain either both dates or both numeric types');
+    } else throw notAscending();
+  } else if (bounds === 'partition') {
+    const partitionBy = arg.partitionByFields as unknown[] | undefined;
+    if (!partitionBy || partitionBy.length === 0)
+      throw fail(
+        5733408,
+        "One may not specify the bounds as 'partition' without specifying a non-empty array of partitionByFields. You may have meant to specify 'full' bounds.",
+      );
+  } else if (bounds !== 'full') throw notAscending();
 }
 
 /** `$collStats`' spec as mongod parses it (codes measured against mongod by FerretDB's compatibility tests). */
