@@ -303,6 +303,29 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
     code: 16410,
     run: aggregate([{ $densify: { field: '$n', range: { step: 1, bounds: 'full' } } }]),
   },
+  { what: "{$fill: 'x'}", code: 9, run: aggregate([{ $fill: 'x' }]) },
+  { what: '$fill with output {}', code: 6050203, run: aggregate([{ $fill: { output: {} } }]) },
+  {
+    what: "$fill method 'random'",
+    code: 6050202,
+    run: aggregate([{ $fill: { output: { n: { method: 'random' } } } }]),
+  },
+  { what: "$fill output {n: 'x'}", code: 6050200, run: aggregate([{ $fill: { output: { n: 'x' } } }]) },
+  {
+    what: '$fill output with an unknown field',
+    code: 40415,
+    run: aggregate([{ $fill: { output: { n: { method: 'locf', second: 'locf' } } } }]),
+  },
+  {
+    what: '$fill with partitionBy and partitionByFields',
+    code: 6050204,
+    run: aggregate([{ $fill: { output: { n: { method: 'locf' } }, partitionBy: '$s', partitionByFields: ['s'] } }]),
+  },
+  {
+    what: "$fill 'linear' without sortBy",
+    code: 605001,
+    run: aggregate([{ $fill: { output: { n: { method: 'linear' } } } }]),
+  },
   {
     what: '$documents after the first stage',
     code: 40602,

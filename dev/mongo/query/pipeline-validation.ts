@@ -711,9 +711,12 @@ function checkStage(stage: unknown): void {
       checkDensify(arg as Doc);
       return;
     case '$fill':
+      if (!isPlainDoc(arg))
+        throw fail(ErrorCodeFailedToParse, `$fill specification must be an object, found ${bsonTypeName(arg)}`);
       checkIdlStage(op, arg, { partitionBy: 'any', partitionByFields: 'array', sortBy: 'object', output: 'object' }, [
         'output',
       ]);
+      checkFill(arg);
       return;
     case '$redact':
       checkExpression(arg);
@@ -772,6 +775,22 @@ function checkDensify(arg: Doc): void {
         "One may not specify the bounds as 'partition' without specifying a non-empty array of partitionByFields. You may have meant to specify 'full' bounds.",
       );
   } else if (bounds !== 'full') throw notAscending();
+}
+
+/** `$fill`'s output and partitions with mongod's codes (pinned by mongod's fill parse tests: 6050200-6050204, 605001). */
+function checkFill(arg: Doc): void {
+  const output = arg.output as Doc;
+  if (Object.keys(output).length === 0) throw fail(6050203, '$fill must specify at least one output field');
+  for (const [field, spec] of Object.entries(output)) {
+    if (!isPlainDoc(spec))
+      throw fail(6050200, `All output fields must be objects, found ${bsonTypeName(spec)} for '${field}'`);
+    checkIdlStage(`$fill.output.${field}`, spec, { method: 'any', value: 'any' }, []);
+    if ('method' in spec && spec.method !== 'locf' && spec.method !== 'linear')
+      throw fail(6050202, `Method must be either 'linear' or 'locf', found ${JSON.stringify(spec.method)}`);
+    if (spec.method === 'linear' && arg.sortBy === undefined) throw fail(605001, "'linear' fill requires a sortBy");
+  }
+  if (arg.partitionBy !== undefined && arg.partitionByFields !== undefined)
+    throw fail(6050204, "Maximum one of 'partitionBy' and 'partitionByFields can be specified in '$fill'");
 }
 
 /** `$collStats`' spec as mongod parses it (codes measured against mongod by FerretDB's compatibility tests). */
