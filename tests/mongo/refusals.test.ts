@@ -28,6 +28,18 @@ const aggregate =
   (pipeline: Document[]): Run =>
   (_db, c) =>
     c.aggregate(pipeline).toArray();
+const project =
+  (expression: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $project: { x: expression } }]).toArray();
+const windowed =
+  (fn: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $setWindowFields: { sortBy: { _id: 1 }, output: { w: fn } } }]).toArray();
+const densify =
+  (range: Document): Run =>
+  (_db, c) =>
+    c.aggregate([{ $densify: { field: 'n', range } }]).toArray();
 const updateOne =
   (update: Document, options: Document = {}): Run =>
   (_db, c) =>
@@ -180,6 +192,146 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: '{$regexMatch: {}} (mingo: false)', code: 31022, run: aggregate([{ $project: { x: { $regexMatch: {} } } }]) },
   { what: '{$dateToString: 1}', code: 18629, run: aggregate([{ $project: { x: { $dateToString: 1 } } }]) },
   { what: '{$trim: 1}', code: 50696, run: aggregate([{ $project: { x: { $trim: 1 } } }]) },
+  // expression arguments checked when they run, with mongod 7.0's codes (TypeMismatch since 5.0)
+  { what: "{$add: ['$s', 1]} on a string", code: 14, run: project({ $add: ['$s', 1] }) },
+  { what: '$subtract of a string', code: 14, run: project({ $subtract: ['$s', 1] }) },
+  { what: '$multiply of a string', code: 14, run: project({ $multiply: ['$s', 2] }) },
+  { what: '$divide of a string', code: 14, run: project({ $divide: ['$s', 2] }) },
+  { what: '$divide by zero', code: 2, run: project({ $divide: ['$n', 0] }) },
+  { what: '$toUpper of an object (mingo: 2)', code: 16007, run: project({ $toUpper: { $literal: { a: 1 } } }) },
+  { what: '$toLower of a bool (mingo: "true")', code: 16007, run: project({ $toLower: true }) },
+  { what: '$dateToString of a string', code: 16006, run: project({ $dateToString: { date: '$s' } }) },
+  { what: '$year of a string', code: 16006, run: project({ $year: '$s' }) },
+  { what: '$trim of a number (mingo: a JavaScript TypeError)', code: 50699, run: project({ $trim: { input: '$n' } }) },
+  { what: '$reduce of a number', code: 40080, run: project({ $reduce: { input: '$n', initialValue: 0, in: 1 } }) },
+  { what: '$filter of a number', code: 28651, run: project({ $filter: { input: '$n', cond: true } }) },
+  {
+    what: '$replaceAll of a number',
+    code: 51746,
+    run: project({ $replaceAll: { input: '$n', find: 'a', replacement: 'b' } }),
+  },
+  { what: '{$replaceAll: 5}', code: 51751, run: project({ $replaceAll: 5 }) },
+  {
+    what: '$replaceOne with an unknown argument',
+    code: 51750,
+    run: project({ $replaceOne: { input: 'a', find: 'a', replacement: 'b', x: 1 } }),
+  },
+  // $convert, $zip, $range: mongod's parsers and run-time checks
+  { what: "$convert without 'to'", code: 9, run: project({ $convert: { input: 1 } }) },
+  { what: '$convert with an unknown argument', code: 9, run: project({ $convert: { input: 1, to: 'int', x: 1 } }) },
+  { what: '$toInt with two arguments', code: 50723, run: project({ $toInt: [1, 2] }) },
+  { what: '{$zip: 1}', code: 34460, run: project({ $zip: 1 }) },
+  { what: '$zip without inputs', code: 34465, run: project({ $zip: {} }) },
+  {
+    what: '$zip defaults without useLongestLength',
+    code: 34466,
+    run: project({ $zip: { inputs: [[1]], defaults: [0] } }),
+  },
+  { what: '$zip of a number', code: 34468, run: project({ $zip: { inputs: ['$n'] } }) },
+  { what: '$range from a string', code: 34443, run: project({ $range: ['a', 5] }) },
+  { what: '$range from 0.5', code: 34444, run: project({ $range: [0.5, 5] }) },
+  { what: '$range with step 0', code: 34449, run: project({ $range: [0, 5, 0] }) },
+  { what: '$range with one argument', code: 28667, run: project({ $range: [0] }) },
+  { what: "$firstN without 'n'", code: 5787906, run: project({ $firstN: { input: '$arr' } }) },
+  { what: "$maxN without 'input'", code: 5787907, run: project({ $maxN: { n: 2 } }) },
+  { what: '{$lastN: 5}', code: 5787801, run: project({ $lastN: 5 }) },
+  { what: '$firstN with n: -1', code: 5787908, run: project({ $firstN: { input: '$arr', n: -1 } }) },
+  { what: "$minN with n: 'x'", code: 5787902, run: project({ $minN: { input: '$arr', n: 'x' } }) },
+  { what: '$lastN with n: 1.5', code: 5787903, run: project({ $lastN: { input: '$arr', n: 1.5 } }) },
+  { what: '{$getField: {}} (mingo: nothing)', code: 3041702, run: project({ $getField: {} }) },
+  { what: '$getField with an unknown argument', code: 3041701, run: project({ $getField: { field: 'n', x: 1 } }) },
+  {
+    what: 'a window function with an unknown argument',
+    code: 9,
+    run: windowed({ $sum: '$n', windows: { documents: [-1, 0] } }),
+  },
+  { what: 'a window {documents: [1]}', code: 9, run: windowed({ $sum: '$n', window: { documents: [1] } }) },
+  { what: 'a window {documents: [0.5, 1]}', code: 9, run: windowed({ $sum: '$n', window: { documents: [0.5, 1] } }) },
+  {
+    what: 'a window lower bound above its upper',
+    code: 9,
+    run: windowed({ $sum: '$n', window: { documents: [1, -1] } }),
+  },
+  { what: 'a window with an unknown field', code: 9, run: windowed({ $sum: '$n', window: { rows: [0, 1] } }) },
+  { what: "$shift without 'by'", code: 9, run: windowed({ $shift: { output: '$n' } }) },
+  { what: '$shift with by: 1.5', code: 9, run: windowed({ $shift: { output: '$n', by: 1.5 } }) },
+  {
+    what: '$shift without sortBy',
+    code: 9,
+    run: aggregate([{ $setWindowFields: { output: { w: { $shift: { output: '$n', by: 1 } } } } }]),
+  },
+  { what: '{$collStats: null}', code: 5447000, run: aggregate([{ $collStats: null }]) },
+  { what: '$collStats with an unknown field', code: 40415, run: aggregate([{ $collStats: { counts: {} } }]) },
+  {
+    what: '$collStats storageStats scale -1000',
+    code: 51024,
+    run: aggregate([{ $collStats: { storageStats: { scale: -1000 } } }]),
+  },
+  {
+    what: "$collStats storageStats scale 'x'",
+    code: 14,
+    run: aggregate([{ $collStats: { storageStats: { scale: 'x' } } }]),
+  },
+  {
+    what: '$collStats after the first stage',
+    code: 40602,
+    run: aggregate([{ $count: 'n' }, { $collStats: { count: {} } }]),
+  },
+  { what: '$densify step -1', code: 5733401, run: densify({ step: -1, bounds: [0, 1] }) },
+  { what: "$densify step 'x'", code: 14, run: densify({ step: 'x', bounds: 'full' }) },
+  { what: '$densify step 1.5 with a unit', code: 6586400, run: densify({ step: 1.5, unit: 'day', bounds: 'full' }) },
+  { what: '$densify bounds [0, 1, 2]', code: 5733403, run: densify({ step: 1, bounds: [0, 1, 2] }) },
+  { what: '$densify bounds [2, 1]', code: 5733402, run: densify({ step: 1, bounds: [2, 1] }) },
+  { what: "$densify bounds 'all'", code: 5733402, run: densify({ step: 1, bounds: 'all' }) },
+  {
+    what: '$densify bounds of a number and a date',
+    code: 5733406,
+    run: densify({ step: 1, bounds: [1, new Date(0)] }),
+  },
+  {
+    what: '$densify numeric bounds with a unit',
+    code: 5733409,
+    run: densify({ step: 1, bounds: [1, 2], unit: 'second' }),
+  },
+  {
+    what: "$densify bounds 'partition' without partitionByFields",
+    code: 5733408,
+    run: densify({ step: 1, bounds: 'partition' }),
+  },
+  {
+    what: "$densify field '$n'",
+    code: 16410,
+    run: aggregate([{ $densify: { field: '$n', range: { step: 1, bounds: 'full' } } }]),
+  },
+  { what: "{$fill: 'x'}", code: 9, run: aggregate([{ $fill: 'x' }]) },
+  { what: '$fill with output {}', code: 6050203, run: aggregate([{ $fill: { output: {} } }]) },
+  {
+    what: "$fill method 'random'",
+    code: 6050202,
+    run: aggregate([{ $fill: { output: { n: { method: 'random' } } } }]),
+  },
+  { what: "$fill output {n: 'x'}", code: 6050200, run: aggregate([{ $fill: { output: { n: 'x' } } }]) },
+  {
+    what: '$fill output with an unknown field',
+    code: 40415,
+    run: aggregate([{ $fill: { output: { n: { method: 'locf', second: 'locf' } } } }]),
+  },
+  {
+    what: '$fill with partitionBy and partitionByFields',
+    code: 6050204,
+    run: aggregate([{ $fill: { output: { n: { method: 'locf' } }, partitionBy: '$s', partitionByFields: ['s'] } }]),
+  },
+  {
+    what: "$fill 'linear' without sortBy",
+    code: 605001,
+    run: aggregate([{ $fill: { output: { n: { method: 'linear' } } } }]),
+  },
+  {
+    what: '$documents after the first stage',
+    code: 40602,
+    run: (db) => db.aggregate([{ $documents: [{ a: 1 }] }, { $documents: [{ a: 2 }] }]).toArray(),
+  },
+  { what: '$documents of a number', code: 40228, run: (db) => db.aggregate([{ $documents: [1] }]).toArray() },
   { what: '{$redact: 1} (mingo: a reply no driver can read)', code: 17053, run: aggregate([{ $redact: 1 }]) },
   { what: '{$sample: {}} (mingo: the server process died)', code: 28749, run: aggregate([{ $sample: {} }]) },
   { what: '$densify without range', code: 40414, run: aggregate([{ $densify: { field: 'n' } }]) },
@@ -201,6 +353,28 @@ const refused: Array<{ what: string; code: number; run: Run }> = [
   { what: "index key {'$a': 1}", code: 67, run: createIndex({ $a: 1 }) },
   { what: "index key {'a..b': 1}", code: 67, run: createIndex({ 'a..b': 1 }) },
   { what: "wildcard index {'$**': 1}", code: 67, run: createIndex({ '$**': 1 }) },
+  { what: 'index key {a: 0}', code: 67, run: createIndex({ a: 0 }) },
+  { what: 'index key {a: -0}', code: 67, run: createIndex({ a: -0 }) },
+  { what: 'index key {a: NaN}', code: 67, run: createIndex({ a: Number.NaN }) },
+  { what: 'index key {a: true}', code: 67, run: createIndex({ a: true }) },
+  { what: 'index key {a: {}}', code: 67, run: createIndex({ a: {} }) },
+  { what: "index key {a: ''}", code: 67, run: createIndex({ a: '' }) },
+  { what: "index key {a: 'up'} (an unknown plugin)", code: 67, run: createIndex({ a: 'up' }) },
+  { what: "index key {a: 'text', b: 'hashed'}", code: 67, run: createIndex({ a: 'text', b: 'hashed' }) },
+  { what: 'a hashed index (not built here)', code: 67, run: createIndex({ a: 'hashed' }) },
+  { what: 'a 2dsphere index (not built here)', code: 67, run: createIndex({ loc: '2dsphere' }) },
+  { what: 'a text index (not built here)', code: 67, run: createIndex({ s: 'text' }) },
+  { what: "index key {'a.$x': 1}", code: 67, run: createIndex({ 'a.$x': 1 }) },
+  {
+    what: 'an index spec without key',
+    code: 9,
+    run: command((c) => ({ createIndexes: c, indexes: [{ name: 'nokey' }] })),
+  },
+  {
+    what: "an index spec with key: 'a'",
+    code: 14,
+    run: command((c) => ({ createIndexes: c, indexes: [{ key: 'a', name: 'strkey' }] })),
+  },
   { what: "wildcard index {'a.$**': 1}", code: 67, run: createIndex({ 'a.$**': 1 }) },
   {
     what: 'a partial index filter with $ne',
@@ -299,6 +473,50 @@ const accepted: Array<{ what: string; run: Run }> = [
       { $redact: '$$KEEP' },
     ]),
   },
+  {
+    what: 'arithmetic, strings, $convert, $zip and $range in their domain',
+    run: aggregate([
+      {
+        $project: {
+          d: { $divide: ['$n', 2] },
+          m: { $multiply: ['$n', null] },
+          u: { $toUpper: '$n' },
+          t: { $trim: { input: '$s', chars: 'x' } },
+          c: { $convert: { input: '$n', to: 'string' } },
+          i: { $toInt: ['5'] },
+          z: { $zip: { inputs: ['$arr', [1]], useLongestLength: true, defaults: [0, 0] } },
+          r: { $range: [0, '$n', 2] },
+          o: { $round: ['$n', 1] },
+          y: { $year: '$$NOW' },
+          p: { $replaceAll: { input: '$s', find: 'x', replacement: 'y' } },
+          f: { $firstN: { input: '$arr', n: 2 } },
+          g: { $getField: 'n' },
+          h: { $getField: { field: 'n', input: '$$ROOT' } },
+        },
+      },
+    ]),
+  },
+  {
+    what: 'window bounds of documents and range',
+    run: aggregate([
+      {
+        $setWindowFields: {
+          sortBy: { n: 1 },
+          output: {
+            a: { $sum: '$n', window: { documents: ['unbounded', 'current'] } },
+            b: { $sum: '$n', window: { range: [-1, 1] } },
+            c: { $sum: '$n', window: { documents: [-1, 'unbounded'] } },
+            d: { $shift: { output: '$n', by: -1, default: 0 } },
+            e: { $shift: { output: '$n', by: 1 } },
+          },
+        },
+      },
+    ]),
+  },
+  {
+    what: 'a database-level $documents',
+    run: (db) => db.aggregate([{ $documents: [{ a: 1 }] }, { $match: {} }]).toArray(),
+  },
   { what: '$project with _id: 0', run: aggregate([{ $project: { n: 1, _id: 0 } }]) },
   {
     what: '$group, $sort, $limit, $skip',
@@ -309,6 +527,9 @@ const accepted: Array<{ what: string; run: Run }> = [
     run: aggregate([{ $unwind: { path: '$arr', includeArrayIndex: 'i' } }]),
   },
   { what: 'an index on a dotted path', run: createIndex({ 'a.b': 1 }) },
+  { what: 'index key {a: 2} (ascending, as in mongod)', run: createIndex({ ka: 2 }) },
+  { what: 'index key {a: -0.5, b: 1.5}', run: createIndex({ kb: -0.5, kc: 1.5 }) },
+  { what: "index key {'r.$id': 1} (a DBRef's field)", run: createIndex({ 'r.$id': 1 }) },
   {
     what: 'a partial index filter of ranges, $exists: true and $or',
     run: (_db, c) =>
@@ -316,6 +537,10 @@ const accepted: Array<{ what: string; run: Run }> = [
         { s: 1 },
         { partialFilterExpression: { $or: [{ n: { $gt: 1, $lte: 9 } }, { s: { $exists: true, $type: 'string' } }] } },
       ),
+  },
+  {
+    what: '$collStats with count and a scale',
+    run: aggregate([{ $collStats: { count: {}, storageStats: { scale: 1024 } } }]),
   },
   { what: "the lowercase alias 'collstats'", run: command((c) => ({ collstats: c })) },
 ];

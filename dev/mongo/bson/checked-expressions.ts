@@ -73,6 +73,118 @@ function $mod(obj: unknown, expr: unknown, options: Options): unknown {
   return mingoMod(obj, expr, options);
 }
 
+const mingoDivide = expressionOps.$divide as unknown as Expression;
+/** `$divide`: a non-number is 14 TypeMismatch, a zero divisor 2 BadValue (ExpressionDivide::apply). */
+function $divide(obj: unknown, expr: unknown, options: Options): unknown {
+  const [a, b] = operands(obj, expr, options);
+  if (isNumber(a) && isNumber(b)) {
+    if (numberOf(b) === 0) throw new MongoCommandError(2, "can't $divide by zero");
+    return mingoDivide(obj, expr, options);
+  }
+  if (nullish(a) || nullish(b)) return null;
+  throw new MongoCommandError(14, `$divide only supports numeric types, not ${bsonTypeName(a)} and ${bsonTypeName(b)}`);
+}
+
+/** The types mongod's Value::coerceToString takes (others: 16007); nullish values become "". */
+function coercibleToString(v: unknown): boolean {
+  if (nullish(v) || typeof v === 'string' || isNumber(v) || v instanceof Date) return true;
+  const type = bsonTypeName(v);
+  return type === 'timestamp' || type === 'symbol' || type === 'javascript';
+}
+
+/** `$toUpper`/`$toLower` of a value mongod cannot turn into a string (an object, array, bool…): 16007. */
+function caseChange(mingo: Expression): Expression {
+  return (obj, expr, options) => {
+    const [v] = operands(obj, expr, options);
+    if (!coercibleToString(v))
+      throw new MongoCommandError(16007, `can't convert from BSON type ${bsonTypeName(v)} to String`);
+    return mingo(obj, expr, options);
+  };
+}
+
+/** `$trim`/`$ltrim`/`$rtrim`: a non-string input is 50699, non-string chars 50700 (mingo threw a JavaScript TypeError). */
+function trimming(name: string, mingo: Expression): Expression {
+  return (obj, expr, options) => {
+    const args = (typeof expr === 'object' && expr !== null ? expr : {}) as Record<string, unknown>;
+    const input = evalExpr(obj, args.input, options);
+    if (nullish(input)) return null;
+    if (typeof input !== 'string')
+      throw new MongoCommandError(
+        50699,
+        `${name} requires its input to be a string, got ${String(input)} (of type ${bsonTypeName(input)}) instead.`,
+      );
+    if ('chars' in args) {
+      const chars = evalExpr(obj, args.chars, options);
+      if (nullish(chars)) return null;
+      if (typeof chars !== 'string')
+        throw new MongoCommandError(
+          50700,
+          `${name} requires 'chars' to be a string, got ${String(chars)} (of type ${bsonTypeName(chars)}) instead.`,
+        );
+    }
+    return mingo(obj, expr, options);
+  };
+}
+
+/** A value mongod's Value::integral() accepts: a number with an int32 value. */
+const int32Valued = (v: unknown): boolean =>
+  Number.isInteger(numberOf(v)) && numberOf(v) >= -(2 ** 31) && numberOf(v) < 2 ** 31;
+
+const mingoRange = expressionOps.$range as unknown as Expression;
+/** `$range`'s argument checks, with mongod's codes (34443-34449): mingo's were all 2. */
+function $range(obj: unknown, expr: unknown, options: Options): unknown {
+  const args = operands(obj, expr, options);
+  const parts: Array<[string, unknown, number]> = [
+    ['a starting value', args[0], 34443],
+    ['an ending value', args[1], 34445],
+  ];
+  if (args.length > 2) parts.push(['a step value', args[2], 34447]);
+  for (const [what, v, code] of parts) {
+    if (!isNumber(v))
+      throw new MongoCommandError(
+        code,
+        `$range requires a numeric ${what.slice(what.indexOf(' ') + 1)}, found value of type: ${bsonTypeName(v)}`,
+      );
+    if (!int32Valued(v))
+      throw new MongoCommandError(
+        code + 1,
+        `$range requires ${what} that can be represented as a 32-bit integer, found value: ${String(v)}`,
+      );
+  }
+  if (args.length > 2 && numberOf(args[2]) === 0)
+    throw new MongoCommandError(34449, '$range requires a non-zero step value');
+  return mingoRange(obj, expr, options);
+}
+
+const mingoZip = expressionOps.$zip as unknown as Expression;
+/** `$zip`: an input that is neither an array nor nullish is 34468 (its arguments are checked at parse time). */
+function $zip(obj: unknown, expr: unknown, options: Options): unknown {
+  const inputs = (expr as { inputs?: unknown } | null)?.inputs;
+  if (Array.isArray(inputs)) {
+    for (const e of inputs) {
+      const v = evalExpr(obj, e, options);
+      if (nullish(v)) return null;
+      if (!Array.isArray(v))
+        throw new MongoCommandError(34468, `$zip found a non-array expression in input: ${String(v)}`);
+    }
+  }
+  return mingoZip(obj, expr, options);
+}
+
+/** The n-family's `n`, checked when it runs as mongod's AccumulatorN does (5787902/5787903/5787908). */
+function nChecked(name: string, mingo: Expression): Expression {
+  return (obj, expr, options) => {
+    const n = evalExpr(obj, (expr as { n?: unknown } | null)?.n, options);
+    if (!isNumber(n))
+      throw new MongoCommandError(5787902, `Value for 'n' must be of integral type, but found ${bsonTypeName(n)}`);
+    if (!Number.isInteger(numberOf(n)))
+      throw new MongoCommandError(5787903, `${name}: 'n' must be an integer, found ${String(n)}`);
+    if (numberOf(n) <= 0)
+      throw new MongoCommandError(5787908, `${name}: 'n' must be greater than 0, found ${String(n)}`);
+    return mingo(obj, expr, options);
+  };
+}
+
 /** Expression operators with mongod's domain errors, to be merged over mingo's. */
 export const checkedExpressionOps = {
   $ln: logarithm('$ln', 28766, expressionOps.$ln as unknown as Expression),
@@ -80,6 +192,18 @@ export const checkedExpressionOps = {
   $log,
   $sqrt,
   $mod,
+  $divide,
+  $toUpper: caseChange(expressionOps.$toUpper as unknown as Expression),
+  $toLower: caseChange(expressionOps.$toLower as unknown as Expression),
+  $trim: trimming('$trim', expressionOps.$trim as unknown as Expression),
+  $ltrim: trimming('$ltrim', expressionOps.$ltrim as unknown as Expression),
+  $rtrim: trimming('$rtrim', expressionOps.$rtrim as unknown as Expression),
+  $range,
+  $zip,
+  $firstN: nChecked('$firstN', expressionOps.$firstN as unknown as Expression),
+  $lastN: nChecked('$lastN', expressionOps.$lastN as unknown as Expression),
+  $minN: nChecked('$minN', expressionOps.$minN as unknown as Expression),
+  $maxN: nChecked('$maxN', expressionOps.$maxN as unknown as Expression),
 };
 
 /** mingo's run-time error messages and the code mongod gives for the same failure. */
@@ -93,6 +217,20 @@ const RUNTIME_CODES: Array<[RegExp, number, string]> = [
   [/^\$concat expression must resolve to/, 16702, '$concat only supports strings'],
   [/^\$arrayElemAt arg1/, 28689, "$arrayElemAt's first argument must be an array"],
   [/^\$in arg2/, 40081, '$in requires an array as a second argument'],
+  [/^\$replace(All|One) 'input' expression must resolve to string/, 51746, "requires that 'input' be a string"],
+  [/^\$replace(All|One) 'find' expression must resolve to string/, 51745, "requires that 'find' be a string"],
+  [/^\$replace(All|One) 'replacement' expression/, 51744, "requires that 'replacement' be a string"],
+  [/^\$reduce 'input' expression must resolve to array/, 40080, "$reduce requires that 'input' be an array"],
+  [/^\$filter 'input' expression must resolve to array/, 28651, 'input to $filter must be an array'],
+  [/^\$objectToArray expression must resolve to object/, 40390, '$objectToArray requires a document input'],
+  [/^\$allElementsTrue argument/, 17040, "$allElementsTrue's argument must be an array"],
+  [/^\$indexOfArray arg1/, 40090, '$indexOfArray requires an array as a first argument'],
+  [/^\$strLenCP expression must resolve to string/, 34471, '$strLenCP requires a string argument'],
+  [/^\$indexOfBytes arg1/, 40091, '$indexOfBytes requires a string as the first argument'],
+  [/^\$round arg1/, 51081, '$round only supports numeric types'],
+  [/^\$substrCP arg2/, 34450, '$substrCP: starting index must be a numeric type'],
+  // mingo's date parts and $dateToString of a value that is no date: mongod's Value::coerceToDate.
+  [/^cannot convert .* to date$/, 16006, "can't convert from BSON type to Date"],
 ];
 
 /** The error mongod gives for a failure mingo reported with `message` while running a pipeline (2 when unknown). */

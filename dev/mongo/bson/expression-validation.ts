@@ -49,8 +49,8 @@ const FIXED_ARITY: Record<string, number> = {
   ),
   ...Object.fromEntries(
     ['$abs', '$ceil', '$floor', '$exp', '$ln', '$log10', '$sqrt', '$not', '$toLower', '$toUpper', '$size', '$isArray']
-      .concat(['$objectToArray', '$arrayToObject', '$reverseArray', '$type', '$toBool', '$toDate', '$toDecimal'])
-      .concat(['$toDouble', '$toInt', '$toLong', '$toString', '$isNumber', '$allElementsTrue', '$anyElementTrue'])
+      .concat(['$objectToArray', '$arrayToObject', '$reverseArray', '$type', '$isNumber', '$allElementsTrue'])
+      .concat(['$anyElementTrue'])
       .concat(['$strLenBytes', '$strLenCP', '$sin', '$cos', '$tan', '$asin', '$acos', '$atan', '$sinh', '$cosh'])
       .concat(['$tanh', '$asinh', '$acosh', '$atanh', '$degreesToRadians', '$radiansToDegrees'])
       .map((op) => [op, 1]),
@@ -90,6 +90,8 @@ const regex = (op: string): NamedArguments => ({
 });
 const replace = (op: string): NamedArguments => ({
   allowed: ['input', 'find', 'replacement'],
+  notObject: [51751, `${op} requires an object as an argument, found:`],
+  unknown: [51750, `${op} found an unknown argument:`],
   required: [
     ['input', 51749, `${op} requires 'input' to be specified`],
     ['find', 51748, `${op} requires 'find' to be specified`],
@@ -104,6 +106,21 @@ const dateArithmetic = (op: string): NamedArguments => ({
     ['startDate', 5166402, `${op} requires startDate, unit, and amount to be present`],
     ['unit', 5166402, `${op} requires startDate, unit, and amount to be present`],
     ['amount', 5166402, `${op} requires startDate, unit, and amount to be present`],
+  ],
+});
+
+/**
+ * The n-family (`$firstN`, `$lastN`, `$minN`, `$maxN`; as expressions and accumulators): mongod's
+ * AccumulatorN parser, codes as its window-function tests pin them (`n` missing 5787906, `input`
+ * missing 5787907; a non-object 5787801, or 5787900 for `$minN`/`$maxN`).
+ */
+const nArguments = (op: string, notObject: number): NamedArguments => ({
+  allowed: ['input', 'n'],
+  notObject: [notObject, `${op} specification must be an object, found:`],
+  unknown: [5787901, `Unknown argument to ${op}:`],
+  required: [
+    ['input', 5787907, `${op} requires an 'input' field`],
+    ['n', 5787906, `${op} requires an 'n' field`],
   ],
 });
 
@@ -155,6 +172,20 @@ const NAMED_ARGUMENTS: Record<string, NamedArguments> = {
       ['in', 16877, "Missing 'in' parameter to $let"],
     ],
   },
+  $firstN: nArguments('$firstN', 5787801),
+  $lastN: nArguments('$lastN', 5787801),
+  $minN: nArguments('$minN', 5787900),
+  $maxN: nArguments('$maxN', 5787900),
+  // All FailedToParse (9) in mongod's ExpressionConvert::parse.
+  $convert: {
+    allowed: ['input', 'to', 'onError', 'onNull'],
+    notObject: [9, '$convert expects an object of named arguments but found:'],
+    unknown: [9, '$convert found an unknown argument:'],
+    required: [
+      ['input', 9, "Missing 'input' parameter to $convert"],
+      ['to', 9, "Missing 'to' parameter to $convert"],
+    ],
+  },
   $setField: {
     allowed: ['field', 'input', 'value'],
     required: [
@@ -193,6 +224,50 @@ function checkNamedArguments(op: string, arg: unknown): void {
     if (!spec.allowed.includes(key) && spec.unknown) throw fail(spec.unknown[0], `${spec.unknown[1]} ${key}`);
   }
   for (const [field, code, message] of spec.required) if (!(field in arg)) throw fail(code, message);
+}
+
+/** Expressions with a range of argument counts in mongod (ExpressionRangedArity): others are 28667. */
+const RANGED_ARITY: Record<string, [number, number]> = {
+  $range: [2, 3],
+  $slice: [2, 3],
+  $round: [1, 2],
+  $trunc: [1, 2],
+  $indexOfArray: [2, 4],
+  $indexOfBytes: [2, 4],
+  $indexOfCP: [2, 4],
+};
+
+/** The `$convert` shortcuts, which take exactly one argument (mongod: 50723, not the fixed-arity 16020). */
+const CONVERSION_ALIASES = new Set(['$toBool', '$toDate', '$toDecimal', '$toDouble', '$toInt', '$toLong', '$toString']);
+
+/** `$zip`'s named arguments, as mongod's ExpressionZip::parse checks them (34460-34467). */
+function checkZip(arg: unknown): void {
+  if (!isPlainDoc(arg)) throw fail(34460, `$zip only supports an object as an argument, found ${bsonTypeName(arg)}`);
+  for (const [key, v] of Object.entries(arg)) {
+    if (key === 'inputs' && !Array.isArray(v))
+      throw fail(34461, `inputs must be an array of expressions, found ${bsonTypeName(v)}`);
+    else if (key === 'defaults' && !Array.isArray(v))
+      throw fail(34462, `defaults must be an array of expressions, found ${bsonTypeName(v)}`);
+    else if (key === 'useLongestLength' && typeof v !== 'boolean')
+      throw fail(34463, `useLongestLength must be a bool, found ${bsonTypeName(v)}`);
+    else if (key !== 'inputs' && key !== 'defaults' && key !== 'useLongestLength')
+      throw fail(34464, `$zip found an unknown argument: ${key}`);
+  }
+  const inputs = (arg.inputs ?? []) as unknown[];
+  const defaults = (arg.defaults ?? []) as unknown[];
+  if (inputs.length === 0) throw fail(34465, '$zip requires at least one input array');
+  if (arg.useLongestLength !== true && defaults.length > 0)
+    throw fail(34466, 'cannot specify defaults unless useLongestLength is true');
+  if (defaults.length > 0 && defaults.length !== inputs.length)
+    throw fail(34467, 'defaults and inputs must have the same length');
+}
+
+/** `$getField`'s argument document (its short form is any other value): 3041701 unknown argument, 3041702 no `field`. */
+function checkGetField(arg: unknown): void {
+  if (!isPlainDoc(arg) || Object.keys(arg)[0]?.startsWith('$')) return;
+  for (const key of Object.keys(arg))
+    if (key !== 'field' && key !== 'input') throw fail(3041701, `$getField found an unknown argument: ${key}`);
+  if (!('field' in arg)) throw fail(3041702, "$getField requires 'field' to be specified");
 }
 
 /** `$cond`'s object form (17080-17083) and `$switch` (40060-40068), as mongod parses them. */
@@ -251,6 +326,19 @@ export function checkExpression(expr: unknown): void {
       throw fail(168, `Unrecognized expression '${first}'`);
     checkNamedArguments(first, expr[first]);
     checkConditional(first, expr[first]);
+    if (first === '$zip') checkZip(expr[first]);
+    if (first === '$getField') checkGetField(expr[first]);
+    const range = RANGED_ARITY[first];
+    const count = Array.isArray(expr[first]) ? (expr[first] as unknown[]).length : 1;
+    if (range && (count < range[0] || count > range[1]))
+      throw fail(
+        28667,
+        `Expression ${first} takes at least ${range[0]} arguments, and at most ${range[1]}, but ${count} were passed in.`,
+      );
+    if (CONVERSION_ALIASES.has(first)) {
+      const n = Array.isArray(expr[first]) ? (expr[first] as unknown[]).length : 1;
+      if (n !== 1) throw fail(50723, `${first} requires a single argument, got ${n}`);
+    }
     const arity = FIXED_ARITY[first];
     const args = expr[first];
     const given = Array.isArray(args) ? args.length : 1;

@@ -72,7 +72,8 @@ function $subtract(obj: unknown, expr: unknown, options: Options): unknown {
       ? Number(String(a)) - Number(String(b))
       : orDouble(addBson(a, negated), a, b, (x, y) => x - y);
   }
-  throw new MongoCommandError(16556, `can't $subtract ${bsonTypeName(b)} from ${bsonTypeName(a)}`);
+  // TypeMismatch since mongod 5.0 (ExpressionSubtract::apply); 16556 was 4.x's code.
+  throw new MongoCommandError(14, `can't $subtract ${bsonTypeName(b)} from ${bsonTypeName(a)}`);
 }
 
 function $multiply(obj: unknown, expr: unknown, options: Options): unknown {
@@ -80,7 +81,7 @@ function $multiply(obj: unknown, expr: unknown, options: Options): unknown {
   for (const v of operands(obj, expr, options)) {
     if (nullish(v)) return null;
     if (!isBsonNumber(v))
-      throw new MongoCommandError(16555, `$multiply only supports numeric types, not ${bsonTypeName(v)}`);
+      throw new MongoCommandError(14, `$multiply only supports numeric types, not ${bsonTypeName(v)}`);
     product = orDouble(mulBson(product, v), product, v, (x, y) => x * y);
   }
   return product;

@@ -3,6 +3,7 @@
 import { parseCollation } from '../bson/collation.ts';
 import { MongoCommandError } from '../bson/errors.ts';
 import { validateFilter, validatePartialFilter } from '../bson/filter-validation.ts';
+import { checkIndexKeyPattern } from '../bson/index-key-validation.ts';
 import { bsonQuery } from '../bson/match.ts';
 import { compareBson } from '../bson/order.ts';
 import { checkNoCycle, isView, rejectView, viewDefinition } from '../query/views.ts';
@@ -88,34 +89,6 @@ const SUPPORTED_INDEX_OPTIONS = new Set([
 
 function notFound(ctx: CommandContext, name: string): MongoCommandError {
   return new MongoCommandError(26, `ns does not exist: ${ctx.db}.${name}`);
-}
-
-function indexKeyOk(key: unknown): key is Record<string, number> {
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) return false;
-  const entries = Object.entries(key);
-  return entries.length > 0 && entries.length <= 32 && entries.every(([, v]) => v === 1 || v === -1);
-}
-
-/**
- * mongod's checks of an index key pattern's field names (67 CannotCreateIndex): not empty, no
- * empty path component, no `$`-prefixed component; `$**` (a wildcard index) is refused by name.
- */
-function checkIndexKeyFields(key: unknown): void {
-  if (typeof key !== 'object' || key === null || Array.isArray(key)) return; // indexKeyOk's message
-  if (Object.keys(key).length === 0) throw new MongoCommandError(67, 'Index keys cannot be empty.');
-  for (const field of Object.keys(key)) {
-    if (field === '') throw new MongoCommandError(67, 'Index keys cannot be an empty field.');
-    const parts = field.split('.');
-    if (parts[parts.length - 1] === '$**')
-      throw new MongoCommandError(67, `wildcard indexes ('${field}') are not supported by the embedded MongoDB server`);
-    if (parts.some((p) => p === ''))
-      throw new MongoCommandError(
-        67,
-        `Index key contains an illegal field name: field name cannot be empty: '${field}'.`,
-      );
-    if (parts.some((p) => p.startsWith('$')))
-      throw new MongoCommandError(67, `Index key contains an illegal field name: field name starts with '$'.`);
-  }
 }
 
 function defaultIndexName(key: Record<string, number>): string {
@@ -271,13 +244,7 @@ const createIndexes: CommandSpec = {
     // Validate everything before changing anything.
     const requested: IndexSpec[] = [];
     for (const raw of specs as Doc[]) {
-      checkIndexKeyFields(raw.key);
-      if (!indexKeyOk(raw.key)) {
-        throw new MongoCommandError(
-          67,
-          `Error in specification ${JSON.stringify(raw)} :: caused by :: Values in the index key pattern must be 1 or -1 (text, 2dsphere and hashed indexes are not supported by the embedded server)`,
-        );
-      }
+      checkIndexKeyPattern(raw.key);
       for (const k of Object.keys(raw)) {
         if (!SUPPORTED_INDEX_OPTIONS.has(k))
           throw new MongoCommandError(67, `index option '${k}' is not supported by the embedded MongoDB server`);

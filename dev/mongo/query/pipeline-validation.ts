@@ -506,7 +506,66 @@ function checkSetWindowFields(arg: unknown): void {
     if (fn === '$accumulator') throw unsupported('server-side JavaScript ($accumulator)');
     if (!KNOWN_WINDOW_FUNCTIONS.has(fn) || NOT_IN_MONGOD_7.has(fn))
       throw fail(ErrorCodeFailedToParse, `Unrecognized window function, ${fn}`);
+    for (const k of Object.keys(spec))
+      if (k !== fn && k !== 'window')
+        throw fail(ErrorCodeFailedToParse, `Window function found an unknown argument: ${k}`);
+    if ('window' in spec) checkWindowBounds(spec.window);
+    if (fn === '$shift') checkShift(spec, arg.sortBy !== undefined);
   }
+}
+
+/** `$shift`: `output` and an integer `by` (its `default` is optional), a `sortBy` and no `window`; all FailedToParse. */
+function checkShift(spec: Doc, sorted: boolean): void {
+  const arg = spec.$shift;
+  if (!isPlainDoc(arg)) throw fail(ErrorCodeFailedToParse, '$shift requires an object argument');
+  for (const k of Object.keys(arg))
+    if (k !== 'output' && k !== 'by' && k !== 'default')
+      throw fail(ErrorCodeFailedToParse, `Unknown argument in $shift: ${k}`);
+  if (!('output' in arg)) throw fail(ErrorCodeFailedToParse, "$shift requires an 'output' expression.");
+  if (!isNumber(arg.by) || !Number.isInteger(Number(String(arg.by))))
+    throw fail(ErrorCodeFailedToParse, "$shift requires 'by' as an integer value.");
+  if (!sorted) throw fail(ErrorCodeFailedToParse, "'$shift' requires a sortBy");
+  if ('window' in spec) throw fail(ErrorCodeFailedToParse, "'$shift' does not accept a 'window' field");
+}
+
+/** A window bound of `documents`: 'unbounded', 'current' or an integer; of `range`: those or a number. */
+function windowBound(v: unknown, documents: boolean): number | undefined {
+  if (v === 'unbounded') return undefined;
+  if (v === 'current') return 0;
+  if (isNumber(v) && (!documents || Number.isInteger(Number(String(v))))) return Number(String(v));
+  throw fail(
+    ErrorCodeFailedToParse,
+    documents
+      ? `Numeric document-based bounds must be an integer, or 'unbounded'/'current': ${JSON.stringify(v)}`
+      : `Range-based bounds must be a number, or 'unbounded'/'current': ${JSON.stringify(v)}`,
+  );
+}
+
+/** `window: {documents | range, unit}` as mongod's WindowBounds parser reads it (FailedToParse, 9). */
+function checkWindowBounds(window: unknown): void {
+  if (!isPlainDoc(window)) throw fail(ErrorCodeFailedToParse, "'window' field must be an object");
+  for (const k of Object.keys(window))
+    if (k !== 'documents' && k !== 'range' && k !== 'unit')
+      throw fail(
+        ErrorCodeFailedToParse,
+        `'window' field can only contain 'documents' as the only argument or 'range' with an optional 'unit' field; found ${k}`,
+      );
+  if ('documents' in window && ('range' in window || 'unit' in window))
+    throw fail(ErrorCodeFailedToParse, "Window bounds can specify either 'documents' or 'unit', not both.");
+  const kind = 'documents' in window ? 'documents' : 'range' in window ? 'range' : undefined;
+  if (kind === undefined) {
+    if ('unit' in window) throw fail(ErrorCodeFailedToParse, "Window bounds with a 'unit' need 'range'");
+    return;
+  }
+  const bounds = window[kind];
+  if (!Array.isArray(bounds) || bounds.length !== 2)
+    throw fail(ErrorCodeFailedToParse, `Window bounds must be a 2-element array: ${kind}: ${JSON.stringify(bounds)}`);
+  const lower = windowBound(bounds[0], kind === 'documents');
+  const upper = windowBound(bounds[1], kind === 'documents');
+  if (bounds[0] === 'unbounded' && bounds[1] === 'unbounded') return;
+  if (bounds[1] === 'unbounded' || bounds[0] === 'unbounded') return;
+  if (lower !== undefined && upper !== undefined && lower > upper)
+    throw fail(ErrorCodeFailedToParse, `Lower bound must not exceed upper bound: ${JSON.stringify(bounds)}`);
 }
 
 /** A stage parsed by mongod's IDL: unknown fields 40415, missing required ones 40414, wrong types 14. */
@@ -649,20 +708,139 @@ function checkStage(stage: unknown): void {
         'step',
         'bounds',
       ]);
+      checkDensify(arg as Doc);
       return;
     case '$fill':
+      if (!isPlainDoc(arg))
+        throw fail(ErrorCodeFailedToParse, `$fill specification must be an object, found ${bsonTypeName(arg)}`);
       checkIdlStage(op, arg, { partitionBy: 'any', partitionByFields: 'array', sortBy: 'object', output: 'object' }, [
         'output',
       ]);
+      checkFill(arg);
       return;
     case '$redact':
       checkExpression(arg);
       return;
+    case '$collStats':
+      checkCollStats(arg);
+      return;
+  }
+}
+
+const isDate = (v: unknown): boolean => v instanceof Date;
+
+/**
+ * `$densify`'s values as mongod's RangeStatement and stage parsers check them (codes pinned by
+ * mongod's densify parse tests): step 14/5733401/6586400, bounds 5733402/5733403/5733406/5733408/
+ * 5733409, `$`-prefixed field names 16410.
+ */
+function checkDensify(arg: Doc): void {
+  const range = arg.range as Doc;
+  const fieldNames = [arg.field, ...((arg.partitionByFields as unknown[] | undefined) ?? [])];
+  for (const name of fieldNames)
+    if (typeof name === 'string' && name.startsWith('$'))
+      throw fail(16410, "FieldPath field names may not start with '$'. Consider using $getField or $setField.");
+  const { step, unit, bounds } = range;
+  if (!isNumber(step))
+    throw fail(
+      ErrorCodeTypeMismatch,
+      `BSON field '$densify.range.step' is the wrong type '${bsonTypeName(step)}', expected types '[int, decimal, double, long']`,
+    );
+  if (!(Number(String(step)) > 0))
+    throw fail(5733401, 'The step parameter in a range statement must be a strictly positive numeric value');
+  if (unit !== undefined && !Number.isInteger(Number(String(step))))
+    throw fail(6586400, 'The step parameter in a range statement must be a whole number when densifying a date range');
+  const notAscending = (): MongoCommandError =>
+    fail(
+      5733402,
+      "the bounds in a range statement must be the string 'full', 'partition', or an ascending array of two numbers or two dates",
+    );
+  if (Array.isArray(bounds)) {
+    if (bounds.length !== 2)
+      throw fail(5733403, 'A bounding array in a range statement must have exactly two elements');
+    const [lo, hi] = bounds as [unknown, unknown];
+    if (isNumber(lo) && isNumber(hi)) {
+      if (unit !== undefined) throw fail(5733409, 'Numeric bounds may not have unit parameter.');
+      if (Number(String(lo)) > Number(String(hi))) throw notAscending();
+    } else if (isDate(lo) && isDate(hi)) {
+      if ((lo as Date).getTime() > (hi as Date).getTime()) throw notAscending();
+    } else if (isNumber(lo) && isDate(hi)) {
+      throw fail(5733406, 'A bounding array must contain either both dates or both numeric types');
+    } else throw notAscending();
+  } else if (bounds === 'partition') {
+    const partitionBy = arg.partitionByFields as unknown[] | undefined;
+    if (!partitionBy || partitionBy.length === 0)
+      throw fail(
+        5733408,
+        "One may not specify the bounds as 'partition' without specifying a non-empty array of partitionByFields. You may have meant to specify 'full' bounds.",
+      );
+  } else if (bounds !== 'full') throw notAscending();
+}
+
+/** `$fill`'s output and partitions with mongod's codes (pinned by mongod's fill parse tests: 6050200-6050204, 605001). */
+function checkFill(arg: Doc): void {
+  const output = arg.output as Doc;
+  if (Object.keys(output).length === 0) throw fail(6050203, '$fill must specify at least one output field');
+  for (const [field, spec] of Object.entries(output)) {
+    if (!isPlainDoc(spec))
+      throw fail(6050200, `All output fields must be objects, found ${bsonTypeName(spec)} for '${field}'`);
+    checkIdlStage(`$fill.output.${field}`, spec, { method: 'any', value: 'any' }, []);
+    if ('method' in spec && spec.method !== 'locf' && spec.method !== 'linear')
+      throw fail(6050202, `Method must be either 'linear' or 'locf', found ${JSON.stringify(spec.method)}`);
+    if (spec.method === 'linear' && arg.sortBy === undefined) throw fail(605001, "'linear' fill requires a sortBy");
+  }
+  if (arg.partitionBy !== undefined && arg.partitionByFields !== undefined)
+    throw fail(6050204, "Maximum one of 'partitionBy' and 'partitionByFields can be specified in '$fill'");
+}
+
+/** `$collStats`' spec as mongod parses it (codes measured against mongod by FerretDB's compatibility tests). */
+function checkCollStats(arg: unknown): void {
+  if (!isPlainDoc(arg)) throw fail(5447000, `$collStats must take a nested object but found: ${JSON.stringify(arg)}`);
+  checkIdlStage(
+    '$collStats',
+    arg,
+    { latencyStats: 'object', storageStats: 'object', count: 'object', queryExecStats: 'object' },
+    [],
+  );
+  const storage = arg.storageStats;
+  if (!isPlainDoc(storage)) return;
+  checkIdlStage('$collStats.storageStats', storage, { scale: 'any' }, []);
+  if (storage.scale === undefined) return;
+  if (!isNumber(storage.scale))
+    throw fail(
+      ErrorCodeTypeMismatch,
+      `BSON field '$collStats.storageStats.scale' is the wrong type '${bsonTypeName(storage.scale)}', expected types '[long, int, decimal, double]'`,
+    );
+  if (Number(String(storage.scale)) < 1)
+    throw fail(51024, `BSON field 'scale' value must be >= 1, actual value '${String(storage.scale)}'`);
+}
+
+/**
+ * `$documents` outside the first place (mongod expands it to a `$queue` that must come first:
+ * 40602), or with a literal element that is no document (its `$replaceWith`: 40228).
+ */
+function checkDocumentsStage(stage: unknown, position: number): void {
+  if (isPlainDoc(stage) && '$collStats' in stage && position > 0)
+    throw fail(40602, '$collStats is only valid as the first stage in a pipeline');
+  if (!isPlainDoc(stage) || !('$documents' in stage)) return;
+  if (position > 0) throw fail(40602, '$documents is only valid as the first stage in a pipeline');
+  const arg = stage.$documents;
+  if (!Array.isArray(arg)) return; // an expression: checked when it runs
+  for (const element of arg) {
+    const literal = !isPlainDoc(element) && !(typeof element === 'string' && element.startsWith('$'));
+    if (literal)
+      throw fail(
+        40228,
+        `'newRoot' expression must evaluate to an object, but resulting value was: ${JSON.stringify(element)}`,
+      );
   }
 }
 
 function checkStages(stages: unknown[]): void {
-  for (const stage of stages) checkStage(stage);
+  stages.forEach((stage, i) => {
+    checkStage(stage);
+    checkDocumentsStage(stage, i);
+  });
 }
 
 /**
