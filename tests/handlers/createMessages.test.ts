@@ -4,7 +4,14 @@
  * collection-command path. Run under `EMBEDDED_MONGO_VERSION=7.0` for the 7.0 half.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { commandsOf, describeCommand, type SentCommand, useFaultSuite } from '../faults/support.ts';
+import {
+  commandsOf,
+  describeCommand,
+  failCommand,
+  type SentCommand,
+  useFaultSuite,
+  withFault,
+} from '../faults/support.ts';
 import { api } from '../support/api.ts';
 
 const suite = useFaultSuite('handlers_create_messages');
@@ -78,5 +85,29 @@ describe('messages per order write', () => {
         ? ['find', 'bulkWrite', 'find', 'commitTransaction']
         : ['find', 'update', 'aggregate', 'update', 'commitTransaction'],
     );
+  });
+
+  // Last: it turns the 8.0 path off for the rest of this connection.
+  it('an 8.0 server that refuses the client bulkWrite (59) gets the create on the 7.0 path, and every later one', async () => {
+    const request = () => api.createOrder(order('2090-06-01T00:00:00.000Z'));
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      if (!serverIs8) {
+        status = (await request()).status;
+        return;
+      }
+      status = (
+        await withFault(
+          suite,
+          () => failCommand(suite, { times: 1 }, { errorCode: 59, failCommands: ['bulkWrite'] }),
+          request,
+        )
+      ).status;
+    });
+    console.log(`create refused its bulkWrite (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(201);
+    expect(names(sent).slice(-4)).toEqual(['update', 'aggregate', 'insert', 'commitTransaction']);
+    const next = await commandsOf(suite, () => api.createOrder(order('2090-07-01T00:00:00.000Z')));
+    expect(names(next)).toEqual(['update', 'aggregate', 'insert', 'commitTransaction']);
   });
 });
