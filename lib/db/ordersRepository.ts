@@ -52,7 +52,7 @@ type OrdersConnection = Awaited<ReturnType<typeof connection>>;
  *
  * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the order
  * write) and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that reads the
- * neighbour and the services, and the order write.
+ * services and the neighbour, and the order write.
  */
 async function claimAndWriteOrder(
   { client, db, features }: OrdersConnection,
@@ -97,8 +97,11 @@ async function ordersNear(db: Db, draft: OrderDraft, window: number, session: Cl
 }
 
 /**
- * Before 8.0, one message for both reads: the neighbour query on orders and, through
- * `$unionWith`, the referenced services that exist (tagged, since ids of the two may coincide).
+ * Before 8.0, one message for both reads: the referenced services that exist and, through a
+ * `$lookup` from their (grouped) row, the neighbour query on orders. `$lookup` because mongod
+ * refuses `$unionWith` inside a transaction. When none of the services exists there is no row to
+ * look up from: the neighbour query is then a message of its own (a 409 still takes precedence
+ * over the 422).
  */
 async function neighboursAndServices(
   db: Db,
@@ -108,30 +111,29 @@ async function neighboursAndServices(
   session: ClientSession,
 ): Promise<{ neighbours: ScheduledOrder[]; services: Set<string> }> {
   const { after, before } = conflictRange(draft.datetime, window);
-  const rows = await db
-    .collection<OrderDocument>(collections.orders)
-    .aggregate<{ _id: string; datetime?: Date; service?: true }>(
+  const [found] = await db
+    .collection<{ _id: string }>(collections.services)
+    .aggregate<{ services: string[]; neighbours: Pick<OrderDocument, '_id' | 'datetime'>[] }>(
       [
-        { $match: { datetime: { $gt: after, $lt: before }, _id: { $ne: draft.id } } },
-        { $limit: 1 },
-        { $project: { _id: 1, datetime: 1 } },
+        { $match: { _id: { $in: ids } } },
+        { $group: { _id: null, services: { $push: '$_id' } } },
         {
-          $unionWith: {
-            coll: collections.services,
-            pipeline: [{ $match: { _id: { $in: ids } } }, { $project: { _id: 1, service: { $literal: true } } }],
+          $lookup: {
+            from: collections.orders,
+            pipeline: [
+              { $match: { datetime: { $gt: after, $lt: before }, _id: { $ne: draft.id } } },
+              { $limit: 1 },
+              { $project: { _id: 1, datetime: 1 } },
+            ],
+            as: 'neighbours',
           },
         },
       ],
       { session },
     )
     .toArray();
-  const neighbours: ScheduledOrder[] = [];
-  const services = new Set<string>();
-  for (const row of rows) {
-    if (row.service === true) services.add(row._id);
-    else if (row.datetime) neighbours.push({ id: row._id, datetime: row.datetime });
-  }
-  return { neighbours, services };
+  if (!found) return { neighbours: await ordersNear(db, draft, window, session), services: new Set() };
+  return { neighbours: found.neighbours.map(asScheduled), services: new Set(found.services) };
 }
 
 /** Throws OrderWindowConflictError when a neighbour is too close, with the nearest free datetimes. */
