@@ -87,6 +87,25 @@ describe('messages per order write', () => {
     );
   });
 
+  it('a create too close to an order and naming only missing services is the 409, not the 422', async () => {
+    const response = await api.createOrder({
+      datetime: '2090-02-01T01:00:00.000Z',
+      totalfee: 1,
+      services: [{ id: 'svc-gone' }],
+    });
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ type: '/problems/order-window-conflict' });
+  });
+
+  it('a create reusing an order id, too close to another order, is the window 409 as before 8.0', async () => {
+    expect((await api.createOrder({ id: 'dup-1', ...order('2090-08-01T00:00:00.000Z') })).status).toBe(201);
+    const again = await api.createOrder({ id: 'dup-1', ...order('2090-02-01T02:00:00.000Z') });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: '/problems/order-window-conflict' });
+    const elsewhere = await api.createOrder({ id: 'dup-1', ...order('2090-09-01T00:00:00.000Z') });
+    expect(elsewhere.body).toMatchObject({ status: 409, type: '/problems/duplicate-id' });
+  });
+
   // Last: it turns the 8.0 path off for the rest of this connection.
   it('an 8.0 server that refuses the client bulkWrite (59) gets the create on the 7.0 path, and every later one', async () => {
     const request = () => api.createOrder(order('2090-06-01T00:00:00.000Z'));
