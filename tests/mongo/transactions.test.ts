@@ -204,4 +204,40 @@ describe('sessions and transactions', () => {
       await session.endSession();
     }
   });
+
+  it('refuses $unionWith in a transaction, also inside a $lookup or $facet sub-pipeline, as mongod does (263)', async () => {
+    const unionWith = { $unionWith: { coll: name } };
+    // Outside a transaction it runs.
+    expect(await a.aggregate([{ $match: { _id: 1 } }, unionWith]).toArray()).toHaveLength(3);
+    const session = clientA.startSession();
+    try {
+      // A refused command aborts its transaction (as in mongod), so each pipeline gets its own.
+      for (const pipeline of [
+        [unionWith],
+        [{ $lookup: { from: name, pipeline: [unionWith], as: 'x' } }],
+        [{ $facet: { all: [unionWith] } }],
+      ]) {
+        session.startTransaction();
+        const refused = await a
+          .aggregate(pipeline, { session })
+          .toArray()
+          .catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(MongoServerError);
+        expect((refused as MongoServerError).code).toBe(263);
+        expect((refused as MongoServerError).message).toBe(
+          'Stage not supported inside of a multi-document transaction: $unionWith',
+        );
+        await session.abortTransaction().catch(() => undefined);
+      }
+      // $lookup itself is allowed (the API's 7.0 create path reads through it).
+      session.startTransaction();
+      const looked = a.aggregate([{ $lookup: { from: name, localField: '_id', foreignField: '_id', as: 'x' } }], {
+        session,
+      });
+      expect(await looked.toArray()).toHaveLength(2);
+      await session.abortTransaction();
+    } finally {
+      await session.endSession();
+    }
+  });
 });

@@ -389,7 +389,7 @@ const aggregate: CommandSpec = {
       const request = { db: ctx.db, target: ctx.cmd.aggregate, inTransaction: ctx.txn !== undefined, batchSize };
       return openChangeStream({ ...request, lsidKey: ctx.lsidKey, engine, cursors }, ctx.state.changes, stages);
     }
-    validatePipeline(stages);
+    validatePipeline(stages, { inTransaction: ctx.txn !== undefined });
     if (collation) refuseUncollatedPipeline(stages);
     const dbLevel = ctx.cmd.aggregate === 1;
     for (const stage of stages) {

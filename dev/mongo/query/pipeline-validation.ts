@@ -844,9 +844,44 @@ function checkStages(stages: unknown[]): void {
 }
 
 /**
- * Refuses a pipeline mongod would not parse, with mongod's code, before any stage runs; and the
- * stages and expressions this server does not run (115).
+ * Stages whose constraints in mongod say `TransactionRequirement::kNotAllowed` ($out and $merge are
+ * refused where their target is checked, commands/aggregate-write.ts).
  */
-export function validatePipeline(stages: unknown[]): void {
+const NOT_IN_TRANSACTION = new Set([
+  '$unionWith',
+  '$collStats',
+  '$indexStats',
+  '$currentOp',
+  '$listSessions',
+  '$listLocalSessions',
+  '$planCacheStats',
+]);
+
+/**
+ * mongod's Pipeline::validateCommon, for a pipeline and every sub-pipeline ($lookup, $facet): a
+ * stage not allowed in a multi-document transaction is 263 there.
+ */
+function refuseInTransaction(stages: unknown[]): void {
+  for (const stage of stages) {
+    if (!isPlainDoc(stage)) continue;
+    for (const [name, arg] of Object.entries(stage)) {
+      if (NOT_IN_TRANSACTION.has(name)) {
+        throw fail(263, `Stage not supported inside of a multi-document transaction: ${name}`);
+      }
+      if (name === '$lookup' && isPlainDoc(arg) && Array.isArray(arg.pipeline)) refuseInTransaction(arg.pipeline);
+      if (name === '$facet' && isPlainDoc(arg)) {
+        for (const sub of Object.values(arg)) if (Array.isArray(sub)) refuseInTransaction(sub);
+      }
+    }
+  }
+}
+
+/**
+ * Refuses a pipeline mongod would not parse, with mongod's code, before any stage runs; and the
+ * stages and expressions this server does not run (115). Inside a multi-document transaction, also
+ * the stages mongod does not allow there (263).
+ */
+export function validatePipeline(stages: unknown[], options: { inTransaction?: boolean } = {}): void {
   checkStages(stages);
+  if (options.inTransaction) refuseInTransaction(stages);
 }
