@@ -1,5 +1,5 @@
 import type { ClientSession, Db, Filter } from 'mongodb';
-import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
+import { DuplicateIdError, NotFoundError, UnknownServicesError } from '#lib/domain/errors';
 import {
   conflictRange,
   findConflict,
@@ -13,11 +13,11 @@ import type { PagePosition } from '#lib/domain/pageCursor';
 import { serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
+import { ClientBulkWriteUnsupportedError, claimAndWrite, type OrderWrite } from './createWrites.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
-import { assertServicesExist } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
 /** An order as stored. */
@@ -39,20 +39,51 @@ export interface OrderDraft {
   services: { id: string }[];
 }
 
+type OrdersConnection = Awaited<ReturnType<typeof connection>>;
+
 /**
- * Locks the window buckets around `datetime` and one guard stripe of each referenced service
- * (one bulkWrite, one round trip), then refuses the write if another order (other than
- * `draft.id`) sits less than one window away, or a referenced service does not exist. Runs
- * inside the caller's transaction; see `windowLockKeys` and `lib/domain/serviceGuard.ts` for
- * why writing the locks makes the checks atomic.
+ * Claims the window and the services for `draft` and makes `write` (its insert or replace),
+ * inside the caller's transaction: locks the window buckets around `draft.datetime` and one
+ * guard stripe of each referenced service, writes the order, and refuses (the transaction then
+ * aborts) when another order (other than `draft.id`) sits less than one window away
+ * (OrderWindowConflictError, checked first) or a referenced service does not exist
+ * (UnknownServicesError). See `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing
+ * the locks makes the checks atomic.
+ *
+ * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the order
+ * write) and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that reads the
+ * services and the neighbour, and the order write.
  */
-async function claimWindow(db: Db, draft: OrderDraft, window: number, session: ClientSession): Promise<void> {
+async function claimAndWriteOrder(
+  { client, db, features }: OrdersConnection,
+  draft: OrderDraft,
+  window: number,
+  write: OrderWrite<OrderDocument>,
+  session: ClientSession,
+  clientBulkWrite: boolean,
+): Promise<void> {
   const stripe = serviceGuardStripe(draft.datetime, window);
-  const keys = [
-    ...windowLockKeys(draft.datetime, window),
-    ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe)),
-  ];
-  await writeLocks(db, keys, session);
+  const ids = serviceIds(draft);
+  const lockKeys = [...windowLockKeys(draft.datetime, window), ...ids.map((id) => serviceGuardKey(id, stripe))];
+  if (clientBulkWrite && features.clientBulkWrite) {
+    const missing = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write }, session);
+    // The order is written: the neighbour query excludes its id, as it does for a move.
+    const neighbours = await ordersNear(db, draft, window, session);
+    await refuseConflict(draft, neighbours, window, session);
+    if (missing.length > 0) throw new UnknownServicesError(missing);
+    return;
+  }
+  await writeLocks(db, lockKeys, session);
+  const { neighbours, services } = await neighboursAndServices(db, draft, window, ids, session);
+  await refuseConflict(draft, neighbours, window, session);
+  if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+  const orders = db.collection<OrderDocument>(collections.orders);
+  if ('insert' in write) await orders.insertOne(write.insert, { session });
+  else await orders.replaceOne({ _id: draft.id }, write.replace, { session });
+}
+
+/** The nearest order (at most one) less than a window from `draft`, other than `draft.id` itself. */
+async function ordersNear(db: Db, draft: OrderDraft, window: number, session: ClientSession) {
   const { after, before } = conflictRange(draft.datetime, window);
   const neighbours = await db
     .collection<OrderDocument>(collections.orders)
@@ -62,7 +93,57 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     )
     .limit(1)
     .toArray();
-  const conflict = findConflict(draft, neighbours.map(asScheduled), window);
+  return neighbours.map(asScheduled);
+}
+
+/**
+ * Before 8.0, one message for both reads: the referenced services that exist and, through a
+ * `$lookup` from their (grouped) row, the neighbour query on orders. `$lookup` because mongod
+ * refuses `$unionWith` inside a transaction. When none of the services exists there is no row to
+ * look up from: the neighbour query is then a message of its own (a 409 still takes precedence
+ * over the 422).
+ */
+async function neighboursAndServices(
+  db: Db,
+  draft: OrderDraft,
+  window: number,
+  ids: string[],
+  session: ClientSession,
+): Promise<{ neighbours: ScheduledOrder[]; services: Set<string> }> {
+  const { after, before } = conflictRange(draft.datetime, window);
+  const [found] = await db
+    .collection<{ _id: string }>(collections.services)
+    .aggregate<{ services: string[]; neighbours: Pick<OrderDocument, '_id' | 'datetime'>[] }>(
+      [
+        { $match: { _id: { $in: ids } } },
+        { $group: { _id: null, services: { $push: '$_id' } } },
+        {
+          $lookup: {
+            from: collections.orders,
+            pipeline: [
+              { $match: { datetime: { $gt: after, $lt: before }, _id: { $ne: draft.id } } },
+              { $limit: 1 },
+              { $project: { _id: 1, datetime: 1 } },
+            ],
+            as: 'neighbours',
+          },
+        },
+      ],
+      { session },
+    )
+    .toArray();
+  if (!found) return { neighbours: await ordersNear(db, draft, window, session), services: new Set() };
+  return { neighbours: found.neighbours.map(asScheduled), services: new Set(found.services) };
+}
+
+/** Throws OrderWindowConflictError when a neighbour is too close, with the nearest free datetimes. */
+async function refuseConflict(
+  draft: OrderDraft,
+  neighbours: ScheduledOrder[],
+  window: number,
+  session: ClientSession,
+): Promise<void> {
+  const conflict = findConflict(draft, neighbours, window);
   if (!conflict) return;
   // Same transaction, same snapshot: the suggestion is consistent with the refusal.
   const span = nearestSearchSpan(window) + window;
@@ -72,6 +153,23 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     session,
   );
   throw new OrderWindowConflictError(conflict.id, window, nearestAvailable(draft, around, window));
+}
+
+/**
+ * Runs an order's transaction on the 8.0 path when the server has it, else on the 7.0 path. An
+ * 8.0 attempt that meets CommandNotFound (an older server after all) or a duplicate id (whose
+ * write error ends the bulkWrite before the window and service checks, which take precedence)
+ * is run again on the 7.0 path, so every refusal is the one it is today.
+ */
+async function withClaimPath<T>(current: OrdersConnection, run: (clientBulkWrite: boolean) => Promise<T>): Promise<T> {
+  if (!current.features.clientBulkWrite) return run(false);
+  try {
+    return await run(true);
+  } catch (error) {
+    if (error instanceof ClientBulkWriteUnsupportedError) current.features.clientBulkWriteRefused();
+    else if (!(error instanceof DuplicateIdError)) throw error;
+    return run(false);
+  }
 }
 
 function asScheduled(order: Pick<OrderDocument, '_id' | 'datetime'>): ScheduledOrder {
@@ -110,17 +208,17 @@ function serviceIds(draft: OrderDraft): string[] {
  * Throws OrderWindowConflictError, UnknownServicesError or DuplicateIdError.
  */
 export async function insertOrder(draft: OrderDraft, window: number, now: Date): Promise<OrderDocument> {
-  const { client, db } = await connection();
+  const current = await connection();
   const document: OrderDocument = { _id: draft.id, ...withoutId(draft), createdAt: now, updatedAt: now, version: 1 };
   try {
     // What the transaction returns is what the answer is rendered from (a retry of a committed
     // create gets it again from its Idempotency-Key: see inTransaction).
-    return await inTransaction(client, async (session) => {
-      await claimWindow(db, draft, window, session);
-      await assertServicesExist(serviceIds(draft), session);
-      await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
-      return document;
-    });
+    return await withClaimPath(current, (clientBulkWrite) =>
+      inTransaction(current.client, async (session) => {
+        await claimAndWriteOrder(current, draft, window, { insert: document }, session, clientBulkWrite);
+        return document;
+      }),
+    );
   } catch (error) {
     if (isDuplicateKeyError(error)) throw new DuplicateIdError('order', draft.id);
     throw error;
@@ -143,29 +241,29 @@ export async function replaceOrder(
   now: Date,
   precondition?: VersionPrecondition,
 ): Promise<ReplacedOrder> {
-  const { client, db } = await connection();
-  const orders = db.collection<OrderDocument>(collections.orders);
-  return inTransaction(client, async (session) => {
-    const existing = await orders.findOne(
-      { _id: draft.id },
-      { session, projection: { createdAt: 1, version: 1, datetime: 1 } },
-    );
-    if (!existing) throw new NotFoundError('order', draft.id);
-    if (!satisfiesPrecondition(precondition, existing.version)) {
-      throw new PreconditionFailedError('order', draft.id, existing.version);
-    }
-    await claimWindow(db, draft, window, session);
-    await assertServicesExist(serviceIds(draft), session);
-    const replacement: OrderDocument = {
-      _id: draft.id,
-      ...withoutId(draft),
-      createdAt: existing.createdAt,
-      updatedAt: now,
-      version: existing.version + 1,
-    };
-    await orders.replaceOne({ _id: draft.id }, replacement, { session });
-    return { document: replacement, moved: existing.datetime.getTime() !== draft.datetime.getTime() };
-  });
+  const current = await connection();
+  const orders = current.db.collection<OrderDocument>(collections.orders);
+  return withClaimPath(current, (clientBulkWrite) =>
+    inTransaction(current.client, async (session) => {
+      const existing = await orders.findOne(
+        { _id: draft.id },
+        { session, projection: { createdAt: 1, version: 1, datetime: 1 } },
+      );
+      if (!existing) throw new NotFoundError('order', draft.id);
+      if (!satisfiesPrecondition(precondition, existing.version)) {
+        throw new PreconditionFailedError('order', draft.id, existing.version);
+      }
+      const replacement: OrderDocument = {
+        _id: draft.id,
+        ...withoutId(draft),
+        createdAt: existing.createdAt,
+        updatedAt: now,
+        version: existing.version + 1,
+      };
+      await claimAndWriteOrder(current, draft, window, { replace: replacement }, session, clientBulkWrite);
+      return { document: replacement, moved: existing.datetime.getTime() !== draft.datetime.getTime() };
+    }),
+  );
 }
 
 /** One order by id, or NotFoundError. */
