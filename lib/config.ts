@@ -24,6 +24,13 @@ export interface AppConfig {
   jwtAudience: string;
   /** Public JWK (JSON) of the local development issuer, for `local` mode. */
   localJwk: string | undefined;
+  /**
+   * The EventBridge bus the relay publishes outbox events to (EVENT_BUS_NAME, a stage setting);
+   * unset: events stay in the outbox and nothing is published (tests, a bare local run).
+   */
+  eventBusName: string | undefined;
+  /** Another EventBridge endpoint (EVENTS_ENDPOINT): `npm start`'s stand-in that prints each event. */
+  eventsEndpoint: string | undefined;
 }
 
 /** Pool size when MONGODB_MAX_POOL_SIZE is unset (serverless.yml sets it per stage). */
@@ -78,6 +85,8 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     jwtIssuer: env.JWT_ISSUER || DEFAULT_JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE || 'order-management-api',
     localJwk: env.AUTH_LOCAL_JWK || undefined,
+    eventBusName: env.EVENT_BUS_NAME || undefined,
+    eventsEndpoint: env.EVENTS_ENDPOINT || undefined,
   };
 }
 

@@ -9,6 +9,7 @@ import {
 } from 'mongodb';
 import { DuplicateIdError } from '#lib/domain/errors';
 import { collections } from './indexes.ts';
+import type { OutboxDocument } from './outbox.ts';
 
 /** MongoDB's CommandNotFound: a server older than 8.0 has no `bulkWrite` admin command. */
 const COMMAND_NOT_FOUND = 59;
@@ -34,7 +35,8 @@ export class ClientBulkWriteUnsupportedError extends Error {
  * `writeLocks` does), checks each referenced service by an update that can never change it
  * (`$setOnInsert` without upsert: matched 1 or 0, no write, so orders booking one service never
  * serialise on its document; it is the snapshot read the 7.0 path does with `find`), then writes
- * the order. Returns the referenced services the snapshot does not hold (the caller aborts with
+ * the change's outbox event (lib/db/outbox.ts: it rides in the same message), then writes the
+ * order. Returns the referenced services the snapshot does not hold (the caller aborts with
  * 422: the stripes make it safe against a concurrent delete exactly as on 7.0).
  *
  * The driver wraps a server error (a WriteConflict's TransientTransactionError label, 59) in a
@@ -44,12 +46,13 @@ export class ClientBulkWriteUnsupportedError extends Error {
 export async function claimAndWrite<T extends { _id: string }>(
   client: MongoClient,
   db: Db,
-  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T> },
+  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T>; event: OutboxDocument },
   session: ClientSession,
 ): Promise<string[]> {
   const locks = `${db.databaseName}.${collections.windowLocks}` as const;
   const services = `${db.databaseName}.${collections.services}` as const;
   const orders = `${db.databaseName}.${collections.orders}` as const;
+  const outbox = `${db.databaseName}.${collections.outboxEvents}` as const;
   const models: ClientBulkWriteModel<Record<string, KeyedDocument>>[] = [
     ...claim.lockKeys.map(
       (key): AnyClientBulkWriteModel<KeyedDocument> => ({
@@ -69,6 +72,8 @@ export async function claimAndWrite<T extends { _id: string }>(
         upsert: false,
       }),
     ),
+    // Before the order write, which stays last (its index names a duplicate id's write error).
+    { namespace: outbox, name: 'insertOne', document: { ...claim.event } },
     orderModel(orders, claim.write),
   ];
   const firstServiceIndex = claim.lockKeys.length;

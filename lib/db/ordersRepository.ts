@@ -17,6 +17,7 @@ import { ClientBulkWriteUnsupportedError, claimAndWrite, type OrderWrite } from 
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
+import { type OutboxDocument, outboxEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -50,15 +51,18 @@ type OrdersConnection = Awaited<ReturnType<typeof connection>>;
  * (UnknownServicesError). See `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing
  * the locks makes the checks atomic.
  *
- * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the order
- * write) and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that reads the
- * services and the neighbour, and the order write.
+ * `event` (the change's outbox event) is written in the same transaction.
+ *
+ * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the event,
+ * the order write) and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that
+ * reads the services and the neighbour, the order write and the event's insert.
  */
 async function claimAndWriteOrder(
   { client, db, features }: OrdersConnection,
   draft: OrderDraft,
   window: number,
   write: OrderWrite<OrderDocument>,
+  event: OutboxDocument,
   session: ClientSession,
   clientBulkWrite: boolean,
 ): Promise<void> {
@@ -66,7 +70,7 @@ async function claimAndWriteOrder(
   const ids = serviceIds(draft);
   const lockKeys = [...windowLockKeys(draft.datetime, window), ...ids.map((id) => serviceGuardKey(id, stripe))];
   if (clientBulkWrite && features.clientBulkWrite) {
-    const missing = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write }, session);
+    const missing = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write, event }, session);
     // The order is written: the neighbour query excludes its id, as it does for a move.
     const neighbours = await ordersNear(db, draft, window, session);
     await refuseConflict(draft, neighbours, window, session);
@@ -80,6 +84,7 @@ async function claimAndWriteOrder(
   const orders = db.collection<OrderDocument>(collections.orders);
   if ('insert' in write) await orders.insertOne(write.insert, { session });
   else await orders.replaceOne({ _id: draft.id }, write.replace, { session });
+  await writeOutboxEvent(db, event, session);
 }
 
 /** The nearest order (at most one) less than a window from `draft`, other than `draft.id` itself. */
@@ -215,7 +220,8 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
     // create gets it again from its Idempotency-Key: see inTransaction).
     return await withClaimPath(current, (clientBulkWrite) =>
       inTransaction(current.client, async (session) => {
-        await claimAndWriteOrder(current, draft, window, { insert: document }, session, clientBulkWrite);
+        const event = orderEvent('order.created', document);
+        await claimAndWriteOrder(current, draft, window, { insert: document }, event, session, clientBulkWrite);
         return document;
       }),
     );
@@ -260,8 +266,10 @@ export async function replaceOrder(
         updatedAt: now,
         version: existing.version + 1,
       };
-      await claimAndWriteOrder(current, draft, window, { replace: replacement }, session, clientBulkWrite);
-      return { document: replacement, moved: existing.datetime.getTime() !== draft.datetime.getTime() };
+      const moved = existing.datetime.getTime() !== draft.datetime.getTime();
+      const event = orderEvent(moved ? 'order.moved' : 'order.updated', replacement);
+      await claimAndWriteOrder(current, draft, window, { replace: replacement }, event, session, clientBulkWrite);
+      return { document: replacement, moved };
     }),
   );
 }
@@ -276,14 +284,40 @@ export async function findOrder(id: string): Promise<OrderDocument> {
 
 /**
  * Deletes an order; NotFoundError when it does not exist, PreconditionFailedError when
- * If-Match names another version. Freeing a slot needs no window lock.
+ * If-Match names another version. Freeing a slot needs no window lock. A transaction so that
+ * the `order.deleted` event commits with the delete.
  */
 export async function deleteOrder(id: string, precondition?: VersionPrecondition): Promise<void> {
-  const { db } = await connection();
+  const { client, db } = await connection();
   const orders = db.collection<OrderDocument>(collections.orders);
-  const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
-  if (deletedCount === 1) return;
-  await throwMissingOrStale(orders, 'order', id);
+  await inTransaction(client, async (session) => {
+    const deleted = await orders.findOneAndDelete(idAtVersion(id, precondition), {
+      session,
+      projection: { version: 1, createdAt: 1 },
+    });
+    if (!deleted) return throwMissingOrStale(orders, 'order', id, session);
+    const at = new Date();
+    const event = outboxEvent({
+      type: 'order.deleted',
+      resourceId: id,
+      version: deleted.version + 1,
+      since: deleted.createdAt,
+      at,
+    });
+    await writeOutboxEvent(db, event, session);
+  });
+}
+
+/** The outbox event of a create, move or update that stores `document`. */
+function orderEvent(type: 'order.created' | 'order.moved' | 'order.updated', document: OrderDocument) {
+  return outboxEvent({
+    type,
+    resourceId: document._id,
+    version: document.version,
+    since: document.createdAt,
+    at: document.updatedAt,
+    document,
+  });
 }
 
 /** Filter and position of one page of orders. */
