@@ -33,7 +33,7 @@ export function resourceKindOf(type: EventType): 'order' | 'service' {
 }
 
 /** What every event's detail carries, whatever its type. */
-function envelope<T extends EventType>(type: T, id: TSchema) {
+function envelope<T extends EventType, I extends TSchema>(type: T, id: I) {
   return {
     eventId: Type.String({
       format: 'uuid',
@@ -42,7 +42,7 @@ function envelope<T extends EventType>(type: T, id: TSchema) {
         'Deduplicate on it. EventBridge entries have no id field of their own, so it travels in the detail.',
     }),
     type: Type.Literal(type) as TLiteral<T>,
-    resourceId: { ...id, description: `The ${resourceKindOf(type)}'s id` },
+    resourceId: Type.Unsafe<Static<I>>({ ...id, description: `The ${resourceKindOf(type)}'s id` }),
     version: Type.Integer({
       minimum: 1,
       description:
@@ -56,11 +56,11 @@ function envelope<T extends EventType>(type: T, id: TSchema) {
   };
 }
 
-function eventSchema<T extends EventType, P extends Record<string, TSchema>>(
+function eventSchema<T extends EventType, I extends TSchema, P extends Record<string, TSchema>>(
   type: T,
-  id: TSchema,
+  id: I,
   payload: P,
-): TObject<ReturnType<typeof envelope<T>> & P> {
+): TObject<ReturnType<typeof envelope<T, I>> & P> {
   return Type.Object(
     { ...envelope(type, id), ...payload },
     { additionalProperties: false, title: type, description: EVENT_TYPES[type] },
