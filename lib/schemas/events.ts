@@ -49,7 +49,10 @@ function envelope<T extends EventType, I extends TSchema>(type: T, id: I) {
         "The resource's version after this change (its ETag, without quotes): 1 on create, one more on each " +
         'later change, the delete included. A consumer that has seen a higher version of the resource drops this one.',
     }),
-    time: Type.String({ format: 'date-time', description: 'When the change was made (the updatedAt it wrote)' }),
+    time: Type.String({
+      format: 'date-time',
+      description: 'When the change was made: the updatedAt it wrote, or the time of the delete',
+    }),
     actor: Type.Union([Type.String(), Type.Null()], {
       description: 'The `sub` claim of the token that made the change; null when the API runs without tokens (local)',
     }),
