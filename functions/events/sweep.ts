@@ -19,7 +19,7 @@ export async function handler(): Promise<{ published: number; failures: number; 
     logger.error('the outbox sweep failed', { error });
   }
   const oldestAgeSeconds = await oldestUndeliveredAgeSeconds();
-  metrics.addMetric(METRIC.eventsPublished, MetricUnit.Count, published);
+  metrics.addMetric(METRIC.eventsSwept, MetricUnit.Count, published);
   metrics.addMetric(METRIC.eventRelayFailures, MetricUnit.Count, failures);
   metrics.addMetric(METRIC.outboxOldestEventAge, MetricUnit.Seconds, oldestAgeSeconds);
   metrics.publishStoredMetrics();

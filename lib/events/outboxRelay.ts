@@ -1,14 +1,17 @@
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { config } from '#lib/config';
 import { oldestUndeliveredAt } from '#lib/db/outboxRepository';
 import { type RelayOptions, type RelayReport, relayOutbox } from './relay.ts';
 
-let client: EventBridgeClient | undefined;
+let client: Promise<EventBridgeClient> | undefined;
 
-/** The container's EventBridge client, made on first use (no work at import time). */
-function eventBridge(): EventBridgeClient {
-  const { eventsEndpoint } = config();
-  client ??= new EventBridgeClient(eventsEndpoint ? { endpoint: eventsEndpoint } : {});
+/**
+ * The container's EventBridge client, made on first use: the SDK (which the Lambda runtime
+ * provides) is imported then, not at cold start. Its endpoint is AWS's unless the SDK's own
+ * AWS_ENDPOINT_URL_EVENTBRIDGE names another (`npm start`'s stand-in, the packaged dry-run).
+ */
+function eventBridge(): Promise<EventBridgeClient> {
+  client ??= import('@aws-sdk/client-eventbridge').then(({ EventBridgeClient }) => new EventBridgeClient({}));
   return client;
 }
 
@@ -23,7 +26,7 @@ export async function relayToBus(
 ): Promise<RelayReport> {
   const busName = config().eventBusName;
   if (!busName) return { published: 0, failures: 0, incomplete: false };
-  return relayOutbox({ client: eventBridge(), busName, ...limits });
+  return relayOutbox({ client: await eventBridge(), busName, ...limits });
 }
 
 /** Age in seconds of the oldest undelivered event: 0 when all are delivered. */

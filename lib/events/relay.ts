@@ -1,4 +1,4 @@
-import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { OutboxDocument } from '#lib/db/outbox';
 import { markDelivered, undeliveredHeads } from '#lib/db/outboxRepository';
 import { entrySize, eventEntry } from './detail.ts';
@@ -50,6 +50,7 @@ export async function relayOutbox(options: RelayOptions): Promise<RelayReport> {
     const heads = await undeliveredHeads(MAX_ENTRIES_PER_PUT);
     if (heads.length === 0) return report;
     const { accepted, failures } = await putWithRetries(options, withinSizeLimit(heads, options.busName));
+    // Marked only after the put: a crash in between leaves them undelivered, to be put again.
     await markDelivered(accepted, new Date());
     report.published += accepted.length;
     report.failures += failures;
@@ -86,6 +87,8 @@ async function putWithRetries(
   const maxAttempts = options.maxAttempts ?? 4;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const sleep = options.sleep ?? defaultSleep;
+  // Loaded on first use (the runtime provides the SDK): a write function's cold start does not pay for it.
+  const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
   const accepted: string[] = [];
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt += 1) {

@@ -35,9 +35,12 @@ export const METRIC = {
   validationFailed: 'ValidationFailed',
   /** A 500: a bug, never a client's doing. */
   unexpectedError: 'UnexpectedError',
-  /** Outbox events EventBridge accepted (lib/events/relay.ts), by the sweep or right after a write. */
-  eventsPublished: 'EventsPublished',
-  /** Events PutEvents still refused after the relay's retries, and relay runs that failed outright. */
+  /**
+   * Outbox events the scheduled sweep published: those the fast path after each write did not
+   * (a frozen or crashed function, a throttled put). Mostly 0; the fast path counts nothing.
+   */
+  eventsSwept: 'EventsSwept',
+  /** Per sweep: events PutEvents still refused after the relay's retries, plus 1 for a sweep that failed outright. */
   eventRelayFailures: 'EventRelayFailures',
   /** Seconds since the oldest undelivered outbox event's change (0 when none): the sweep reports it each run. */
   outboxOldestEventAge: 'OutboxOldestEventAge',

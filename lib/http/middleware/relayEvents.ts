@@ -1,10 +1,7 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { relayConfigured, relayToBus } from '#lib/events/outboxRelay';
-import { METRIC } from '#lib/observability/metricNames';
 import { logger } from '../requestLog.ts';
-import { metrics } from './metrics.ts';
 
 /**
  * The relay's fast path: once a write's answer is ready (its transaction, and so its outbox event,
@@ -13,6 +10,8 @@ import { metrics } from './metrics.ts';
  * Lambda freezes the container once the answer is returned: a put still in flight then finishes
  * when the container thaws for its next request, or is abandoned; either way an event not marked
  * delivered is put (again, same `eventId`) by the scheduled sweep (functions/events/sweep.ts).
+ * It counts no metric: one finishing after the answer would land in a later request's record; the
+ * sweep's EventsSwept and EventRelayFailures say what the fast path missed.
  */
 export function relayAfterWrite(): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
@@ -22,13 +21,9 @@ export function relayAfterWrite(): MiddlewareObj<APIGatewayProxyEventV2, APIGate
       // One batch, two attempts: the sweep owns long retries.
       void relayToBus({ maxBatches: 1, maxAttempts: 2 }).then(
         (report) => {
-          metrics.addMetric(METRIC.eventsPublished, MetricUnit.Count, report.published);
-          if (report.failures > 0) metrics.addMetric(METRIC.eventRelayFailures, MetricUnit.Count, report.failures);
+          if (report.failures > 0) logger.warn('events left for the sweep', { failures: report.failures });
         },
-        (error: unknown) => {
-          metrics.addMetric(METRIC.eventRelayFailures, MetricUnit.Count, 1);
-          logger.warn('the relay after a write failed; the sweep publishes its events', { error });
-        },
+        (error: unknown) => logger.warn('the relay after a write failed; the sweep publishes its events', { error }),
       );
     },
   };
