@@ -12,17 +12,18 @@ import { EVENT_SOURCE, type EventDetail, resourceKindOf } from '#lib/schemas/eve
 export function eventDetail(event: OutboxDocument): EventDetail {
   const common = {
     eventId: event._id,
+    type: event.type,
     resourceId: event.resourceId,
     version: event.version,
     time: event.at.toISOString(),
     actor: event.actor,
   };
   const document = event.document;
-  if (!document) return { ...common, type: event.type } as EventDetail;
+  if (!document) return common as EventDetail;
   return (
     resourceKindOf(event.type) === 'order'
-      ? { ...common, type: event.type, order: orderRepresentation(document as OrderDocument) }
-      : { ...common, type: event.type, service: serviceRepresentation(document as ServiceDocument) }
+      ? { ...common, order: orderRepresentation(document as OrderDocument) }
+      : { ...common, service: serviceRepresentation(document as ServiceDocument) }
   ) as EventDetail;
 }
 
