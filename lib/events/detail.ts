@@ -15,6 +15,7 @@ export function eventDetail(event: OutboxDocument): EventDetail {
     type: event.type,
     resourceId: event.resourceId,
     version: event.version,
+    resourceCreatedAt: event.since.toISOString(),
     time: event.at.toISOString(),
     actor: event.actor,
   };

@@ -52,6 +52,7 @@ function example(type: EventType, index: number): JsonObject {
     eventId: `0b6f3c1e-5d2a-4c8e-9f10-${String(index + 1).padStart(12, '0')}`,
     type,
     resourceId: kind === 'order' ? SAMPLE_ORDERS[0].id : SAMPLE_SERVICES[0].id,
+    resourceCreatedAt: SAMPLE_TIME,
     actor: SAMPLE_ACTOR,
     ...EXAMPLES[type],
   };
@@ -73,7 +74,7 @@ export function buildEventsDocument(): JsonObject {
       'describes. Delivery is at least once: deduplicate on `detail.eventId`, which stays the same on every ' +
       "delivery (EventBridge's own entry id does not). Per resource, events are put in version order; " +
       "EventBridge does not keep order to targets, so drop an event whose version is lower than the resource's " +
-      'last one seen. See docs/events.md.',
+      'last one seen (compare (resourceCreatedAt, version): a deleted id can be created again). See docs/events.md.',
     source: EVENT_SOURCE,
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     events: Object.fromEntries(

@@ -49,6 +49,12 @@ function envelope<T extends EventType, I extends TSchema>(type: T, id: I) {
         "The resource's version after this change (its ETag, without quotes): 1 on create, one more on each " +
         'later change, the delete included. A consumer that has seen a higher version of the resource drops this one.',
     }),
+    resourceCreatedAt: Type.String({
+      format: 'date-time',
+      description:
+        'When this life of the resource began (its createdAt). A deleted id can be created again, starting over ' +
+        'at version 1: (resourceCreatedAt, version) orders every event of an id, across a delete and a re-create.',
+    }),
     time: Type.String({
       format: 'date-time',
       description: 'When the change was made: the updatedAt it wrote, or the time of the delete',

@@ -113,6 +113,10 @@ describe('every committed write stores exactly one event describing it', () => {
       ['order.deleted', 2],
       ['order.created', 1],
     ]);
+    // Consumers order an id's events by (resourceCreatedAt, version): the new life sorts after the old.
+    const lives = events.map((event) => eventDetail(event).resourceCreatedAt);
+    expect(lives[1]).toBe(lives[0]);
+    expect(Date.parse(lives[2] as string)).toBeGreaterThan(Date.parse(lives[1] as string));
   });
 
   it('an idempotent retry of a create replays its answer and stores no second event', async () => {
