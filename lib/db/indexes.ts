@@ -37,6 +37,8 @@ export async function ensureIndexes(db: Db): Promise<void> {
     db.collection(collections.outboxEvents).createIndexes([
       // The relay's reads: the undelivered events (deliveredAt null) by resource, in order.
       { key: { deliveredAt: 1, resource: 1, since: 1, version: 1 }, name: 'undelivered_by_resource' },
+      // The oldest undelivered events: where the relay starts, and the age the sweep reports.
+      { key: { deliveredAt: 1, at: 1 }, name: 'undelivered_by_age' },
       // The TTL monitor skips null (undelivered) and removes delivered events after the retention.
       { key: { deliveredAt: 1 }, name: 'delivered_ttl', expireAfterSeconds: DELIVERED_EVENT_RETENTION_SECONDS },
     ]),

@@ -7,21 +7,32 @@ async function outbox() {
   return db.collection<OutboxDocument>(collections.outboxEvents);
 }
 
+/** How many of the oldest undelivered events the relay looks at to find `limit` resources. */
+const CANDIDATES_PER_HEAD = 5;
+
 /**
- * The next undelivered event of each resource that has one (the lowest (since, version) of its
- * undelivered events), oldest change first, at most `limit`: what may be published now without
- * passing an earlier event of the same resource. One aggregate on the `undelivered_by_resource`
- * index.
+ * The next undelivered event (the lowest (since, version)) of up to `limit` resources, oldest
+ * change first: what may be published now without passing an earlier event of the same resource.
+ * Two bounded reads, whatever the backlog (an EventBridge outage can leave many events): the
+ * resources of the oldest undelivered events (index `undelivered_by_age`), then the head of each
+ * of those (index `undelivered_by_resource`).
  */
 export async function undeliveredHeads(limit: number): Promise<OutboxDocument[]> {
-  return (await outbox())
+  const events = await outbox();
+  const oldest = await events
+    .find({ deliveredAt: null }, { projection: { resource: 1 } })
+    .sort({ deliveredAt: 1, at: 1 })
+    .limit(limit * CANDIDATES_PER_HEAD)
+    .toArray();
+  const resources = [...new Set(oldest.map((event) => event.resource))].slice(0, limit);
+  if (resources.length === 0) return [];
+  return events
     .aggregate<OutboxDocument>([
-      { $match: { deliveredAt: null } },
+      { $match: { deliveredAt: null, resource: { $in: resources } } },
       { $sort: { deliveredAt: 1, resource: 1, since: 1, version: 1 } },
       { $group: { _id: '$resource', head: { $first: '$$ROOT' } } },
       { $replaceWith: '$head' },
       { $sort: { at: 1, _id: 1 } },
-      { $limit: limit },
     ])
     .toArray();
 }
@@ -36,7 +47,7 @@ export async function markDelivered(ids: readonly string[], at: Date): Promise<v
 export async function oldestUndeliveredAt(): Promise<Date | undefined> {
   const [oldest] = await (await outbox())
     .find({ deliveredAt: null }, { projection: { at: 1 } })
-    .sort({ at: 1 })
+    .sort({ deliveredAt: 1, at: 1 })
     .limit(1)
     .toArray();
   return oldest?.at;
