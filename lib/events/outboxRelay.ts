@@ -22,7 +22,7 @@ export function relayConfigured(): boolean {
 
 /** Runs the relay against the configured bus; a report of nothing when none is configured. */
 export async function relayToBus(
-  limits: Pick<RelayOptions, 'maxBatches' | 'maxAttempts' | 'baseDelayMs'> = {},
+  limits: Pick<RelayOptions, 'maxBatches' | 'maxAttempts' | 'baseDelayMs' | 'budgetMs'> = {},
 ): Promise<RelayReport> {
   const busName = config().eventBusName;
   if (!busName) return { published: 0, failures: 0, incomplete: false };

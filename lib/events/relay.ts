@@ -14,6 +14,8 @@ export interface RelayOptions {
   busName: string;
   /** Most PutEvents batches in one run (each waits for the previous one's marks). */
   maxBatches?: number;
+  /** No batch starts once this many ms have passed since the run began (a function's time limit). */
+  budgetMs?: number;
   /** Most attempts at one batch's entries, counting the first. */
   maxAttempts?: number;
   /** The first retry's delay ceiling in ms; each later retry doubles it (full jitter). */
@@ -45,8 +47,10 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  */
 export async function relayOutbox(options: RelayOptions): Promise<RelayReport> {
   const maxBatches = options.maxBatches ?? 50;
+  const startedAt = performance.now();
   const report: RelayReport = { published: 0, failures: 0, incomplete: false };
   for (let batch = 0; batch < maxBatches; batch += 1) {
+    if (batch > 0 && options.budgetMs !== undefined && performance.now() - startedAt > options.budgetMs) break;
     const heads = await undeliveredHeads(MAX_ENTRIES_PER_PUT);
     if (heads.length === 0) return report;
     const { accepted, failures } = await putWithRetries(options, withinSizeLimit(heads, options.busName));

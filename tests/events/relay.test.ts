@@ -204,6 +204,14 @@ describe('the relay', () => {
     expect(await undelivered()).toEqual([]);
   });
 
+  it('starts no batch once its time budget is spent, and says it left events behind', async () => {
+    await writeOrders('budget', 1, 3);
+    const report = await relayOutbox(options({ budgetMs: 0 }));
+    expect(report).toEqual({ published: 1, failures: 0, incomplete: true });
+    expect(puts).toHaveLength(1);
+    expect((await undelivered()).map((event) => event.version).sort()).toEqual([2, 3, 4]);
+  });
+
   it('after a crash between the put and the mark, puts the same events again with the same ids: none lost', async () => {
     await writeOrders('crash', 3, 0);
     // The mark (an update on the outbox) fails as if the function died right after PutEvents returned.
