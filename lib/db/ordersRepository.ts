@@ -283,7 +283,7 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
   const orders = db.collection<OrderDocument>(collections.orders);
   const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
   if (deletedCount === 1) return;
-  await throwMissingOrStale(orders, 'order', id);
+  await throwMissingOrStale(orders, 'order', id, precondition);
 }
 
 /** Filter and position of one page of orders. */

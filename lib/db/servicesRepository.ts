@@ -78,7 +78,7 @@ export async function replaceService(
     { returnDocument: 'after', projection: PUBLIC_FIELDS },
   );
   if (updated) return updated;
-  return throwMissingOrStale(services, 'service', id);
+  return throwMissingOrStale(services, 'service', id, precondition);
 }
 
 /**
