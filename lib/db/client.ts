@@ -30,6 +30,38 @@ const APP_NAME_IN_URI = /[?&]appName=/i;
 interface Connection {
   client: MongoClient;
   db: Db;
+  /** What the connected server supports, from the handshake (no extra message). */
+  features: ServerFeatures;
+}
+
+/** The wire version of MongoDB 8.0, which added the client `bulkWrite` command. */
+const MONGODB_8_WIRE_VERSION = 25;
+
+/**
+ * What the connected deployment supports. `clientBulkWrite` follows the lowest maxWireVersion
+ * among the servers the driver has described (a rolling upgrade mixes versions); a repository
+ * that meets CommandNotFound anyway turns it off (`clientBulkWriteRefused`).
+ */
+export class ServerFeatures {
+  private readonly wireVersions = new Map<string, number>();
+  private refused = false;
+
+  /** True when every described server is MongoDB 8.0 or later and none has refused the command. */
+  get clientBulkWrite(): boolean {
+    if (this.refused || this.wireVersions.size === 0) return false;
+    return Math.min(...this.wireVersions.values()) >= MONGODB_8_WIRE_VERSION;
+  }
+
+  /** Records a server's wire version from the driver's server description (0 while unknown). */
+  described(address: string, maxWireVersion: number): void {
+    if (maxWireVersion > 0) this.wireVersions.set(address, maxWireVersion);
+    else this.wireVersions.delete(address);
+  }
+
+  /** A server answered the client bulkWrite with CommandNotFound: use the 7.0 path from now on. */
+  clientBulkWriteRefused(): void {
+    this.refused = true;
+  }
 }
 
 let connecting: Promise<Connection> | undefined;
@@ -66,11 +98,15 @@ async function open(): Promise<Connection> {
     monitorCommands: traced,
   });
   if (traced) traceCommands(client);
+  const features = new ServerFeatures();
+  client.on('serverDescriptionChanged', (event) => {
+    features.described(event.address, event.newDescription.maxWireVersion);
+  });
   try {
     await client.connect();
     const db = client.db(settings.mongodbDatabase);
     await ensureIndexes(db);
-    return { client, db };
+    return { client, db, features };
   } catch (error) {
     await client.close().catch(() => {});
     throw error;

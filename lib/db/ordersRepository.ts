@@ -1,5 +1,5 @@
 import type { ClientSession, Db, Filter } from 'mongodb';
-import { DuplicateIdError, NotFoundError } from '#lib/domain/errors';
+import { DuplicateIdError, NotFoundError, UnknownServicesError } from '#lib/domain/errors';
 import {
   conflictRange,
   findConflict,
@@ -13,11 +13,11 @@ import type { PagePosition } from '#lib/domain/pageCursor';
 import { serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
+import { ClientBulkWriteUnsupportedError, claimAndWrite } from './createWrites.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
-import { assertServicesExist } from './servicesRepository.ts';
 import { inTransaction } from './transactions.ts';
 
 /** An order as stored. */
@@ -39,20 +39,117 @@ export interface OrderDraft {
   services: { id: string }[];
 }
 
-/**
- * Locks the window buckets around `datetime` and one guard stripe of each referenced service
- * (one bulkWrite, one round trip), then refuses the write if another order (other than
- * `draft.id`) sits less than one window away, or a referenced service does not exist. Runs
- * inside the caller's transaction; see `windowLockKeys` and `lib/domain/serviceGuard.ts` for
- * why writing the locks makes the checks atomic.
- */
-async function claimWindow(db: Db, draft: OrderDraft, window: number, session: ClientSession): Promise<void> {
+type OrdersConnection = Awaited<ReturnType<typeof connection>>;
+
+/** What an order write locks: the window buckets around `draft.datetime` and one guard stripe of each referenced service. */
+function claimLockKeys(draft: OrderDraft, window: number): string[] {
   const stripe = serviceGuardStripe(draft.datetime, window);
-  const keys = [
-    ...windowLockKeys(draft.datetime, window),
-    ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe)),
-  ];
-  await writeLocks(db, keys, session);
+  return [...windowLockKeys(draft.datetime, window), ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe))];
+}
+
+/**
+ * Claims the window and the services for a new order and inserts it, inside the caller's
+ * transaction: writes the locks (claimLockKeys), inserts the order, and refuses (the transaction
+ * then aborts) when another order sits less than one window away (OrderWindowConflictError,
+ * checked first) or a referenced service does not exist (UnknownServicesError). See
+ * `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing the locks makes the checks
+ * atomic.
+ *
+ * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the insert)
+ * and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that reads the
+ * services and the neighbour, and the insert.
+ */
+async function claimAndWriteOrder(
+  { client, db, features }: OrdersConnection,
+  draft: OrderDraft,
+  window: number,
+  document: OrderDocument,
+  session: ClientSession,
+  clientBulkWrite: boolean,
+): Promise<void> {
+  const ids = serviceIds(draft);
+  const lockKeys = claimLockKeys(draft, window);
+  if (clientBulkWrite && features.clientBulkWrite) {
+    const claim = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write: { insert: document } }, session);
+    // The order is written: the neighbour query excludes its id, as it does for a move.
+    const neighbours = await ordersNear(db, draft, window, session);
+    await refuseConflict(draft, neighbours, window, session);
+    if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
+    return;
+  }
+  await writeLocks(db, lockKeys, session);
+  const { neighbours, services } = await neighboursAndServices(db, draft, window, ids, session);
+  await refuseConflict(draft, neighbours, window, session);
+  if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+  await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+}
+
+/**
+ * Claims the window and the services for an existing order's new content and replaces it, inside
+ * the caller's transaction, with the create's locks and refusals, after the order's own:
+ * NotFoundError, then PreconditionFailedError (If-Match), then OrderWindowConflictError (the
+ * order never conflicts with itself), then UnknownServicesError. Returns the order as stored.
+ *
+ * On MongoDB 8.0: one client bulkWrite (locks, service checks, the replace as an update that
+ * keeps createdAt and increments the version, at a version If-Match allows) and one find that
+ * reads the order as updated (its version and createdAt) with its neighbours. Before 8.0: the
+ * locks' bulkWrite, one aggregate that reads the services, the neighbour and the order, and the
+ * replace. Either way the refusals are decided in the same snapshot as the write.
+ */
+async function claimAndReplaceOrder(
+  { client, db, features }: OrdersConnection,
+  draft: OrderDraft,
+  window: number,
+  now: Date,
+  precondition: VersionPrecondition | undefined,
+  session: ClientSession,
+  clientBulkWrite: boolean,
+): Promise<ReplacedOrder> {
+  const ids = serviceIds(draft);
+  const lockKeys = claimLockKeys(draft, window);
+  if (clientBulkWrite && features.clientBulkWrite) {
+    const set = { ...withoutId(draft), updatedAt: now };
+    const claim = await claimAndWrite(
+      client,
+      db,
+      { lockKeys, serviceIds: ids, write: { update: { filter: idAtVersion(draft.id, precondition), set } } },
+      session,
+    );
+    const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
+    if (!order) throw new NotFoundError('order', draft.id);
+    // Not matched although it exists: it is at a version If-Match does not allow (unchanged).
+    if (!claim.update?.matched) throw new PreconditionFailedError('order', draft.id, order.version);
+    await refuseConflict(draft, neighbours, window, session);
+    if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
+    const document: OrderDocument = { _id: draft.id, ...set, createdAt: order.createdAt, version: order.version };
+    return { document, moved: !claim.update.atSameDatetime };
+  }
+  await writeLocks(db, lockKeys, session);
+  const { neighbours, services, order } = await neighboursAndServices(db, draft, window, ids, session, draft.id);
+  if (!order) throw new NotFoundError('order', draft.id);
+  if (!satisfiesPrecondition(precondition, order.version)) {
+    throw new PreconditionFailedError('order', draft.id, order.version);
+  }
+  await refuseConflict(draft, neighbours, window, session);
+  if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+  const document: OrderDocument = {
+    _id: draft.id,
+    ...withoutId(draft),
+    createdAt: order.createdAt,
+    updatedAt: now,
+    version: order.version + 1,
+  };
+  await db.collection<OrderDocument>(collections.orders).replaceOne({ _id: draft.id }, document, { session });
+  return { document, moved: order.datetime.getTime() !== draft.datetime.getTime() };
+}
+
+/** What a replace needs of the order it replaces. */
+type StoredOrder = Pick<OrderDocument, '_id' | 'datetime' | 'createdAt' | 'version'>;
+
+const STORED_ORDER_FIELDS = { _id: 1, datetime: 1, createdAt: 1, version: 1 } as const;
+
+/** The nearest order (at most one) less than a window from `draft`, other than `draft.id` itself. */
+async function ordersNear(db: Db, draft: OrderDraft, window: number, session: ClientSession) {
   const { after, before } = conflictRange(draft.datetime, window);
   const neighbours = await db
     .collection<OrderDocument>(collections.orders)
@@ -62,7 +159,102 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     )
     .limit(1)
     .toArray();
-  const conflict = findConflict(draft, neighbours.map(asScheduled), window);
+  return neighbours.map(asScheduled);
+}
+
+/**
+ * Order `draft.id` (as this transaction sees it) and the orders less than a window from `draft`:
+ * one query. Not limited, so the order itself is never cut off; the rule keeps the others to two
+ * at most (a longer window configured later could leave a few more: still one small batch).
+ */
+async function orderAndNeighbours(
+  db: Db,
+  draft: OrderDraft,
+  window: number,
+  session: ClientSession,
+): Promise<{ order: StoredOrder | undefined; neighbours: ScheduledOrder[] }> {
+  const { after, before } = conflictRange(draft.datetime, window);
+  const found = await db
+    .collection<OrderDocument>(collections.orders)
+    .find(
+      { $or: [{ _id: draft.id }, { datetime: { $gt: after, $lt: before } }] },
+      { session, projection: STORED_ORDER_FIELDS },
+    )
+    .toArray();
+  return {
+    order: found.find((order) => order._id === draft.id),
+    neighbours: found.filter((order) => order._id !== draft.id).map(asScheduled),
+  };
+}
+
+/**
+ * Before 8.0, one message for the reads: the referenced services that exist, the neighbour query
+ * on orders and, for a replace, the order `orderId` itself. `$facet` makes exactly one row even
+ * when no service exists, for the `$lookup`s to hang on (`$lookup` because mongod refuses
+ * `$unionWith` inside a transaction).
+ */
+async function neighboursAndServices(
+  db: Db,
+  draft: OrderDraft,
+  window: number,
+  ids: string[],
+  session: ClientSession,
+  orderId?: string,
+): Promise<{ neighbours: ScheduledOrder[]; services: Set<string>; order?: StoredOrder }> {
+  const { after, before } = conflictRange(draft.datetime, window);
+  const [found] = await db
+    .collection<{ _id: string }>(collections.services)
+    .aggregate<{
+      services: { _id: string }[];
+      neighbours: Pick<OrderDocument, '_id' | 'datetime'>[];
+      order?: StoredOrder[];
+    }>(
+      [
+        { $match: { _id: { $in: ids } } },
+        { $facet: { services: [{ $project: { _id: 1 } }] } },
+        {
+          $lookup: {
+            from: collections.orders,
+            pipeline: [
+              { $match: { datetime: { $gt: after, $lt: before }, _id: { $ne: draft.id } } },
+              { $limit: 1 },
+              { $project: { _id: 1, datetime: 1 } },
+            ],
+            as: 'neighbours',
+          },
+        },
+        ...(orderId === undefined
+          ? []
+          : [
+              {
+                $lookup: {
+                  from: collections.orders,
+                  pipeline: [{ $match: { _id: orderId } }, { $project: STORED_ORDER_FIELDS }],
+                  as: 'order',
+                },
+              },
+            ]),
+      ],
+      { session },
+    )
+    .toArray();
+  // $facet always makes one row; none would mean the checks below read nothing: never pass that.
+  if (!found) throw new Error('The services and neighbours aggregate returned no row');
+  return {
+    neighbours: found.neighbours.map(asScheduled),
+    services: new Set(found.services.map((service) => service._id)),
+    ...(found.order?.[0] && { order: found.order[0] }),
+  };
+}
+
+/** Throws OrderWindowConflictError when a neighbour is too close, with the nearest free datetimes. */
+async function refuseConflict(
+  draft: OrderDraft,
+  neighbours: ScheduledOrder[],
+  window: number,
+  session: ClientSession,
+): Promise<void> {
+  const conflict = findConflict(draft, neighbours, window);
   if (!conflict) return;
   // Same transaction, same snapshot: the suggestion is consistent with the refusal.
   const span = nearestSearchSpan(window) + window;
@@ -72,6 +264,23 @@ async function claimWindow(db: Db, draft: OrderDraft, window: number, session: C
     session,
   );
   throw new OrderWindowConflictError(conflict.id, window, nearestAvailable(draft, around, window));
+}
+
+/**
+ * Runs an order's transaction on the 8.0 path when the server has it, else on the 7.0 path. An
+ * 8.0 attempt that meets CommandNotFound (an older server after all) or a duplicate id (whose
+ * write error ends the bulkWrite before the window and service checks, which take precedence)
+ * is run again on the 7.0 path, so every refusal is the one it is today.
+ */
+async function withClaimPath<T>(current: OrdersConnection, run: (clientBulkWrite: boolean) => Promise<T>): Promise<T> {
+  if (!current.features.clientBulkWrite) return run(false);
+  try {
+    return await run(true);
+  } catch (error) {
+    if (error instanceof ClientBulkWriteUnsupportedError) current.features.clientBulkWriteRefused();
+    else if (!(error instanceof DuplicateIdError)) throw error;
+    return run(false);
+  }
 }
 
 function asScheduled(order: Pick<OrderDocument, '_id' | 'datetime'>): ScheduledOrder {
@@ -110,17 +319,17 @@ function serviceIds(draft: OrderDraft): string[] {
  * Throws OrderWindowConflictError, UnknownServicesError or DuplicateIdError.
  */
 export async function insertOrder(draft: OrderDraft, window: number, now: Date): Promise<OrderDocument> {
-  const { client, db } = await connection();
+  const current = await connection();
   const document: OrderDocument = { _id: draft.id, ...withoutId(draft), createdAt: now, updatedAt: now, version: 1 };
   try {
     // What the transaction returns is what the answer is rendered from (a retry of a committed
     // create gets it again from its Idempotency-Key: see inTransaction).
-    return await inTransaction(client, async (session) => {
-      await claimWindow(db, draft, window, session);
-      await assertServicesExist(serviceIds(draft), session);
-      await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
-      return document;
-    });
+    return await withClaimPath(current, (clientBulkWrite) =>
+      inTransaction(current.client, async (session) => {
+        await claimAndWriteOrder(current, draft, window, document, session, clientBulkWrite);
+        return document;
+      }),
+    );
   } catch (error) {
     if (isDuplicateKeyError(error)) throw new DuplicateIdError('order', draft.id);
     throw error;
@@ -143,29 +352,12 @@ export async function replaceOrder(
   now: Date,
   precondition?: VersionPrecondition,
 ): Promise<ReplacedOrder> {
-  const { client, db } = await connection();
-  const orders = db.collection<OrderDocument>(collections.orders);
-  return inTransaction(client, async (session) => {
-    const existing = await orders.findOne(
-      { _id: draft.id },
-      { session, projection: { createdAt: 1, version: 1, datetime: 1 } },
-    );
-    if (!existing) throw new NotFoundError('order', draft.id);
-    if (!satisfiesPrecondition(precondition, existing.version)) {
-      throw new PreconditionFailedError('order', draft.id, existing.version);
-    }
-    await claimWindow(db, draft, window, session);
-    await assertServicesExist(serviceIds(draft), session);
-    const replacement: OrderDocument = {
-      _id: draft.id,
-      ...withoutId(draft),
-      createdAt: existing.createdAt,
-      updatedAt: now,
-      version: existing.version + 1,
-    };
-    await orders.replaceOne({ _id: draft.id }, replacement, { session });
-    return { document: replacement, moved: existing.datetime.getTime() !== draft.datetime.getTime() };
-  });
+  const current = await connection();
+  return withClaimPath(current, (clientBulkWrite) =>
+    inTransaction(current.client, (session) =>
+      claimAndReplaceOrder(current, draft, window, now, precondition, session, clientBulkWrite),
+    ),
+  );
 }
 
 /** One order by id, or NotFoundError. */
@@ -185,7 +377,7 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
   const orders = db.collection<OrderDocument>(collections.orders);
   const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
   if (deletedCount === 1) return;
-  await throwMissingOrStale(orders, 'order', id);
+  await throwMissingOrStale(orders, 'order', id, precondition);
 }
 
 /** Filter and position of one page of orders. */

@@ -1,5 +1,5 @@
-import type { ClientSession, Filter } from 'mongodb';
-import { DuplicateIdError, NotFoundError, ServiceInUseError, UnknownServicesError } from '#lib/domain/errors';
+import type { Filter } from 'mongodb';
+import { DuplicateIdError, NotFoundError, ServiceInUseError } from '#lib/domain/errors';
 import { allServiceGuardKeys } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
@@ -78,7 +78,7 @@ export async function replaceService(
     { returnDocument: 'after', projection: PUBLIC_FIELDS },
   );
   if (updated) return updated;
-  return throwMissingOrStale(services, 'service', id);
+  return throwMissingOrStale(services, 'service', id, precondition);
 }
 
 /**
@@ -109,21 +109,4 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
       .deleteOne({ _id: id }, { session });
     if (deletedCount === 0) throw new NotFoundError('service', id);
   });
-}
-
-/**
- * Inside an order's transaction, after its guard stripes are written: throws
- * UnknownServicesError naming the referenced services its snapshot does not hold. A read
- * suffices here (no write to the service document, so orders never serialise on it); the
- * guard write is what makes it safe against a concurrent delete.
- */
-export async function assertServicesExist(ids: string[], session: ClientSession): Promise<void> {
-  const { db } = await connection();
-  const found = await db
-    .collection<ServiceDocument>(collections.services)
-    .find({ _id: { $in: ids } }, { session, projection: { _id: 1 } })
-    .toArray();
-  if (found.length === ids.length) return;
-  const existing = new Set(found.map((service) => service._id));
-  throw new UnknownServicesError(ids.filter((id) => !existing.has(id)));
 }

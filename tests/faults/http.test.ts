@@ -15,9 +15,12 @@ const appName = `faults-http-${randomBytes(4).toString('hex')}`;
 const dbName = uniqueDbName('faults_http');
 let offline: OfflineApi;
 let admin: MongoClient;
+/** The command that writes a move's window locks: the client bulkWrite on 8.0, else an update. */
+let lockWrite = 'update';
 
 beforeAll(async () => {
   admin = await connectTestClient();
+  if ((await admin.db('admin').command({ hello: 1 })).maxWireVersion >= 25) lockWrite = 'bulkWrite';
   offline = await startOffline({ MONGODB_URI: withAppName(testMongoUri(), appName), MONGODB_DATABASE: dbName });
   // The first request opens the connection and creates the indexes, before any fail point.
   expect((await send('POST', '/services', { id: 'svc-http', name: 'faults over HTTP' })).status).toBe(201);
@@ -87,7 +90,7 @@ describe('over HTTP', () => {
       services: [{ id: 'svc-http' }],
     });
     const id = (created.body as { id: string }).id;
-    const moved = await withNextFailed('update', { errorCode: 112 }, () =>
+    const moved = await withNextFailed(lockWrite, { errorCode: 112 }, () =>
       send('PUT', `/orders/${id}`, {
         datetime: '2080-04-01T10:00:00.000Z',
         totalfee: 4,

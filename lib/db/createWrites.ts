@@ -1,0 +1,148 @@
+import {
+  type AnyClientBulkWriteModel,
+  type ClientBulkWriteModel,
+  type ClientSession,
+  type Db,
+  type MongoClient,
+  MongoClientBulkWriteError,
+  MongoServerError,
+} from 'mongodb';
+import { DuplicateIdError } from '#lib/domain/errors';
+import { collections } from './indexes.ts';
+
+/** MongoDB's CommandNotFound: a server older than 8.0 has no `bulkWrite` admin command. */
+const COMMAND_NOT_FOUND = 59;
+
+/** The documents a claim writes: keyed by string ids, otherwise any shape (the driver types fields loosely too). */
+// biome-ignore lint/suspicious/noExplicitAny: the driver's Document is an any-valued record; unknown breaks its update operator types.
+type KeyedDocument = { _id: string; [field: string]: any };
+
+/** The order write that ends a claim's bulkWrite: a create's insert or a replace's update. */
+export type OrderWrite<T extends { _id: string }> = { insert: T } | { update: OrderUpdate };
+
+/**
+ * A replace (PUT) as an update, so that it needs nothing read first: the order at one of the
+ * versions If-Match allows (any without it) gets `set` and its version incremented; createdAt
+ * stays as stored. Whether it matched, and the version it reached, are for the caller to read.
+ */
+export interface OrderUpdate {
+  filter: { _id: string; version?: { $in: number[] } };
+  set: { datetime: Date } & Record<string, unknown>;
+}
+
+/** What the claim's bulkWrite found out, besides making its writes. */
+export interface ClaimOutcome {
+  /** The referenced services the snapshot does not hold (the caller refuses with 422). */
+  missingServices: string[];
+  /** For an update: whether it matched the order, and whether that order already sat at `set.datetime`. */
+  update?: { matched: boolean; atSameDatetime: boolean };
+}
+
+/** Raised when the server has no client `bulkWrite` (59): the caller falls back to the 7.0 path. */
+export class ClientBulkWriteUnsupportedError extends Error {
+  constructor(cause: unknown) {
+    super('The server has no bulkWrite command', { cause });
+    this.name = 'ClientBulkWriteUnsupportedError';
+  }
+}
+
+/**
+ * MongoDB 8.0's one-message claim, inside the caller's transaction: one client `bulkWrite`
+ * (ordered) that writes the window locks and one guard stripe of each service (upserts, as
+ * `writeLocks` does), checks each referenced service by an update that can never change it
+ * (`$setOnInsert` without upsert: matched 1 or 0, no write, so orders booking one service never
+ * serialise on its document; it is the snapshot read the 7.0 path does with `find`), then writes
+ * the order. Returns the referenced services the snapshot does not hold (the caller aborts with
+ * 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An update is
+ * preceded by the same kind of probe on the order at its new datetime, which tells a move from an
+ * edit in place without a read.
+ *
+ * The driver wraps a server error (a WriteConflict's TransientTransactionError label, 59) in a
+ * MongoClientBulkWriteError whose `cause` holds it: the cause is rethrown so that the
+ * transaction's retry sees the label. A duplicate order id is the order write's write error.
+ */
+export async function claimAndWrite<T extends { _id: string }>(
+  client: MongoClient,
+  db: Db,
+  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T> },
+  session: ClientSession,
+): Promise<ClaimOutcome> {
+  const locks = `${db.databaseName}.${collections.windowLocks}` as const;
+  const services = `${db.databaseName}.${collections.services}` as const;
+  const orders = `${db.databaseName}.${collections.orders}` as const;
+  const models: ClientBulkWriteModel<Record<string, KeyedDocument>>[] = [
+    ...claim.lockKeys.map(
+      (key): AnyClientBulkWriteModel<KeyedDocument> => ({
+        namespace: locks,
+        name: 'updateOne',
+        filter: { _id: key },
+        update: { $inc: { writes: 1 } },
+        upsert: true,
+      }),
+    ),
+    ...claim.serviceIds.map(
+      (id): AnyClientBulkWriteModel<KeyedDocument> => ({
+        namespace: services,
+        name: 'updateOne',
+        filter: { _id: id },
+        update: { $setOnInsert: { _id: id } },
+        upsert: false,
+      }),
+    ),
+    ...orderModels(orders, claim.write),
+  ];
+  const firstServiceIndex = claim.lockKeys.length;
+  const probeIndex = firstServiceIndex + claim.serviceIds.length;
+  try {
+    const result = await client.bulkWrite<Record<string, KeyedDocument>>(models, {
+      session,
+      ordered: true,
+      verboseResults: true,
+    });
+    const matched = (index: number) => (result.updateResults?.get(index)?.matchedCount ?? 0) > 0;
+    return {
+      missingServices: claim.serviceIds.filter((_, index) => !matched(firstServiceIndex + index)),
+      ...('update' in claim.write && {
+        update: { matched: matched(probeIndex + 1), atSameDatetime: matched(probeIndex) },
+      }),
+    };
+  } catch (error) {
+    throw unwrapped(
+      error,
+      'insert' in claim.write ? { index: models.length - 1, id: claim.write.insert._id } : undefined,
+    );
+  }
+}
+
+/**
+ * The order's insert, or the update preceded by its probe (matched only when the order sits at
+ * the new datetime already: a `$setOnInsert` without upsert never writes). Its document type is
+ * the repository's; the driver's models take any Document.
+ */
+function orderModels<T extends { _id: string }>(
+  namespace: `${string}.${string}`,
+  write: OrderWrite<T>,
+): AnyClientBulkWriteModel<KeyedDocument>[] {
+  if ('insert' in write) return [{ namespace, name: 'insertOne', document: { ...write.insert } }];
+  const { filter, set } = write.update;
+  return [
+    {
+      namespace,
+      name: 'updateOne',
+      filter: { _id: filter._id, datetime: set.datetime },
+      update: { $setOnInsert: { _id: filter._id } },
+      upsert: false,
+    },
+    { namespace, name: 'updateOne', filter, update: { $set: set, $inc: { version: 1 } }, upsert: false },
+  ];
+}
+
+function unwrapped(error: unknown, insert: { index: number; id: string } | undefined): unknown {
+  if (!(error instanceof MongoClientBulkWriteError)) return error;
+  const cause = error.cause;
+  if (cause instanceof MongoServerError) {
+    return cause.code === COMMAND_NOT_FOUND ? new ClientBulkWriteUnsupportedError(cause) : cause;
+  }
+  if (insert && error.writeErrors.get(insert.index)?.code === 11000) return new DuplicateIdError('order', insert.id);
+  return error;
+}

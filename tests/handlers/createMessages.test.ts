@@ -1,0 +1,184 @@
+/**
+ * How many messages a create and a move send to MongoDB, counted by command monitoring on the
+ * handlers' own client: on 8.0 (maxWireVersion 25) the client bulkWrite path, before 8.0 the
+ * collection-command path; and that the fewer messages keep every answer a create or a move
+ * gave (versions, refusals and their order). Run under `EMBEDDED_MONGO_VERSION=7.0` for the 7.0 half.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  commandsOf,
+  describeCommand,
+  failCommand,
+  type SentCommand,
+  useFaultSuite,
+  withFault,
+} from '../faults/support.ts';
+import { api, handlers } from '../support/api.ts';
+import { invoke } from '../support/apiEvents.ts';
+
+const suite = useFaultSuite('handlers_create_messages');
+let serverIs8 = false;
+
+beforeAll(async () => {
+  serverIs8 = (await suite.admin.db('admin').command({ hello: 1 })).maxWireVersion >= 25;
+  expect((await api.createService({ id: 'svc-a', name: 'A' })).status).toBe(201);
+  expect((await api.createService({ id: 'svc-b', name: 'B' })).status).toBe(201);
+  // The first request opens the connection and creates the indexes: not part of a create.
+  expect(
+    (await api.createOrder({ datetime: '2090-01-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'svc-a' }] })).status,
+  ).toBe(201);
+});
+
+const names = (sent: SentCommand[]) => sent.map((command) => command.name);
+const order = (datetime: string) => ({ datetime, totalfee: 2, services: [{ id: 'svc-a' }, { id: 'svc-b' }] });
+
+describe('messages per order write', () => {
+  it('a create is bulkWrite, find, commitTransaction on 8.0 and at most 4 messages before 8.0', async () => {
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      status = (await api.createOrder(order('2090-02-01T00:00:00.000Z'))).status;
+    });
+    console.log(`create (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(201);
+    if (serverIs8) {
+      expect(names(sent)).toEqual(['bulkWrite', 'find', 'commitTransaction']);
+      expect(sent.slice(0, 2).every((command) => command.inTransaction)).toBe(true);
+    } else {
+      expect(names(sent)).toEqual(['update', 'aggregate', 'insert', 'commitTransaction']);
+    }
+  });
+
+  it('a create with an Idempotency-Key adds its outcome write to the transaction and its claim before it', async () => {
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      status = (await api.createOrder(order('2090-03-01T00:00:00.000Z'), { 'idempotency-key': 'count-1' })).status;
+    });
+    console.log(`create with a key (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(201);
+    const transaction = sent.filter((command) => command.inTransaction || command.name === 'commitTransaction');
+    expect(transaction.length).toBe(serverIs8 ? 4 : 5);
+  });
+
+  it('a create naming a missing service is refused (422) after the same claim, then aborted', async () => {
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      status = (
+        await api.createOrder({ datetime: '2090-04-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'svc-gone' }] })
+      ).status;
+    });
+    console.log(`create of a missing service (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(422);
+    expect(names(sent)).toEqual(
+      serverIs8 ? ['bulkWrite', 'find', 'abortTransaction'] : ['update', 'aggregate', 'abortTransaction'],
+    );
+  });
+
+  it('a move is bulkWrite, find, commitTransaction on 8.0 and 4 messages before 8.0', async () => {
+    const created = await api.createOrder(order('2090-05-01T00:00:00.000Z'));
+    const id = (created.body as { id: string }).id;
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      status = (await api.updateOrder(id, order('2090-05-01T05:00:00.000Z'))).status;
+    });
+    console.log(`move (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(200);
+    expect(names(sent)).toEqual(
+      serverIs8 ? ['bulkWrite', 'find', 'commitTransaction'] : ['update', 'aggregate', 'update', 'commitTransaction'],
+    );
+    expect(sent.every((command) => command.inTransaction)).toBe(true);
+  });
+
+  it('a move answers with the version it stored as its ETag, keeps createdAt, and needs no read first', async () => {
+    const created = await api.createOrder(order('2090-10-01T00:00:00.000Z'));
+    const id = (created.body as { id: string }).id;
+    const first = await api.updateOrder(id, order('2090-10-01T04:00:00.000Z'));
+    const second = await api.updateOrder(id, { ...order('2090-10-01T04:00:00.000Z'), totalfee: 9 });
+    expect([created.headers.etag, first.headers.etag, second.headers.etag]).toEqual(['"1"', '"2"', '"3"']);
+    const stored = await suite.admin
+      .db(suite.dbName)
+      .collection('orders')
+      .findOne({ _id: id } as never);
+    expect(stored).toMatchObject({
+      version: 3,
+      totalfee: 9,
+      createdAt: new Date((created.body as { createdAt: string }).createdAt),
+    });
+    expect((await api.getOrder(id)).headers.etag).toBe('"3"');
+    expect(second.body).toEqual((await api.getOrder(id)).body);
+  });
+
+  it('refuses a move in the order it always did: 404, then 412, then the window 409, then 422', async () => {
+    const put = (id: string, body: unknown, ifMatch?: string) =>
+      invoke(handlers.updateOrder, {
+        method: 'PUT',
+        route: '/orders/{id}',
+        pathParameters: { id },
+        body,
+        ...(ifMatch && { headers: { 'if-match': ifMatch } }),
+      });
+    const anchor = await api.createOrder(order('2090-11-01T00:00:00.000Z'));
+    expect(anchor.status).toBe(201);
+    const mover = await api.createOrder(order('2090-11-02T00:00:00.000Z'));
+    const id = (mover.body as { id: string }).id;
+    // Too close to the anchor and naming a missing service: every refusal applies at once.
+    const everything = { datetime: '2090-11-01T01:00:00.000Z', totalfee: 1, services: [{ id: 'svc-gone' }] };
+    expect((await put('no-such-order', everything, '"1"')).status).toBe(404);
+    const stale = await put(id, everything, '"7"');
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ detail: expect.stringContaining('version 1') });
+    expect(await put(id, everything, '"1"')).toMatchObject({
+      status: 409,
+      body: { type: '/problems/order-window-conflict' },
+    });
+    expect(await put(id, { ...everything, datetime: '2090-11-03T00:00:00.000Z' }, '"1"')).toMatchObject({
+      status: 422,
+      body: { missingServiceIds: ['svc-gone'] },
+    });
+    // Nothing of the refused moves was kept.
+    expect((await api.getOrder(id)).headers.etag).toBe('"1"');
+    expect((await api.getOrder(id)).body).toEqual(mover.body);
+  });
+
+  it('a create too close to an order and naming only missing services is the 409, not the 422', async () => {
+    const response = await api.createOrder({
+      datetime: '2090-02-01T01:00:00.000Z',
+      totalfee: 1,
+      services: [{ id: 'svc-gone' }],
+    });
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ type: '/problems/order-window-conflict' });
+  });
+
+  it('a create reusing an order id, too close to another order, is the window 409 as before 8.0', async () => {
+    expect((await api.createOrder({ id: 'dup-1', ...order('2090-08-01T00:00:00.000Z') })).status).toBe(201);
+    const again = await api.createOrder({ id: 'dup-1', ...order('2090-02-01T02:00:00.000Z') });
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ type: '/problems/order-window-conflict' });
+    const elsewhere = await api.createOrder({ id: 'dup-1', ...order('2090-09-01T00:00:00.000Z') });
+    expect(elsewhere.body).toMatchObject({ status: 409, type: '/problems/duplicate-id' });
+  });
+
+  // Last: it turns the 8.0 path off for the rest of this connection.
+  it('an 8.0 server that refuses the client bulkWrite (59) gets the create on the 7.0 path, and every later one', async () => {
+    const request = () => api.createOrder(order('2090-06-01T00:00:00.000Z'));
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      if (!serverIs8) {
+        status = (await request()).status;
+        return;
+      }
+      status = (
+        await withFault(
+          suite,
+          () => failCommand(suite, { times: 1 }, { errorCode: 59, failCommands: ['bulkWrite'] }),
+          request,
+        )
+      ).status;
+    });
+    console.log(`create refused its bulkWrite (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(status).toBe(201);
+    expect(names(sent).slice(-4)).toEqual(['update', 'aggregate', 'insert', 'commitTransaction']);
+    const next = await commandsOf(suite, () => api.createOrder(order('2090-07-01T00:00:00.000Z')));
+    expect(names(next)).toEqual(['update', 'aggregate', 'insert', 'commitTransaction']);
+  });
+});
