@@ -14,10 +14,10 @@
  * on /opt, the `otel-instrument` shell script's own start-up, the Lambda runtime loading the
  * handler (the bench's loader imports it), and anything about the real X-Ray endpoint.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { runChild } from './childProcess.ts';
 
 /** The ADOT Node.js distribution the layer is built from: the latest on npm as of this bench's writing. */
 export const ADOT_PACKAGE = '@aws/aws-distro-opentelemetry-node-autoinstrumentation@0.13.0';
@@ -27,21 +27,6 @@ export interface AdotStandIn {
   full: string;
   /** `--import` target of lite mode (traces only, UDP to the X-Ray endpoint). */
   lite: string;
-}
-
-function run(command: string, args: string[], cwd: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${command} failed: ${output}`))));
-  });
 }
 
 const ESM_WRAPPER = (
@@ -60,7 +45,7 @@ export async function prepareAdotStandIn(dir: string): Promise<AdotStandIn> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), '{"name":"adot-layer-stand-in","private":true}\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  await run(npm, ['install', '--no-audit', '--no-fund', '--ignore-scripts', ADOT_PACKAGE], dir);
+  await runChild(npm, ['install', '--no-audit', '--no-fund', '--ignore-scripts', ADOT_PACKAGE], { cwd: dir });
   const sources = {
     'wrapper.js': "require('@aws/aws-distro-opentelemetry-node-autoinstrumentation/register');\n",
     'lite-wrapper.js': "require('@aws/aws-distro-opentelemetry-node-autoinstrumentation/lite').configureLiteMode();\n",

@@ -42,6 +42,8 @@ export const events = {
   listOrders: (query: Record<string, string>) => gatewayEvent({ method: 'GET', route: '/orders', query }),
   createOrder: (body: unknown, headers?: Record<string, string>) =>
     gatewayEvent({ method: 'POST', route: '/orders', body, ...(headers && { headers }) }),
+  updateOrder: (id: string, body: unknown) =>
+    gatewayEvent({ method: 'PUT', route: '/orders/{id}', pathParameters: { id }, body }),
 };
 
 /** Invokes and checks the status: a benchmark of error paths would measure the wrong thing. */

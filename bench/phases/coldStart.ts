@@ -5,10 +5,10 @@
  * time from process start to that point, and whole-process wall time (spawn to exit,
  * measured by the parent). A "node + empty module" variant gives the floor of a bare process.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle } from '../lib/build.ts';
+import { runChild } from '../lib/childProcess.ts';
 import { median, rotate, round, summarize } from '../lib/stats.ts';
 
 const LOADER = join(import.meta.dirname, 'coldStartLoader.mjs');
@@ -58,44 +58,27 @@ type Variant = Pick<Bundle, 'name' | 'path' | 'exportName' | 'bytes' | 'apiOpera
   kind: ColdResult['kind'];
 };
 
-function sample(variant: Variant): Promise<ColdSample> {
+async function sample(variant: Variant): Promise<ColdSample> {
   const { path: bundlePath, exportName, bare = false } = variant;
-  return new Promise((resolve, reject) => {
-    const startedAt = performance.now();
-    const args = [...(variant.nodeArgs ?? []), LOADER, bundlePath, exportName, bare ? 'bare' : 'lambda'];
-    const child = spawn(process.execPath, args, {
-      env: { ...lambdaLikeEnv(), ...variant.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const wallMs = performance.now() - startedAt;
-      if (code !== 0) return reject(new Error(`loading ${bundlePath} failed (exit ${code}): ${err || out}`));
-      const parsed = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as {
-        importMs: number;
-        importCpuMs: number;
-        readySinceProcessStartMs: number;
-        readyCpuMs: number;
-        rssBytes: number;
-      };
-      resolve({
-        importMs: parsed.importMs,
-        importCpuMs: parsed.importCpuMs,
-        readyMs: parsed.readySinceProcessStartMs,
-        readyCpuMs: parsed.readyCpuMs,
-        wallMs,
-        rssBytes: parsed.rssBytes,
-      });
-    });
-  });
+  const startedAt = performance.now();
+  const args = [...(variant.nodeArgs ?? []), LOADER, bundlePath, exportName, bare ? 'bare' : 'lambda'];
+  const { stdout } = await runChild(process.execPath, args, { env: { ...lambdaLikeEnv(), ...variant.env } });
+  const wallMs = performance.now() - startedAt;
+  const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+    importMs: number;
+    importCpuMs: number;
+    readySinceProcessStartMs: number;
+    readyCpuMs: number;
+    rssBytes: number;
+  };
+  return {
+    importMs: parsed.importMs,
+    importCpuMs: parsed.importCpuMs,
+    readyMs: parsed.readySinceProcessStartMs,
+    readyCpuMs: parsed.readyCpuMs,
+    wallMs,
+    rssBytes: parsed.rssBytes,
+  };
 }
 
 export async function measureColdStarts(

@@ -11,7 +11,6 @@
  *   invocation sampled (`_X_AMZN_TRACE_ID` with Sampled=1) and its spans sent over UDP to a stub
  *   X-Ray endpoint in this process, which counts datagrams and bytes.
  */
-import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,6 +19,7 @@ import { MongoClient } from 'mongodb';
 import { startEmbeddedMongo } from '../../dev/mongo/index.ts';
 import { type AdotStandIn, layerEnvironment, prepareAdotStandIn } from '../lib/adotStandIn.ts';
 import { type Bundle, buildWhatIf } from '../lib/build.ts';
+import { runChild } from '../lib/childProcess.ts';
 import { events, seedOrderId, seedOrders, seedServices } from '../lib/requests.ts';
 import { median, percentile, rotate, round, summarize } from '../lib/stats.ts';
 import { withoutTracing } from '../lib/whatIfs.ts';
@@ -79,30 +79,16 @@ async function container(variant: Variant, eventPath: string, options: TracingOp
     ...variant.env,
   };
   try {
-    const output = await new Promise<string>((resolve, reject) => {
-      const args = [
-        ...variant.nodeArgs,
-        CHILD,
-        variant.bundle.path,
-        variant.bundle.exportName,
-        eventPath,
-        String(options.warmup),
-        String(options.iterations),
-      ];
-      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      child.on('error', reject);
-      child.on('exit', (code) =>
-        code === 0 ? resolve(out) : reject(new Error(`${variant.name}: exit ${code}\n${err.slice(-2000)}`)),
-      );
-    });
+    const args = [
+      ...variant.nodeArgs,
+      CHILD,
+      variant.bundle.path,
+      variant.bundle.exportName,
+      eventPath,
+      String(options.warmup),
+      String(options.iterations),
+    ];
+    const { stdout: output } = await runChild(process.execPath, args, { env });
     // Let the last datagrams arrive.
     await new Promise((resolve) => setTimeout(resolve, 50));
     const line = output

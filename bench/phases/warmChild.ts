@@ -20,6 +20,7 @@ import { METRIC } from '#lib/observability/metricNames';
 import { handler as createOrder } from '../../functions/orders/create.ts';
 import { handler as getOrder } from '../../functions/orders/get.ts';
 import { handler as listOrders } from '../../functions/orders/list.ts';
+import { handler as updateOrder } from '../../functions/orders/update.ts';
 import {
   call,
   events,
@@ -241,6 +242,11 @@ async function warm(client: MongoClient) {
     for (let i = 0; i < n; i++) await run(i);
     return proxy.messages() / n;
   };
+  // Orders to move, created before the count: a move (PUT to another free slot) costs what a create does.
+  const movable = Array.from({ length: 20 }, (_, i) => `rt-move-${process.pid}-${i}`);
+  for (const [i, id] of movable.entries()) {
+    await call(createOrder as Invocable, events.createOrder({ ...(orderBody(nextSlot(), i) as object), id }), 201);
+  }
   const roundTrips = {
     'GET by id: handler': await count(() => call(getOrder as Invocable, events.getOrder(randomId()), 200)),
     'GET by id: driver findOne': await count(() => proxiedOrders.findOne({ _id: randomId() })),
@@ -256,6 +262,9 @@ async function warm(client: MongoClient) {
     ),
     'create: driver findOne + insertOne': await count(() =>
       proxiedPair(nextSlot(), { totalfee: 1, services: [{ id: 'svc-wash' }] }),
+    ),
+    'move: handler': await count((i) =>
+      call(updateOrder as Invocable, events.updateOrder(movable[i] as string, orderBody(nextSlot(), i)), 200),
     ),
     'list: handler': await count(() => call(listOrders as Invocable, events.listOrders(listQuery()), 200)),
   };

@@ -18,8 +18,26 @@ const COMMAND_NOT_FOUND = 59;
 // biome-ignore lint/suspicious/noExplicitAny: the driver's Document is an any-valued record; unknown breaks its update operator types.
 type KeyedDocument = { _id: string; [field: string]: any };
 
-/** The order write that ends a claim's bulkWrite: a create's insert or a move's replace. */
-export type OrderWrite<T extends { _id: string }> = { insert: T } | { replace: T };
+/** The order write that ends a claim's bulkWrite: a create's insert or a replace's update. */
+export type OrderWrite<T extends { _id: string }> = { insert: T } | { update: OrderUpdate };
+
+/**
+ * A replace (PUT) as an update, so that it needs nothing read first: the order at one of the
+ * versions If-Match allows (any without it) gets `set` and its version incremented; createdAt
+ * stays as stored. Whether it matched, and the version it reached, are for the caller to read.
+ */
+export interface OrderUpdate {
+  filter: { _id: string; version?: { $in: number[] } };
+  set: { datetime: Date } & Record<string, unknown>;
+}
+
+/** What the claim's bulkWrite found out, besides making its writes. */
+export interface ClaimOutcome {
+  /** The referenced services the snapshot does not hold (the caller refuses with 422). */
+  missingServices: string[];
+  /** For an update: whether it matched the order, and whether that order already sat at `set.datetime`. */
+  update?: { matched: boolean; atSameDatetime: boolean };
+}
 
 /** Raised when the server has no client `bulkWrite` (59): the caller falls back to the 7.0 path. */
 export class ClientBulkWriteUnsupportedError extends Error {
@@ -35,9 +53,11 @@ export class ClientBulkWriteUnsupportedError extends Error {
  * `writeLocks` does), checks each referenced service by an update that can never change it
  * (`$setOnInsert` without upsert: matched 1 or 0, no write, so orders booking one service never
  * serialise on its document; it is the snapshot read the 7.0 path does with `find`), then writes
- * the change's outbox event (lib/db/outbox.ts: it rides in the same message), then writes the
- * order. Returns the referenced services the snapshot does not hold (the caller aborts with
- * 422: the stripes make it safe against a concurrent delete exactly as on 7.0).
+ * the change's outbox event when it has one (lib/db/outbox.ts: it rides in the same message),
+ * then writes the order. Returns the referenced services the snapshot does not hold (the caller
+ * aborts with 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An
+ * update is preceded by the same kind of probe on the order at its new datetime, which tells a
+ * move from an edit in place without a read.
  *
  * The driver wraps a server error (a WriteConflict's TransientTransactionError label, 59) in a
  * MongoClientBulkWriteError whose `cause` holds it: the cause is rethrown so that the
@@ -46,9 +66,9 @@ export class ClientBulkWriteUnsupportedError extends Error {
 export async function claimAndWrite<T extends { _id: string }>(
   client: MongoClient,
   db: Db,
-  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T>; event: OutboxDocument },
+  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T>; event?: OutboxDocument },
   session: ClientSession,
-): Promise<string[]> {
+): Promise<ClaimOutcome> {
   const locks = `${db.databaseName}.${collections.windowLocks}` as const;
   const services = `${db.databaseName}.${collections.services}` as const;
   const orders = `${db.databaseName}.${collections.orders}` as const;
@@ -72,20 +92,26 @@ export async function claimAndWrite<T extends { _id: string }>(
         upsert: false,
       }),
     ),
-    // Before the order write, which stays last (its index names a duplicate id's write error).
-    { namespace: outbox, name: 'insertOne', document: { ...claim.event } },
-    orderModel(orders, claim.write),
+    // Before the order's models, whose last stays last (its index names a duplicate id's write error).
+    ...(claim.event ? [outboxModel(outbox, claim.event)] : []),
+    ...orderModels(orders, claim.write),
   ];
   const firstServiceIndex = claim.lockKeys.length;
+  // The event's insert, when there is one, sits between the service checks and the order's probe.
+  const probeIndex = firstServiceIndex + claim.serviceIds.length + (claim.event ? 1 : 0);
   try {
     const result = await client.bulkWrite<Record<string, KeyedDocument>>(models, {
       session,
       ordered: true,
       verboseResults: true,
     });
-    return claim.serviceIds.filter(
-      (_, index) => (result.updateResults?.get(firstServiceIndex + index)?.matchedCount ?? 0) === 0,
-    );
+    const matched = (index: number) => (result.updateResults?.get(index)?.matchedCount ?? 0) > 0;
+    return {
+      missingServices: claim.serviceIds.filter((_, index) => !matched(firstServiceIndex + index)),
+      ...('update' in claim.write && {
+        update: { matched: matched(probeIndex + 1), atSameDatetime: matched(probeIndex) },
+      }),
+    };
   } catch (error) {
     throw unwrapped(
       error,
@@ -94,13 +120,32 @@ export async function claimAndWrite<T extends { _id: string }>(
   }
 }
 
-/** The order's insert or replace. Its document type is the repository's; the driver's models take any Document. */
-function orderModel<T extends { _id: string }>(
+/** The outbox event's insert. */
+function outboxModel(namespace: `${string}.${string}`, event: OutboxDocument): AnyClientBulkWriteModel<KeyedDocument> {
+  return { namespace, name: 'insertOne', document: { ...event } };
+}
+
+/**
+ * The order's insert, or the update preceded by its probe (matched only when the order sits at
+ * the new datetime already: a `$setOnInsert` without upsert never writes). Its document type is
+ * the repository's; the driver's models take any Document.
+ */
+function orderModels<T extends { _id: string }>(
   namespace: `${string}.${string}`,
   write: OrderWrite<T>,
-): AnyClientBulkWriteModel<KeyedDocument> {
-  if ('insert' in write) return { namespace, name: 'insertOne', document: { ...write.insert } };
-  return { namespace, name: 'replaceOne', filter: { _id: write.replace._id }, replacement: { ...write.replace } };
+): AnyClientBulkWriteModel<KeyedDocument>[] {
+  if ('insert' in write) return [{ namespace, name: 'insertOne', document: { ...write.insert } }];
+  const { filter, set } = write.update;
+  return [
+    {
+      namespace,
+      name: 'updateOne',
+      filter: { _id: filter._id, datetime: set.datetime },
+      update: { $setOnInsert: { _id: filter._id } },
+      upsert: false,
+    },
+    { namespace, name: 'updateOne', filter, update: { $set: set, $inc: { version: 1 } }, upsert: false },
+  ];
 }
 
 function unwrapped(error: unknown, insert: { index: number; id: string } | undefined): unknown {

@@ -13,11 +13,11 @@ import type { PagePosition } from '#lib/domain/pageCursor';
 import { serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
-import { ClientBulkWriteUnsupportedError, claimAndWrite, type OrderWrite } from './createWrites.ts';
+import { ClientBulkWriteUnsupportedError, claimAndWrite } from './createWrites.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
-import { type OutboxDocument, outboxEvent, writeOutboxEvent } from './outbox.ts';
+import { outboxEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -42,50 +42,131 @@ export interface OrderDraft {
 
 type OrdersConnection = Awaited<ReturnType<typeof connection>>;
 
+/** What an order write locks: the window buckets around `draft.datetime` and one guard stripe of each referenced service. */
+function claimLockKeys(draft: OrderDraft, window: number): string[] {
+  const stripe = serviceGuardStripe(draft.datetime, window);
+  return [...windowLockKeys(draft.datetime, window), ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe))];
+}
+
 /**
- * Claims the window and the services for `draft` and makes `write` (its insert or replace),
- * inside the caller's transaction: locks the window buckets around `draft.datetime` and one
- * guard stripe of each referenced service, writes the order, and refuses (the transaction then
- * aborts) when another order (other than `draft.id`) sits less than one window away
- * (OrderWindowConflictError, checked first) or a referenced service does not exist
- * (UnknownServicesError). See `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing
- * the locks makes the checks atomic.
+ * Claims the window and the services for a new order and inserts it, inside the caller's
+ * transaction: writes the locks (claimLockKeys), inserts the order, and refuses (the transaction
+ * then aborts) when another order sits less than one window away (OrderWindowConflictError,
+ * checked first) or a referenced service does not exist (UnknownServicesError). See
+ * `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing the locks makes the checks
+ * atomic.
  *
- * `event` (the change's outbox event) is written in the same transaction.
- *
- * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the event,
- * the order write) and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that
- * reads the services and the neighbour, the order write and the event's insert.
+ * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the
+ * `order.created` outbox event, the insert) and the neighbour find. Before 8.0: the locks'
+ * bulkWrite, one aggregate that reads the services and the neighbour, the insert and the
+ * event's insert.
  */
 async function claimAndWriteOrder(
   { client, db, features }: OrdersConnection,
   draft: OrderDraft,
   window: number,
-  write: OrderWrite<OrderDocument>,
-  event: OutboxDocument,
+  document: OrderDocument,
   session: ClientSession,
   clientBulkWrite: boolean,
 ): Promise<void> {
-  const stripe = serviceGuardStripe(draft.datetime, window);
   const ids = serviceIds(draft);
-  const lockKeys = [...windowLockKeys(draft.datetime, window), ...ids.map((id) => serviceGuardKey(id, stripe))];
+  const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
-    const missing = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write, event }, session);
+    const event = orderEvent('order.created', document);
+    const claim = await claimAndWrite(
+      client,
+      db,
+      { lockKeys, serviceIds: ids, write: { insert: document }, event },
+      session,
+    );
     // The order is written: the neighbour query excludes its id, as it does for a move.
     const neighbours = await ordersNear(db, draft, window, session);
     await refuseConflict(draft, neighbours, window, session);
-    if (missing.length > 0) throw new UnknownServicesError(missing);
+    if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
     return;
   }
   await writeLocks(db, lockKeys, session);
   const { neighbours, services } = await neighboursAndServices(db, draft, window, ids, session);
   await refuseConflict(draft, neighbours, window, session);
   if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
-  const orders = db.collection<OrderDocument>(collections.orders);
-  if ('insert' in write) await orders.insertOne(write.insert, { session });
-  else await orders.replaceOne({ _id: draft.id }, write.replace, { session });
-  await writeOutboxEvent(db, event, session);
+  await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+  await writeOutboxEvent(db, orderEvent('order.created', document), session);
 }
+
+/**
+ * Claims the window and the services for an existing order's new content and replaces it, inside
+ * the caller's transaction, with the create's locks and refusals, after the order's own:
+ * NotFoundError, then PreconditionFailedError (If-Match), then OrderWindowConflictError (the
+ * order never conflicts with itself), then UnknownServicesError. Returns the order as stored.
+ *
+ * On MongoDB 8.0: one client bulkWrite (locks, service checks, the replace as an update that
+ * keeps createdAt and increments the version, at a version If-Match allows), one find that
+ * reads the order as updated (its version and createdAt) with its neighbours, and the
+ * `order.moved`/`order.updated` outbox event's insert: the event holds the stored order, whose
+ * version and createdAt are known only after the find, so it cannot ride in the bulkWrite as the
+ * create's does. Before 8.0: the locks' bulkWrite, one aggregate that reads the services, the
+ * neighbour and the order, the replace and the event's insert. Either way the refusals are
+ * decided in the same snapshot as the write.
+ */
+async function claimAndReplaceOrder(
+  { client, db, features }: OrdersConnection,
+  draft: OrderDraft,
+  window: number,
+  now: Date,
+  precondition: VersionPrecondition | undefined,
+  session: ClientSession,
+  clientBulkWrite: boolean,
+): Promise<ReplacedOrder> {
+  const ids = serviceIds(draft);
+  const lockKeys = claimLockKeys(draft, window);
+  if (clientBulkWrite && features.clientBulkWrite) {
+    const set = { ...withoutId(draft), updatedAt: now };
+    const claim = await claimAndWrite(
+      client,
+      db,
+      { lockKeys, serviceIds: ids, write: { update: { filter: idAtVersion(draft.id, precondition), set } } },
+      session,
+    );
+    const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
+    if (!order) throw new NotFoundError('order', draft.id);
+    // Not matched although it exists: it is at a version If-Match does not allow (unchanged).
+    if (!claim.update?.matched) throw new PreconditionFailedError('order', draft.id, order.version);
+    await refuseConflict(draft, neighbours, window, session);
+    if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
+    const document: OrderDocument = { _id: draft.id, ...set, createdAt: order.createdAt, version: order.version };
+    // Its own message: the event carries the version and createdAt, known only after the find.
+    await writeOutboxEvent(
+      db,
+      orderEvent(claim.update.atSameDatetime ? 'order.updated' : 'order.moved', document),
+      session,
+    );
+    return { document, moved: !claim.update.atSameDatetime };
+  }
+  await writeLocks(db, lockKeys, session);
+  const { neighbours, services, order } = await neighboursAndServices(db, draft, window, ids, session, draft.id);
+  if (!order) throw new NotFoundError('order', draft.id);
+  if (!satisfiesPrecondition(precondition, order.version)) {
+    throw new PreconditionFailedError('order', draft.id, order.version);
+  }
+  await refuseConflict(draft, neighbours, window, session);
+  if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+  const document: OrderDocument = {
+    _id: draft.id,
+    ...withoutId(draft),
+    createdAt: order.createdAt,
+    updatedAt: now,
+    version: order.version + 1,
+  };
+  await db.collection<OrderDocument>(collections.orders).replaceOne({ _id: draft.id }, document, { session });
+  const moved = order.datetime.getTime() !== draft.datetime.getTime();
+  await writeOutboxEvent(db, orderEvent(moved ? 'order.moved' : 'order.updated', document), session);
+  return { document, moved };
+}
+
+/** What a replace needs of the order it replaces. */
+type StoredOrder = Pick<OrderDocument, '_id' | 'datetime' | 'createdAt' | 'version'>;
+
+const STORED_ORDER_FIELDS = { _id: 1, datetime: 1, createdAt: 1, version: 1 } as const;
 
 /** The nearest order (at most one) less than a window from `draft`, other than `draft.id` itself. */
 async function ordersNear(db: Db, draft: OrderDraft, window: number, session: ClientSession) {
@@ -102,11 +183,35 @@ async function ordersNear(db: Db, draft: OrderDraft, window: number, session: Cl
 }
 
 /**
- * Before 8.0, one message for both reads: the referenced services that exist and, through a
- * `$lookup` from their (grouped) row, the neighbour query on orders. `$lookup` because mongod
- * refuses `$unionWith` inside a transaction. When none of the services exists there is no row to
- * look up from: the neighbour query is then a message of its own (a 409 still takes precedence
- * over the 422).
+ * Order `draft.id` (as this transaction sees it) and the orders less than a window from `draft`:
+ * one query. Not limited, so the order itself is never cut off; the rule keeps the others to two
+ * at most (a longer window configured later could leave a few more: still one small batch).
+ */
+async function orderAndNeighbours(
+  db: Db,
+  draft: OrderDraft,
+  window: number,
+  session: ClientSession,
+): Promise<{ order: StoredOrder | undefined; neighbours: ScheduledOrder[] }> {
+  const { after, before } = conflictRange(draft.datetime, window);
+  const found = await db
+    .collection<OrderDocument>(collections.orders)
+    .find(
+      { $or: [{ _id: draft.id }, { datetime: { $gt: after, $lt: before } }] },
+      { session, projection: STORED_ORDER_FIELDS },
+    )
+    .toArray();
+  return {
+    order: found.find((order) => order._id === draft.id),
+    neighbours: found.filter((order) => order._id !== draft.id).map(asScheduled),
+  };
+}
+
+/**
+ * Before 8.0, one message for the reads: the referenced services that exist, the neighbour query
+ * on orders and, for a replace, the order `orderId` itself. `$facet` makes exactly one row even
+ * when no service exists, for the `$lookup`s to hang on (`$lookup` because mongod refuses
+ * `$unionWith` inside a transaction).
  */
 async function neighboursAndServices(
   db: Db,
@@ -114,14 +219,19 @@ async function neighboursAndServices(
   window: number,
   ids: string[],
   session: ClientSession,
-): Promise<{ neighbours: ScheduledOrder[]; services: Set<string> }> {
+  orderId?: string,
+): Promise<{ neighbours: ScheduledOrder[]; services: Set<string>; order?: StoredOrder }> {
   const { after, before } = conflictRange(draft.datetime, window);
   const [found] = await db
     .collection<{ _id: string }>(collections.services)
-    .aggregate<{ services: string[]; neighbours: Pick<OrderDocument, '_id' | 'datetime'>[] }>(
+    .aggregate<{
+      services: { _id: string }[];
+      neighbours: Pick<OrderDocument, '_id' | 'datetime'>[];
+      order?: StoredOrder[];
+    }>(
       [
         { $match: { _id: { $in: ids } } },
-        { $group: { _id: null, services: { $push: '$_id' } } },
+        { $facet: { services: [{ $project: { _id: 1 } }] } },
         {
           $lookup: {
             from: collections.orders,
@@ -133,12 +243,28 @@ async function neighboursAndServices(
             as: 'neighbours',
           },
         },
+        ...(orderId === undefined
+          ? []
+          : [
+              {
+                $lookup: {
+                  from: collections.orders,
+                  pipeline: [{ $match: { _id: orderId } }, { $project: STORED_ORDER_FIELDS }],
+                  as: 'order',
+                },
+              },
+            ]),
       ],
       { session },
     )
     .toArray();
-  if (!found) return { neighbours: await ordersNear(db, draft, window, session), services: new Set() };
-  return { neighbours: found.neighbours.map(asScheduled), services: new Set(found.services) };
+  // $facet always makes one row; none would mean the checks below read nothing: never pass that.
+  if (!found) throw new Error('The services and neighbours aggregate returned no row');
+  return {
+    neighbours: found.neighbours.map(asScheduled),
+    services: new Set(found.services.map((service) => service._id)),
+    ...(found.order?.[0] && { order: found.order[0] }),
+  };
 }
 
 /** Throws OrderWindowConflictError when a neighbour is too close, with the nearest free datetimes. */
@@ -220,8 +346,7 @@ export async function insertOrder(draft: OrderDraft, window: number, now: Date):
     // create gets it again from its Idempotency-Key: see inTransaction).
     return await withClaimPath(current, (clientBulkWrite) =>
       inTransaction(current.client, async (session) => {
-        const event = orderEvent('order.created', document);
-        await claimAndWriteOrder(current, draft, window, { insert: document }, event, session, clientBulkWrite);
+        await claimAndWriteOrder(current, draft, window, document, session, clientBulkWrite);
         return document;
       }),
     );
@@ -248,29 +373,10 @@ export async function replaceOrder(
   precondition?: VersionPrecondition,
 ): Promise<ReplacedOrder> {
   const current = await connection();
-  const orders = current.db.collection<OrderDocument>(collections.orders);
   return withClaimPath(current, (clientBulkWrite) =>
-    inTransaction(current.client, async (session) => {
-      const existing = await orders.findOne(
-        { _id: draft.id },
-        { session, projection: { createdAt: 1, version: 1, datetime: 1 } },
-      );
-      if (!existing) throw new NotFoundError('order', draft.id);
-      if (!satisfiesPrecondition(precondition, existing.version)) {
-        throw new PreconditionFailedError('order', draft.id, existing.version);
-      }
-      const replacement: OrderDocument = {
-        _id: draft.id,
-        ...withoutId(draft),
-        createdAt: existing.createdAt,
-        updatedAt: now,
-        version: existing.version + 1,
-      };
-      const moved = existing.datetime.getTime() !== draft.datetime.getTime();
-      const event = orderEvent(moved ? 'order.moved' : 'order.updated', replacement);
-      await claimAndWriteOrder(current, draft, window, { replace: replacement }, event, session, clientBulkWrite);
-      return { document: replacement, moved };
-    }),
+    inTransaction(current.client, (session) =>
+      claimAndReplaceOrder(current, draft, window, now, precondition, session, clientBulkWrite),
+    ),
   );
 }
 
@@ -295,7 +401,7 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
       session,
       projection: { version: 1, createdAt: 1 },
     });
-    if (!deleted) return throwMissingOrStale(orders, 'order', id, session);
+    if (!deleted) return throwMissingOrStale(orders, 'order', id, precondition, session);
     const at = new Date();
     const event = outboxEvent({
       type: 'order.deleted',

@@ -82,7 +82,7 @@ export async function replaceService(
       { $set: { name, updatedAt: now }, $inc: { version: 1 } },
       { returnDocument: 'after', projection: PUBLIC_FIELDS, session },
     );
-    if (!updated) return throwMissingOrStale(services, 'service', id, session);
+    if (!updated) return throwMissingOrStale(services, 'service', id, precondition, session);
     await writeOutboxEvent(db, serviceEvent('service.renamed', updated), session);
     return updated;
   });

@@ -218,15 +218,20 @@ const unmatched = fc.record({
   headers: fc.constant({} as Record<string, string>),
 });
 
-/** Sends a request and checks the answer: no 5xx, problem+json errors, and what the document allows. */
-async function check(request: HttpRequest): Promise<void> {
+/** Sends a request to serverless-offline as a client would, and reads the whole answer. */
+async function send(request: HttpRequest): Promise<{ response: Response; text: string }> {
   const response = await fetch(`${offline.baseUrl}${request.path}`, {
     method: request.method,
     headers: request.headers,
     ...(request.body !== undefined && { body: request.body }),
     signal: AbortSignal.timeout(15_000),
   });
-  const text = await response.text();
+  return { response, text: await response.text() };
+}
+
+/** Sends a request and checks the answer: no 5xx, problem+json errors, and what the document allows. */
+async function check(request: HttpRequest): Promise<void> {
+  const { response, text } = await send(request);
   const type = response.headers.get('content-type') ?? '';
   const body = /json/.test(type) && text ? JSON.parse(text) : text;
   const shown = `${request.method} ${request.path.slice(0, 200)} answered ${response.status}: ${text.slice(0, 300)}`;
@@ -271,13 +276,7 @@ describe('fuzzing openapi.json over HTTP through serverless-offline', () => {
       const requests = fc.oneof(...apiOperations.map((operation) => validRequest(document, operation).map(overHttp)));
       await fc.assert(
         fc.asyncProperty(requests, async (request) => {
-          const response = await fetch(`${offline.baseUrl}${request.path}`, {
-            method: request.method,
-            headers: request.headers,
-            ...(request.body !== undefined && { body: request.body }),
-            signal: AbortSignal.timeout(15_000),
-          });
-          const text = await response.text();
+          const { response, text } = await send(request);
           const shown = `${request.method} ${request.path} ${JSON.stringify(request.headers)} ${request.body ?? ''} answered ${response.status}: ${text.slice(0, 300)}`;
           expect(response.status, shown).not.toBe(400);
           expect(response.status, shown).toBeLessThan(500);

@@ -1,7 +1,8 @@
 /**
  * How many messages a create and a move send to MongoDB, counted by command monitoring on the
  * handlers' own client: on 8.0 (maxWireVersion 25) the client bulkWrite path, before 8.0 the
- * collection-command path. Run under `EMBEDDED_MONGO_VERSION=7.0` for the 7.0 half.
+ * collection-command path; and that the fewer messages keep every answer a create or a move
+ * gave (versions, refusals and their order). Run under `EMBEDDED_MONGO_VERSION=7.0` for the 7.0 half.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,8 @@ import {
   useFaultSuite,
   withFault,
 } from '../faults/support.ts';
-import { api } from '../support/api.ts';
+import { api, handlers } from '../support/api.ts';
+import { invoke } from '../support/apiEvents.ts';
 
 const suite = useFaultSuite('handlers_create_messages');
 let serverIs8 = false;
@@ -68,11 +70,11 @@ describe('messages per order write', () => {
     console.log(`create of a missing service (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
     expect(status).toBe(422);
     expect(names(sent)).toEqual(
-      serverIs8 ? ['bulkWrite', 'find', 'abortTransaction'] : ['update', 'aggregate', 'find', 'abortTransaction'],
+      serverIs8 ? ['bulkWrite', 'find', 'abortTransaction'] : ['update', 'aggregate', 'abortTransaction'],
     );
   });
 
-  it('a move is find, bulkWrite, find, commitTransaction on 8.0 and 6 messages before 8.0', async () => {
+  it("a move is bulkWrite, find, its outbox event's insert, commitTransaction on 8.0 and 5 messages before 8.0", async () => {
     const created = await api.createOrder(order('2090-05-01T00:00:00.000Z'));
     const id = (created.body as { id: string }).id;
     let status = 0;
@@ -83,9 +85,61 @@ describe('messages per order write', () => {
     expect(status).toBe(200);
     expect(names(sent)).toEqual(
       serverIs8
-        ? ['find', 'bulkWrite', 'find', 'commitTransaction']
-        : ['find', 'update', 'aggregate', 'update', 'insert', 'commitTransaction'],
+        ? ['bulkWrite', 'find', 'insert', 'commitTransaction']
+        : ['update', 'aggregate', 'update', 'insert', 'commitTransaction'],
     );
+    expect(sent.every((command) => command.inTransaction)).toBe(true);
+  });
+
+  it('a move answers with the version it stored as its ETag, keeps createdAt, and needs no read first', async () => {
+    const created = await api.createOrder(order('2090-10-01T00:00:00.000Z'));
+    const id = (created.body as { id: string }).id;
+    const first = await api.updateOrder(id, order('2090-10-01T04:00:00.000Z'));
+    const second = await api.updateOrder(id, { ...order('2090-10-01T04:00:00.000Z'), totalfee: 9 });
+    expect([created.headers.etag, first.headers.etag, second.headers.etag]).toEqual(['"1"', '"2"', '"3"']);
+    const stored = await suite.admin
+      .db(suite.dbName)
+      .collection('orders')
+      .findOne({ _id: id } as never);
+    expect(stored).toMatchObject({
+      version: 3,
+      totalfee: 9,
+      createdAt: new Date((created.body as { createdAt: string }).createdAt),
+    });
+    expect((await api.getOrder(id)).headers.etag).toBe('"3"');
+    expect(second.body).toEqual((await api.getOrder(id)).body);
+  });
+
+  it('refuses a move in the order it always did: 404, then 412, then the window 409, then 422', async () => {
+    const put = (id: string, body: unknown, ifMatch?: string) =>
+      invoke(handlers.updateOrder, {
+        method: 'PUT',
+        route: '/orders/{id}',
+        pathParameters: { id },
+        body,
+        ...(ifMatch && { headers: { 'if-match': ifMatch } }),
+      });
+    const anchor = await api.createOrder(order('2090-11-01T00:00:00.000Z'));
+    expect(anchor.status).toBe(201);
+    const mover = await api.createOrder(order('2090-11-02T00:00:00.000Z'));
+    const id = (mover.body as { id: string }).id;
+    // Too close to the anchor and naming a missing service: every refusal applies at once.
+    const everything = { datetime: '2090-11-01T01:00:00.000Z', totalfee: 1, services: [{ id: 'svc-gone' }] };
+    expect((await put('no-such-order', everything, '"1"')).status).toBe(404);
+    const stale = await put(id, everything, '"7"');
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ detail: expect.stringContaining('version 1') });
+    expect(await put(id, everything, '"1"')).toMatchObject({
+      status: 409,
+      body: { type: '/problems/order-window-conflict' },
+    });
+    expect(await put(id, { ...everything, datetime: '2090-11-03T00:00:00.000Z' }, '"1"')).toMatchObject({
+      status: 422,
+      body: { missingServiceIds: ['svc-gone'] },
+    });
+    // Nothing of the refused moves was kept.
+    expect((await api.getOrder(id)).headers.etag).toBe('"1"');
+    expect((await api.getOrder(id)).body).toEqual(mover.body);
   });
 
   it('a create too close to an order and naming only missing services is the 409, not the 422', async () => {

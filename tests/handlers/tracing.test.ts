@@ -17,7 +17,7 @@ import { handler as createService } from '../../functions/services/create.ts';
 import { useApiDatabase } from '../support/api.ts';
 import { apiGatewayEvent, lambdaContext, type TestRequest } from '../support/apiEvents.ts';
 import { bearer } from '../support/auth.ts';
-import { testMongoUri } from '../support/mongo.ts';
+import { connectTestClient, testMongoUri } from '../support/mongo.ts';
 
 useApiDatabase('handlers_tracing');
 
@@ -56,7 +56,16 @@ async function invokeTraced(handler: ApiHandler, request: TestRequest, sampled =
 const invocationSpan = (spans: ReadableSpan[]) => spans.find((span) => span.kind === SpanKind.SERVER) as ReadableSpan;
 const mongoSpans = (spans: ReadableSpan[]) => spans.filter((span) => span.attributes['db.system.name'] === 'mongodb');
 
+/** Whether the server is MongoDB 8.0 or later (maxWireVersion 25), where a create sends a client bulkWrite. */
+let serverIs8 = false;
+
 beforeAll(async () => {
+  const probe = await connectTestClient();
+  try {
+    serverIs8 = (await probe.db('admin').command({ hello: 1 })).maxWireVersion >= 25;
+  } finally {
+    await probe.close();
+  }
   // The connection string comes from SSM here, as on Lambda.
   delete process.env.MONGODB_URI;
   process.env.MONGODB_URI_PARAMETER = PARAMETER;
@@ -140,9 +149,14 @@ describe('tracing', () => {
     const invocation = invocationSpan(spans);
     expect(invocation.status.code).not.toBe(SpanStatusCode.ERROR);
     const commands = mongoSpans(spans);
-    const names = commands.map((span) => span.name);
-    expect(names).toContain('insert orders');
-    expect(names).toContain('commitTransaction');
+    // Exactly what the create sends: on 8.0 one client bulkWrite (locks, service checks and the
+    // order's insert, on `admin`), the neighbour find, the commit; before 8.0 the collection
+    // commands (lib/db/ordersRepository.ts, claimAndWriteOrder).
+    expect(commands.map((span) => span.name)).toEqual(
+      serverIs8
+        ? ['bulkWrite', 'find orders', 'commitTransaction']
+        : ['update order_window_locks', 'aggregate services', 'insert orders', 'commitTransaction'],
+    );
     for (const span of commands) {
       expect(span.parentSpanContext?.spanId).toBe(invocation.spanContext().spanId);
       // Transactions commit on `admin`; every command on a collection names the API's database.
@@ -151,7 +165,11 @@ describe('tracing', () => {
       }
       expect(span.endTime).not.toEqual(span.startTime);
     }
-    expect(commands.find((span) => span.name === 'insert orders')?.attributes['db.collection.name']).toBe('orders');
+    const onOrders = serverIs8 ? 'find orders' : 'insert orders';
+    expect(commands.find((span) => span.name === onOrders)?.attributes['db.collection.name']).toBe('orders');
+    if (serverIs8) {
+      expect(commands[0]?.attributes).toMatchObject({ 'db.namespace': 'admin', 'db.operation.name': 'bulkWrite' });
+    }
     expect(logLine?.traceId).toBe(lambdaTrace.root);
   });
 

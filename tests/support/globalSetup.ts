@@ -9,6 +9,8 @@ declare module 'vitest' {
     embeddedMongo: boolean;
     /** The release the embedded server presents ('8.0' or '7.0'); undefined against an external server. */
     embeddedMongoVersion: string | undefined;
+    /** Set by a project of vitest.config.ts that runs its files against an embedded server of this release. */
+    embeddedMongoRelease: string | undefined;
   }
 }
 
@@ -24,8 +26,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('embeddedMongoVersion', undefined);
     return async () => {};
   }
-  // EMBEDDED_MONGO_VERSION=7.0 runs the whole suite against the server presenting MongoDB 7.0.
-  const version = process.env.EMBEDDED_MONGO_VERSION;
+  // EMBEDDED_MONGO_VERSION=7.0 runs the whole suite against the server presenting MongoDB 7.0; a
+  // project that names its release (vitest.config.ts) gets a server of that release of its own.
+  const version = project.config.provide?.embeddedMongoRelease ?? process.env.EMBEDDED_MONGO_VERSION;
   if (version !== undefined && version !== '' && !isServerRelease(version))
     throw new Error(`EMBEDDED_MONGO_VERSION=${version}: the embedded server can be 8.0 or 7.0`);
   // Test commands on, as drivers' suites run mongod: the fail-point tests need configureFailPoint.
