@@ -1,5 +1,6 @@
 /** Renders bench/results/latest.md from the report object run.ts also writes as JSON. */
 import type { TracingResults } from '../phases/tracing.ts';
+import { type PreviousRun, renderAgainstPrevious } from './previousRun.ts';
 import type { Summary } from './stats.ts';
 import { renderTracing } from './tracingReport.ts';
 
@@ -350,6 +351,11 @@ export function renderMarkdown(report: Record<string, unknown>): string {
     for (const c of others)
       lines.push(`- ${verdict(c.ratio, c.limit)}: ${c.target}: ${x3(c.ratio)}${missBy(c.ratio, c.limit)}`);
     lines.push('');
+  }
+  const previous = report.previous as PreviousRun | undefined;
+  if (previous) {
+    const warm = report.warm as { roundTrips?: Record<string, number> } | undefined;
+    lines.push(...renderAgainstPrevious(previous, checks, warm?.roundTrips));
   }
   return lines.join('\n');
 }
