@@ -48,7 +48,16 @@ export default defineConfig({
         : [
             {
               extends: true,
-              test: { name: 'again on 7.0', include: BEFORE_8_0_FILES, provide: { embeddedMongoRelease: '7.0' } },
+              test: {
+                name: 'again on 7.0',
+                include: BEFORE_8_0_FILES,
+                provide: { embeddedMongoRelease: '7.0' },
+                // Its own setup, hence its own server: Vitest 5 runs the root's globalSetup once, for
+                // the root project only, and inline projects do not inherit it (without this line
+                // the files ran a second time against the 8.0 server). Its own temp folder first, as
+                // the root's, since a project's setup runs before the root's.
+                globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
+              },
             },
           ]),
     ],
