@@ -34,7 +34,7 @@ import {
   slotAfter,
 } from '../lib/requests.ts';
 import { startCountingProxy } from '../lib/roundTrips.ts';
-import { rotate, seededRandom, summarize } from '../lib/stats.ts';
+import { seededRandom, shuffled, summarize } from '../lib/stats.ts';
 
 const resultsPath = process.argv[2] as string;
 const uri = process.env.MONGODB_URI as string;
@@ -54,15 +54,19 @@ interface Variant<T> {
   run: (input: T) => Promise<unknown>;
 }
 
-/** Runs every variant once per iteration, in a rotating order, timing each call; drops the warm-up. */
+/**
+ * Runs every variant once per iteration, in a fresh random order each time (see `shuffled`: the
+ * same seed every run), timing each call; drops the warm-up.
+ */
 async function interleaved<T>(
   variants: Variant<T>[],
   warmup: number,
   iterations: number,
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const order = seededRandom(2026);
   for (let i = 0; i < warmup + iterations; i++) {
-    for (const variant of rotate(variants, i)) {
+    for (const variant of shuffled(variants, order)) {
       const input = variant.prepare(i);
       const startedAt = performance.now();
       await variant.run(input);

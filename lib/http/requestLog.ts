@@ -27,16 +27,6 @@ export type RequestLogFields = {
   traceId: string | undefined;
 };
 
-const FIELD_ORDER: readonly (keyof RequestLogFields)[] = [
-  'requestId',
-  'route',
-  'method',
-  'path',
-  'status',
-  'durationMs',
-  'traceId',
-];
-
 /**
  * Whether this container writes the request line itself (`requestLine`) rather than through
  * `logger.info`. Decided once, from the environment Powertools reads for the options that change
@@ -57,9 +47,14 @@ function writesOwnLine(): boolean {
   return ownLine;
 }
 
-/** `,"key":value` in JSON, or nothing for what Powertools leaves out (undefined, null and ''). */
-function member(key: string, value: string | number | undefined): string {
-  return value === undefined || value === null || value === '' ? '' : `,"${key}":${JSON.stringify(value)}`;
+/** `,"key":"value"` in JSON, or nothing for what Powertools leaves out (undefined, null and ''). */
+function text(key: string, value: string | undefined): string {
+  return value ? `,"${key}":${JSON.stringify(value)}` : '';
+}
+
+/** `,"key":value` in JSON (NaN and infinities as null, as JSON.stringify writes them), or nothing when absent. */
+function number(key: string, value: number | undefined): string {
+  return value == null ? '' : `,"${key}":${JSON.stringify(value)}`;
 }
 
 /**
@@ -75,8 +70,15 @@ export function requestLine(fields: RequestLogFields): string {
   // sampling_rate: Powertools writes its debug sampling rate, 0 unless POWERTOOLS_LOGGER_SAMPLE_RATE
   // is set (and then writesOwnLine leaves the line to it).
   let line = `{"level":"INFO","message":"request","timestamp":"${new Date().toISOString()}","service":"${SERVICE_NAME}","sampling_rate":0`;
-  line += member('xray_trace_id', getXRayTraceIdFromEnv());
-  for (const key of FIELD_ORDER) line += member(key, fields[key]);
+  line += text('xray_trace_id', getXRayTraceIdFromEnv());
+  // The fields one by one, in the order logRequest gives them: the order Powertools keeps.
+  line += text('requestId', fields.requestId);
+  line += text('route', fields.route);
+  line += text('method', fields.method);
+  line += text('path', fields.path);
+  line += number('status', fields.status);
+  line += number('durationMs', fields.durationMs);
+  line += text('traceId', fields.traceId);
   return `${line}}`;
 }
 
