@@ -55,6 +55,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * `items` in a random order (Fisher-Yates, from `random`). In-process variants are interleaved in
+ * a fresh order each iteration, so that each follows every other equally often: with a rotation
+ * a variant always follows the same neighbour and pays for what that one leaves behind (the
+ * Express baseline's garbage and pending callbacks landed on the handler's GET every time).
+ */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const result = [...items];
+  for (let i = result.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [result[i], result[j]] = [result[j] as T, result[i] as T];
+  }
+  return result;
+}
+
 /** Rotates `items` by `by` positions: runs of the variants are interleaved in a different order each round. */
 export function rotate<T>(items: readonly T[], by: number): T[] {
   const k = ((by % items.length) + items.length) % items.length;

@@ -13,7 +13,9 @@ const service = process.env.POWERTOOLS_SERVICE_NAME || 'service_undefined';
 function write(level, message, attributes) {
   process.stdout.write(JSON.stringify({ level, message, timestamp: new Date().toISOString(), service, ...attributes }) + '\\n');
 }
+export const LogLevelThreshold = { TRACE: 6, DEBUG: 8, INFO: 12, WARN: 16, ERROR: 20, CRITICAL: 24, SILENT: 28 };
 export class Logger {
+  get level() { return LogLevelThreshold.INFO; }
   info(message, attributes) { write('INFO', message, attributes); }
   error(message, attributes) { write('ERROR', message, attributes); }
   warn(message, attributes) { write('WARN', message, attributes); }

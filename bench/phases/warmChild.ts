@@ -35,7 +35,7 @@ import {
   slotAfter,
 } from '../lib/requests.ts';
 import { startCountingProxy } from '../lib/roundTrips.ts';
-import { rotate, seededRandom, summarize } from '../lib/stats.ts';
+import { seededRandom, shuffled, summarize } from '../lib/stats.ts';
 
 const resultsPath = process.argv[2] as string;
 const uri = process.env.MONGODB_URI as string;
@@ -51,23 +51,31 @@ const metricsContext = { functionName: 'createOrder' } as Context;
 
 interface Variant<T> {
   name: string;
+  /** Untimed, before the call. */
   prepare: (i: number) => T;
   run: (input: T) => Promise<unknown>;
+  /** Untimed, after the call (whatever `prepare` changed for it is put back here). */
+  finish?: () => void;
 }
 
-/** Runs every variant once per iteration, in a rotating order, timing each call; drops the warm-up. */
+/**
+ * Runs every variant once per iteration, in a fresh random order each time (see `shuffled`: the
+ * same seed every run), timing each call; drops the warm-up.
+ */
 async function interleaved<T>(
   variants: Variant<T>[],
   warmup: number,
   iterations: number,
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+  const order = seededRandom(2026);
   for (let i = 0; i < warmup + iterations; i++) {
-    for (const variant of rotate(variants, i)) {
+    for (const variant of shuffled(variants, order)) {
       const input = variant.prepare(i);
       const startedAt = performance.now();
       await variant.run(input);
       const elapsed = performance.now() - startedAt;
+      variant.finish?.();
       if (i >= warmup) (samples.get(variant.name) as number[]).push(elapsed);
     }
   }
@@ -130,17 +138,15 @@ async function warm(client: MongoClient) {
         run: (x) => call(getOrder as Invocable, x.event as never, 200),
       },
       {
-        // Diagnostic: the same handler with its one-line request log switched off, to show that log's share.
+        // Diagnostic: the same handler with its one-line request log switched off, to show that
+        // log's share. The level is switched outside the timed call (setLogLevel has a cost of its own).
         name: 'handler, request log off (diagnostic)',
-        prepare: () => ({ id: '', event: events.getOrder(randomId()) }),
-        run: async (x) => {
+        prepare: () => {
           logger.setLogLevel('SILENT');
-          try {
-            await call(getOrder as Invocable, x.event as never, 200);
-          } finally {
-            logger.setLogLevel(logLevel);
-          }
+          return { id: '', event: events.getOrder(randomId()) };
         },
+        run: (x) => call(getOrder as Invocable, x.event as never, 200),
+        finish: () => logger.setLogLevel(logLevel),
       },
       { name: 'driver', prepare: () => ({ id: randomId() }), run: (x) => orders.findOne({ _id: x.id }) },
       {

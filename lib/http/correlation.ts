@@ -13,10 +13,12 @@ const correlationIds = new WeakMap<APIGatewayProxyEventV2, string>();
  * The same event always gets the same id.
  */
 export function correlationIdFor(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>): string {
+  // API Gateway's id is the event's own: nothing to remember (the common case, every request on AWS).
+  const gatewayId = event.requestContext?.requestId;
+  if (gatewayId && gatewayId !== OFFLINE_PLACEHOLDER_REQUEST_ID) return gatewayId;
   let id = correlationIds.get(event);
   if (id === undefined) {
-    const gatewayId = event.requestContext?.requestId;
-    id = gatewayId && gatewayId !== OFFLINE_PLACEHOLDER_REQUEST_ID ? gatewayId : context?.awsRequestId || randomUUID();
+    id = context?.awsRequestId || randomUUID();
     correlationIds.set(event, id);
   }
   return id;

@@ -65,18 +65,21 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
       event,
     }),
   );
+  // Each request that can change data has its own commit scope: how the idempotency middleware
+  // has a key's outcome written in the create's own transaction (lib/db/commitScope.ts). A read
+  // commits nothing, so it goes without.
+  const inner = (event: APIGatewayProxyEventV2, context: Context) =>
+    wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>;
+  const scoped =
+    route?.method === 'GET'
+      ? inner
+      : (event: APIGatewayProxyEventV2, context: Context) => withCommitScope(() => inner(event, context));
   // The metrics middleware sits in an outer chain around the deadline race, so that it counts
   // and flushes the answer the client gets, the deadline's 503 included (the inner chain never
   // sees that one: it is still running when the 503 leaves).
   const answered = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 })
     .use(apiMetrics(route?.successMetric))
-    .handler((event, context) =>
-      answerBeforeDeadline(context, () =>
-        // Each request has its own commit scope: how the idempotency middleware has a key's
-        // outcome written in the create's own transaction (lib/db/commitScope.ts).
-        withCommitScope(() => wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>),
-      ),
-    );
+    .handler((event, context) => answerBeforeDeadline(context, () => scoped(event, context)));
   // The request log is written inside the invocation's span, so that it carries the trace id.
   return (event, context) =>
     traceRequest(event, context, async () => {

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { traceInvocation } from '#lib/observability/tracing';
+import { traceInvocation, tracingEnabled } from '#lib/observability/tracing';
 import { correlationIdFor } from './correlation.ts';
 
 /**
@@ -13,6 +13,8 @@ export function traceRequest(
   context: Pick<Context, 'awsRequestId'>,
   run: () => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
+  // Untraced (tracing off, or not on Lambda): no span, so no attributes to build.
+  if (!tracingEnabled()) return run();
   const gatewayRequestId = event.requestContext?.requestId;
   return traceInvocation(
     event.routeKey || 'request',

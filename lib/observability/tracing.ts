@@ -98,6 +98,7 @@ export function xrayTraceId(traceId: string): string {
 
 /** The X-Ray form of the current trace's id, or undefined outside a traced invocation. */
 export function currentTraceId(): string | undefined {
+  if (!tracing()) return undefined;
   const span = trace.getActiveSpan();
   return span ? xrayTraceId(span.spanContext().traceId) : undefined;
 }

@@ -8,7 +8,7 @@ import AdmZip from 'adm-zip';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_NAMESPACE } from '#lib/observability/metricNames';
-import { apiGatewayEvent } from '../support/apiEvents.ts';
+import { authorizedGatewayEvent } from '../support/apiEvents.ts';
 import { type EmfRecord, parseEmf } from '../support/emf.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import { type PackagedService, PRODUCTION_SETTINGS, packageService } from '../support/serverlessPackage.ts';
@@ -43,16 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await packaged?.cleanup();
 });
-
-/** An event as API Gateway sends it after its JWT authorizer accepted a token with every scope. */
-function gatewayEvent(method: string, route: string, body: unknown): APIGatewayProxyEventV2 {
-  const event = apiGatewayEvent({ method, route, body });
-  const scopes = ['orders:read', 'orders:write', 'services:read', 'services:write'];
-  (event.requestContext as unknown as Record<string, unknown>).authorizer = {
-    jwt: { claims: { sub: 'dry-run-client', scope: scopes.join(' ') }, scopes },
-  };
-  return event;
-}
 
 /**
  * Runs one packaged function over the events in a fresh Node process, as a new on-demand
@@ -105,13 +95,21 @@ async function invokePackaged(
 describe('the packaged handlers, invoked as API Gateway invokes them, write EMF', () => {
   it('counts a created order as OrderCreated and a conflicting one as OrderWindowConflict, one record each', async () => {
     const service = await invokePackaged('createService', [
-      gatewayEvent('POST', '/services', { id: 'emf-1', name: 'Metered' }),
+      authorizedGatewayEvent({ method: 'POST', route: '/services', body: { id: 'emf-1', name: 'Metered' } }),
     ]);
     expect(service.answers[0]?.statusCode, service.answers[0]?.body).toBe(201);
     const datetime = '2032-02-03T04:05:06.000Z';
     const { answers, records, namespace } = await invokePackaged('createOrder', [
-      gatewayEvent('POST', '/orders', { datetime, totalfee: 5, services: [{ id: 'emf-1' }] }),
-      gatewayEvent('POST', '/orders', { datetime, totalfee: 6, services: [{ id: 'emf-1' }] }),
+      authorizedGatewayEvent({
+        method: 'POST',
+        route: '/orders',
+        body: { datetime, totalfee: 5, services: [{ id: 'emf-1' }] },
+      }),
+      authorizedGatewayEvent({
+        method: 'POST',
+        route: '/orders',
+        body: { datetime, totalfee: 6, services: [{ id: 'emf-1' }] },
+      }),
     ]);
     expect(answers.map((answer) => answer.statusCode)).toEqual([201, 409]);
     expect(records).toEqual([

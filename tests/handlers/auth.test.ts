@@ -1,10 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resetConfig } from '#lib/config';
-import { logger } from '#lib/http/requestLog';
 import { routes } from '#lib/http/routes';
 import { handlers, useApiDatabase } from '../support/api.ts';
 import { invoke } from '../support/apiEvents.ts';
 import { bearer, testIssuer } from '../support/auth.ts';
+import { captureRequestLogs } from '../support/requestLogs.ts';
 
 useApiDatabase('handlers_auth');
 
@@ -144,27 +144,31 @@ describe('bearer tokens and scopes', () => {
 
 describe('request logs', () => {
   it('write one line per request with id, route, status and duration, and no token or body', async () => {
-    const info = vi.spyOn(logger, 'info');
     const token = await bearer();
-    await invoke(handlers.createService, {
-      method: 'POST',
-      route: '/services',
-      body: { id: 'log-probe', name: 'secret-name-in-body' },
-      headers: { authorization: token },
-    });
-    expect(info).toHaveBeenCalledOnce();
-    const [message, fields] = info.mock.calls[0] ?? [];
-    expect(message).toBe('request');
-    expect(fields).toMatchObject({
+    const { lines, result } = await captureRequestLogs(() =>
+      invoke(handlers.createService, {
+        method: 'POST',
+        route: '/services',
+        body: { id: 'log-probe', name: 'secret-name-in-body' },
+        headers: { authorization: token },
+      }),
+    );
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 'INFO',
+      message: 'request',
+      service: 'order-management-api',
       route: 'POST /services',
+      method: 'POST',
+      path: '/services',
       status: 201,
       requestId: expect.any(String),
       durationMs: expect.any(Number),
     });
-    const logged = JSON.stringify(info.mock.calls);
+    expect(result.status).toBe(201);
+    const logged = JSON.stringify(lines);
     expect(logged).not.toContain(token.slice(7));
     expect(logged).not.toContain('secret-name-in-body');
     expect(logged).not.toContain('mongodb://');
-    info.mockRestore();
   });
 });

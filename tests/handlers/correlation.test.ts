@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { httpHandler } from '#lib/http/httpHandler';
 import { logger } from '#lib/http/requestLog';
 import { apiGatewayEvent, lambdaContext } from '../support/apiEvents.ts';
+import { captureRequestLogs } from '../support/requestLogs.ts';
 
 const failing = httpHandler(null, {}, async () => {
   throw new Error('boom');
@@ -9,23 +10,21 @@ const failing = httpHandler(null, {}, async () => {
 
 /** Invokes the failing handler with this requestContext.requestId; returns the 500's id and the logged ones. */
 async function failOnce(gatewayRequestId: string | undefined) {
-  const info = vi.spyOn(logger, 'info');
-  const error = vi.spyOn(logger, 'error');
+  // Kept off stderr: the request log is on while the request runs (captureRequestLogs).
+  const error = vi.spyOn(logger, 'error').mockImplementation(() => {});
   const event = apiGatewayEvent({ method: 'GET', route: '/boom', auth: false });
   if (gatewayRequestId === undefined) delete (event.requestContext as { requestId?: string }).requestId;
   else event.requestContext.requestId = gatewayRequestId;
   const context = lambdaContext();
-  const result = await failing(event, context);
+  const { result, lines } = await captureRequestLogs(() => failing(event, context));
   const { correlationId } = JSON.parse(result.body ?? '{}') as { correlationId: string };
-  const logged = [info.mock.calls[0]?.[1], error.mock.calls[0]?.[1]] as {
-    requestId?: string;
-    correlationId?: string;
-  }[];
+  const errorLine = error.mock.calls[0]?.[1] as { correlationId?: string } | undefined;
   vi.restoreAllMocks();
+  expect(lines).toHaveLength(1);
   return {
     correlationId,
-    loggedRequestId: logged[0]?.requestId,
-    loggedCorrelationId: logged[1]?.correlationId,
+    loggedRequestId: lines[0]?.requestId,
+    loggedCorrelationId: errorLine?.correlationId,
     context,
   };
 }

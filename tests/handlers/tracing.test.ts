@@ -9,7 +9,6 @@ import { resetConfig } from '#lib/config';
 import { closeConnection } from '#lib/db/client';
 import { resetConnectionStringCache } from '#lib/db/connectionString';
 import type { ApiHandler } from '#lib/http/httpHandler';
-import { logger } from '#lib/http/requestLog';
 import { startTracing, stopTracing } from '#lib/observability/tracing';
 import { handler as createOrder } from '../../functions/orders/create.ts';
 import { handler as getOrder } from '../../functions/orders/get.ts';
@@ -18,6 +17,7 @@ import { useApiDatabase } from '../support/api.ts';
 import { apiGatewayEvent, lambdaContext, type TestRequest } from '../support/apiEvents.ts';
 import { bearer } from '../support/auth.ts';
 import { connectTestClient, testMongoUri } from '../support/mongo.ts';
+import { captureRequestLogs } from '../support/requestLogs.ts';
 
 useApiDatabase('handlers_tracing');
 
@@ -42,13 +42,11 @@ function lambdaTraceHeader(sampled: boolean) {
 async function invokeTraced(handler: ApiHandler, request: TestRequest, sampled = true) {
   const lambdaTrace = lambdaTraceHeader(sampled);
   process.env._X_AMZN_TRACE_ID = lambdaTrace.header;
-  const info = vi.spyOn(logger, 'info');
   const event = apiGatewayEvent({ ...request, headers: { authorization: await bearer() } });
   const context = lambdaContext();
   exporter.reset();
-  const result = await handler(event, context);
-  const logLine = info.mock.calls.find(([message]) => message === 'request')?.[1] as Record<string, unknown>;
-  info.mockRestore();
+  const { result, lines } = await captureRequestLogs(() => handler(event, context));
+  const logLine = lines[0];
   delete process.env._X_AMZN_TRACE_ID;
   return { result, spans: exporter.getFinishedSpans(), logLine, event, context, lambdaTrace };
 }

@@ -132,3 +132,18 @@ export async function invoke(
   assertResponseMatchesContract({ method: request.method, path: request.route, routeKey: event.routeKey }, response);
   return response;
 }
+
+/** Every scope the API's routes ask for: what a client with full access presents. */
+const ALL_SCOPES = ['orders:read', 'orders:write', 'services:read', 'services:write'];
+
+/**
+ * An event as API Gateway sends it after its JWT authorizer accepted a token with every scope (the
+ * claims a deployed function reads in gateway mode), for tests that run packaged functions.
+ */
+export function authorizedGatewayEvent(request: TestRequest, sub = 'dry-run-client'): APIGatewayProxyEventV2 {
+  const event = apiGatewayEvent(request);
+  (event.requestContext as unknown as Record<string, unknown>).authorizer = {
+    jwt: { claims: { sub, scope: ALL_SCOPES.join(' ') }, scopes: ALL_SCOPES },
+  };
+  return event;
+}

@@ -54,13 +54,15 @@ function outcomeMetric(response: HttpResult, routeSuccessMetric?: MetricName): M
   return undefined;
 }
 
-function count(metric: MetricName | undefined): void {
-  if (metric) metrics.addMetric(metric, MetricUnit.Count, 1);
-}
-
-/** Writes what this invocation counted as one EMF record; nothing (and no warning) for a read. */
-function flush(): void {
-  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+/**
+ * Counts `metric` and writes it at once as this invocation's EMF record. A read counts nothing
+ * and writes nothing (no record, no warning), without asking Powertools' store, which costs an
+ * environment read: nothing else adds to this buffer, so there is nothing else to flush.
+ */
+function countAndFlush(metric: MetricName | undefined): void {
+  if (!metric) return;
+  metrics.addMetric(metric, MetricUnit.Count, 1);
+  metrics.publishStoredMetrics();
 }
 
 /**
@@ -79,15 +81,13 @@ export function apiMetrics(
     },
     after: (request) => {
       const response = request.response as HttpResult | null;
-      if (response) {
-        count(outcomeMetric(response, successMetric));
-        delete response.metric;
-      }
-      flush();
+      if (!response) return;
+      const metric = outcomeMetric(response, successMetric);
+      if (response.metric !== undefined) delete response.metric;
+      countAndFlush(metric);
     },
     onError: () => {
-      count(METRIC.unexpectedError);
-      flush();
+      countAndFlush(METRIC.unexpectedError);
     },
   };
 }
