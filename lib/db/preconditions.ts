@@ -21,7 +21,8 @@ export function idAtVersion(
  * request created since, and answer 412 to a request that set no precondition. With versions, a
  * read tells the two apart; a document that appeared since answers 412, which is true of the
  * moment the write ran either way (If-Match is false on a missing resource: RFC 9110, 13.1.1).
- * The read is inside the write's transaction when `session` is given (the write's snapshot).
+ * With `session` the read is inside the write's transaction, so it sees the write's snapshot: a
+ * document created since is not there, and the answer is the 404 of that moment.
  */
 export async function throwMissingOrStale<D extends { _id: string; version: number }>(
   collection: Collection<D>,
