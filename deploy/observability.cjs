@@ -68,6 +68,8 @@ const API_METRIC = {
   ],
   refusals: ['OrderWindowConflict', 'IdempotentReplay', 'ValidationFailed'],
   failures: ['WriteContention', 'DatabaseUnavailable', 'DeadlineExceeded', 'UnexpectedError'],
+  events: ['EventsSwept', 'EventRelayFailures'],
+  outboxAge: 'OutboxOldestEventAge',
 };
 
 /** An error osls prints as its message alone (it prints the stack of any other). */
@@ -178,6 +180,7 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
     'alarmDatabaseUnavailable',
     'alarmDeadlineExceeded',
     'alarmUnexpectedError',
+    'alarmOutboxOldestEventAgeSeconds',
   ];
   const settings = {};
   for (const name of settingNames) settings[name] = await resolveVariable(`param:${name}`);
@@ -252,6 +255,17 @@ module.exports = async ({ resolveVariable, resolveConfigurationProperty }) => {
       metricOf(namespace, metricName, ownDimensions, 'Sum'),
     );
   }
+
+  // The outbox (docs/events.md): the oldest undelivered event, which the sweep reports every
+  // minute. Missing data breaches: no report means no sweep, and then nothing is being delivered.
+  const outboxAgeThreshold = numberSetting(settings, 'alarmOutboxOldestEventAgeSeconds');
+  resources.OutboxOldestEventAgeAlarm = alarm(
+    `${prefix} outbox oldest event age`,
+    `An order or service event has waited ${outboxAgeThreshold} s or more to be published to EventBridge, or the sweep stopped reporting. Runbook: docs/events.md, "Alarm: outbox oldest event age".`,
+    outboxAgeThreshold,
+    metricOf(namespace, API_METRIC.outboxAge, ownDimensions, 'Maximum'),
+  );
+  resources.OutboxOldestEventAgeAlarm.Properties.TreatMissingData = 'breaching';
 
   // Each function: errors (crashes, timeouts, init failures: the handlers answer their own
   // errors, so these are what they could not), throttles (reserved concurrency reached) and a p99
@@ -370,6 +384,11 @@ function dashboardBody({ fns, namespace, serviceDimension, alarmIds, durationThr
       'Failures: contention, database, deadline (503) and unexpected (500)',
       API_METRIC.failures.map((name) => own(name)),
     ),
+    graph(
+      'Events: published by the sweep (missed by the fast path) and relay failures',
+      API_METRIC.events.map((name) => own(name)),
+    ),
+    graph('Outbox: oldest undelivered event age (s)', [own(API_METRIC.outboxAge, 'Maximum')]),
     graph(
       'Cold starts per function',
       fns.map((fn) => [

@@ -30,6 +30,7 @@ const OPTIONAL = {
   THROTTLE_RATE_LIMIT: () => '100',
   THROTTLE_BURST_LIMIT: () => '200',
   MONGODB_URI_PARAMETER: (stage) => `/order-management-api/${stage}/mongodb-uri`,
+  EVENT_BUS_NAME: (stage) => `order-management-api-${stage}`,
 };
 
 /** Hosts a deployed stage never allows as a CORS origin. */
@@ -102,7 +103,13 @@ function optionalSettings(stage) {
   }
   const throttleRateLimit = rateFrom('THROTTLE_RATE_LIMIT', value('THROTTLE_RATE_LIMIT'));
   const throttleBurstLimit = rateFrom('THROTTLE_BURST_LIMIT', value('THROTTLE_BURST_LIMIT'));
-  return { alarmEmail, metricsNamespace, mongodbUriParameter, throttleRateLimit, throttleBurstLimit };
+  const eventBusName = value('EVENT_BUS_NAME');
+  // The stack creates this bus: EventBridge's rule for a custom bus's name (the account's `default`
+  // bus and the `aws.` partner names are not ours to create).
+  if (!/^[A-Za-z0-9._-]{1,256}$/.test(eventBusName) || eventBusName === 'default' || eventBusName.startsWith('aws.')) {
+    throw settingError(`EVENT_BUS_NAME "${eventBusName}" is not a name for a custom EventBridge bus.`);
+  }
+  return { alarmEmail, metricsNamespace, mongodbUriParameter, throttleRateLimit, throttleBurstLimit, eventBusName };
 }
 
 /**

@@ -1,16 +1,22 @@
 /**
  * `npm start`: the API on serverless-offline, backed by the embedded MongoDB from dev/mongo
- * (data under .data/mongo) unless MONGODB_URI points at a real one. One Ctrl-C stops both.
+ * (data under .data/mongo) unless MONGODB_URI points at a real one. Order and service events go to
+ * a local EventBridge stand-in that prints each one as a line (dev/eventBridgeStandIn.ts): the
+ * write functions' fast path puts them, and the outbox sweep runs here every 30 s, as the
+ * scheduled function does on AWS. One Ctrl-C stops everything.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEV_ISSUER_KEY_PATH, loadOrCreateIssuerKeys, localAuthEnvironment, signToken } from './auth/devIssuer.ts';
+import { startEventBridgeStandIn } from './eventBridgeStandIn.ts';
 import { startEmbeddedMongo } from './mongo/index.ts';
 import { offlineOutputFilter } from './offlineOutput.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const port = Number(process.env.PORT ?? 3000);
+/** How often the outbox sweep runs locally (every minute on AWS; shorter here to show it). */
+const SWEEP_EVERY_MS = 30_000;
 
 async function main(): Promise<void> {
   let uri = process.env.MONGODB_URI;
@@ -32,6 +38,24 @@ async function main(): Promise<void> {
   const authEnvironment: Record<string, string> = authOff ? { AUTH_MODE: 'off' } : localAuthEnvironment(issuer);
   const exampleToken = authOff ? undefined : await signToken(issuer, { expiresInSeconds: 12 * 3600 });
 
+  // What the functions and the sweep below need to publish to the stand-in: its endpoint (the SDK's
+  // own setting), a bus name, and credentials the SDK signs with (the stand-in checks none).
+  const events = await startEventBridgeStandIn((line) => console.log(line));
+  const eventsEnvironment: Record<string, string> = {
+    AWS_ENDPOINT_URL_EVENTBRIDGE: events.endpoint,
+    EVENT_BUS_NAME: 'order-management-api-dev',
+    AWS_REGION: process.env.AWS_REGION ?? 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'local-stand-in',
+    AWS_SECRET_ACCESS_KEY: 'local-stand-in',
+  };
+  Object.assign(process.env, eventsEnvironment, { MONGODB_URI: uri });
+  console.log(`EventBridge stand-in: ${events.endpoint} (each event put prints an [event] line)`);
+  const sweep = setInterval(() => {
+    import('#lib/events/outboxRelay')
+      .then(({ relayToBus }) => relayToBus())
+      .catch((error: unknown) => console.error('outbox sweep failed:', error));
+  }, SWEEP_EVERY_MS);
+
   const offline = spawn(
     process.execPath,
     [`${root}node_modules/serverless/bin/serverless.js`, 'offline', 'start', '--stage', 'dev'],
@@ -45,6 +69,9 @@ async function main(): Promise<void> {
         POWERTOOLS_METRICS_DISABLED: 'true',
         ...process.env,
         ...authEnvironment,
+        ...eventsEnvironment,
+        // No session token from the developer's shell next to the stand-in's key.
+        AWS_SESSION_TOKEN: '',
         MONGODB_URI: uri,
         PORT: String(port),
         SLS_TELEMETRY_DISABLED: '1',
@@ -85,7 +112,9 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(sweep);
     offline.kill('SIGTERM');
+    await events.stop();
     await stopMongo();
     process.exit(code);
   };

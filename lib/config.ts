@@ -24,6 +24,11 @@ export interface AppConfig {
   jwtAudience: string;
   /** Public JWK (JSON) of the local development issuer, for `local` mode. */
   localJwk: string | undefined;
+  /**
+   * The EventBridge bus the relay publishes outbox events to (EVENT_BUS_NAME, a stage setting);
+   * unset: events stay in the outbox and nothing is published (tests, a bare local run).
+   */
+  eventBusName: string | undefined;
 }
 
 /** Pool size when MONGODB_MAX_POOL_SIZE is unset (serverless.yml sets it per stage). */
@@ -54,6 +59,17 @@ function readAuthMode(env: NodeJS.ProcessEnv): AppConfig['authMode'] {
 }
 
 /**
+ * The bus to publish to. Under serverless-offline (a developer's machine, the e2e tests) only a
+ * stand-in named by the SDK's AWS_ENDPOINT_URL_EVENTBRIDGE is published to (`npm start` runs one),
+ * never AWS: serverless.yml gives every stage a bus name, dev included.
+ */
+function eventBusNameFrom(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.EVENT_BUS_NAME) return undefined;
+  if (env.IS_OFFLINE === 'true' && !env.AWS_ENDPOINT_URL_EVENTBRIDGE) return undefined;
+  return env.EVENT_BUS_NAME;
+}
+
+/**
  * Reads the configuration from an environment. Pure, so tests can pass any environment;
  * an invalid ORDER_WINDOW_MINUTES is a deployment error and fails loudly at first use.
  */
@@ -78,6 +94,7 @@ export function readConfig(env: NodeJS.ProcessEnv): AppConfig {
     jwtIssuer: env.JWT_ISSUER || DEFAULT_JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE || 'order-management-api',
     localJwk: env.AUTH_LOCAL_JWK || undefined,
+    eventBusName: eventBusNameFrom(env),
   };
 }
 

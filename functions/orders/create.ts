@@ -1,6 +1,7 @@
 import { createOrder } from '#lib/app/orders';
 import { httpHandler } from '#lib/http/httpHandler';
 import { idempotency } from '#lib/http/middleware/idempotency';
+import { relayAfterWrite } from '#lib/http/middleware/relayEvents';
 import { created } from '#lib/http/responses';
 import { validateOrderInput } from '#lib/schemas/bodyValidators';
 
@@ -9,5 +10,5 @@ export const handler = httpHandler(
   'createOrder',
   { body: validateOrderInput },
   async ({ body }) => created(await createOrder(body), '/orders'),
-  [idempotency('createOrder')],
+  [idempotency('createOrder'), relayAfterWrite()],
 );

@@ -1,6 +1,7 @@
 import { createService } from '#lib/app/serviceRecords';
 import { httpHandler } from '#lib/http/httpHandler';
 import { idempotency } from '#lib/http/middleware/idempotency';
+import { relayAfterWrite } from '#lib/http/middleware/relayEvents';
 import { created } from '#lib/http/responses';
 import { validateServiceInput } from '#lib/schemas/bodyValidators';
 
@@ -9,5 +10,5 @@ export const handler = httpHandler(
   'createService',
   { body: validateServiceInput },
   async ({ body }) => created(await createService(body), '/services'),
-  [idempotency('createService')],
+  [idempotency('createService'), relayAfterWrite()],
 );

@@ -16,6 +16,8 @@ export interface CommitScope {
    * from the committed result exactly as the first time.
    */
   committed?: { result: unknown };
+  /** The token's `sub` of the request (the authorize middleware sets it): the actor its change's event names. */
+  actor?: string;
 }
 
 const scopes = new AsyncLocalStorage<CommitScope>();

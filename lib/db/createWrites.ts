@@ -9,6 +9,7 @@ import {
 } from 'mongodb';
 import { DuplicateIdError } from '#lib/domain/errors';
 import { collections } from './indexes.ts';
+import type { OutboxDocument } from './outbox.ts';
 
 /** MongoDB's CommandNotFound: a server older than 8.0 has no `bulkWrite` admin command. */
 const COMMAND_NOT_FOUND = 59;
@@ -52,10 +53,11 @@ export class ClientBulkWriteUnsupportedError extends Error {
  * `writeLocks` does), checks each referenced service by an update that can never change it
  * (`$setOnInsert` without upsert: matched 1 or 0, no write, so orders booking one service never
  * serialise on its document; it is the snapshot read the 7.0 path does with `find`), then writes
- * the order. Returns the referenced services the snapshot does not hold (the caller aborts with
- * 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An update is
- * preceded by the same kind of probe on the order at its new datetime, which tells a move from an
- * edit in place without a read.
+ * the change's outbox event when it has one (lib/db/outbox.ts: it rides in the same message),
+ * then writes the order. Returns the referenced services the snapshot does not hold (the caller
+ * aborts with 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An
+ * update is preceded by the same kind of probe on the order at its new datetime, which tells a
+ * move from an edit in place without a read.
  *
  * The driver wraps a server error (a WriteConflict's TransientTransactionError label, 59) in a
  * MongoClientBulkWriteError whose `cause` holds it: the cause is rethrown so that the
@@ -64,12 +66,13 @@ export class ClientBulkWriteUnsupportedError extends Error {
 export async function claimAndWrite<T extends { _id: string }>(
   client: MongoClient,
   db: Db,
-  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T> },
+  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T>; event?: OutboxDocument },
   session: ClientSession,
 ): Promise<ClaimOutcome> {
   const locks = `${db.databaseName}.${collections.windowLocks}` as const;
   const services = `${db.databaseName}.${collections.services}` as const;
   const orders = `${db.databaseName}.${collections.orders}` as const;
+  const outbox = `${db.databaseName}.${collections.outboxEvents}` as const;
   const models: ClientBulkWriteModel<Record<string, KeyedDocument>>[] = [
     ...claim.lockKeys.map(
       (key): AnyClientBulkWriteModel<KeyedDocument> => ({
@@ -89,10 +92,13 @@ export async function claimAndWrite<T extends { _id: string }>(
         upsert: false,
       }),
     ),
+    // Before the order's models, whose last stays last (its index names a duplicate id's write error).
+    ...(claim.event ? [outboxModel(outbox, claim.event)] : []),
     ...orderModels(orders, claim.write),
   ];
   const firstServiceIndex = claim.lockKeys.length;
-  const probeIndex = firstServiceIndex + claim.serviceIds.length;
+  // The event's insert, when there is one, sits between the service checks and the order's probe.
+  const probeIndex = firstServiceIndex + claim.serviceIds.length + (claim.event ? 1 : 0);
   try {
     const result = await client.bulkWrite<Record<string, KeyedDocument>>(models, {
       session,
@@ -112,6 +118,11 @@ export async function claimAndWrite<T extends { _id: string }>(
       'insert' in claim.write ? { index: models.length - 1, id: claim.write.insert._id } : undefined,
     );
   }
+}
+
+/** The outbox event's insert. */
+function outboxModel(namespace: `${string}.${string}`, event: OutboxDocument): AnyClientBulkWriteModel<KeyedDocument> {
+  return { namespace, name: 'insertOne', document: { ...event } };
 }
 
 /**

@@ -17,6 +17,7 @@ import { ClientBulkWriteUnsupportedError, claimAndWrite } from './createWrites.t
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
+import { outboxEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -55,9 +56,10 @@ function claimLockKeys(draft: OrderDraft, window: number): string[] {
  * `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing the locks makes the checks
  * atomic.
  *
- * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the insert)
- * and the neighbour find. Before 8.0: the locks' bulkWrite, one aggregate that reads the
- * services and the neighbour, and the insert.
+ * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the
+ * `order.created` outbox event, the insert) and the neighbour find. Before 8.0: the locks'
+ * bulkWrite, one aggregate that reads the services and the neighbour, the insert and the
+ * event's insert.
  */
 async function claimAndWriteOrder(
   { client, db, features }: OrdersConnection,
@@ -70,7 +72,13 @@ async function claimAndWriteOrder(
   const ids = serviceIds(draft);
   const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
-    const claim = await claimAndWrite(client, db, { lockKeys, serviceIds: ids, write: { insert: document } }, session);
+    const event = orderEvent('order.created', document);
+    const claim = await claimAndWrite(
+      client,
+      db,
+      { lockKeys, serviceIds: ids, write: { insert: document }, event },
+      session,
+    );
     // The order is written: the neighbour query excludes its id, as it does for a move.
     const neighbours = await ordersNear(db, draft, window, session);
     await refuseConflict(draft, neighbours, window, session);
@@ -82,6 +90,7 @@ async function claimAndWriteOrder(
   await refuseConflict(draft, neighbours, window, session);
   if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
   await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+  await writeOutboxEvent(db, orderEvent('order.created', document), session);
 }
 
 /**
@@ -91,10 +100,13 @@ async function claimAndWriteOrder(
  * order never conflicts with itself), then UnknownServicesError. Returns the order as stored.
  *
  * On MongoDB 8.0: one client bulkWrite (locks, service checks, the replace as an update that
- * keeps createdAt and increments the version, at a version If-Match allows) and one find that
- * reads the order as updated (its version and createdAt) with its neighbours. Before 8.0: the
- * locks' bulkWrite, one aggregate that reads the services, the neighbour and the order, and the
- * replace. Either way the refusals are decided in the same snapshot as the write.
+ * keeps createdAt and increments the version, at a version If-Match allows), one find that
+ * reads the order as updated (its version and createdAt) with its neighbours, and the
+ * `order.moved`/`order.updated` outbox event's insert: the event holds the stored order, whose
+ * version and createdAt are known only after the find, so it cannot ride in the bulkWrite as the
+ * create's does. Before 8.0: the locks' bulkWrite, one aggregate that reads the services, the
+ * neighbour and the order, the replace and the event's insert. Either way the refusals are
+ * decided in the same snapshot as the write.
  */
 async function claimAndReplaceOrder(
   { client, db, features }: OrdersConnection,
@@ -122,6 +134,12 @@ async function claimAndReplaceOrder(
     await refuseConflict(draft, neighbours, window, session);
     if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
     const document: OrderDocument = { _id: draft.id, ...set, createdAt: order.createdAt, version: order.version };
+    // Its own message: the event carries the version and createdAt, known only after the find.
+    await writeOutboxEvent(
+      db,
+      orderEvent(claim.update.atSameDatetime ? 'order.updated' : 'order.moved', document),
+      session,
+    );
     return { document, moved: !claim.update.atSameDatetime };
   }
   await writeLocks(db, lockKeys, session);
@@ -140,7 +158,9 @@ async function claimAndReplaceOrder(
     version: order.version + 1,
   };
   await db.collection<OrderDocument>(collections.orders).replaceOne({ _id: draft.id }, document, { session });
-  return { document, moved: order.datetime.getTime() !== draft.datetime.getTime() };
+  const moved = order.datetime.getTime() !== draft.datetime.getTime();
+  await writeOutboxEvent(db, orderEvent(moved ? 'order.moved' : 'order.updated', document), session);
+  return { document, moved };
 }
 
 /** What a replace needs of the order it replaces. */
@@ -370,14 +390,40 @@ export async function findOrder(id: string): Promise<OrderDocument> {
 
 /**
  * Deletes an order; NotFoundError when it does not exist, PreconditionFailedError when
- * If-Match names another version. Freeing a slot needs no window lock.
+ * If-Match names another version. Freeing a slot needs no window lock. A transaction so that
+ * the `order.deleted` event commits with the delete.
  */
 export async function deleteOrder(id: string, precondition?: VersionPrecondition): Promise<void> {
-  const { db } = await connection();
+  const { client, db } = await connection();
   const orders = db.collection<OrderDocument>(collections.orders);
-  const { deletedCount } = await orders.deleteOne(idAtVersion(id, precondition));
-  if (deletedCount === 1) return;
-  await throwMissingOrStale(orders, 'order', id, precondition);
+  await inTransaction(client, async (session) => {
+    const deleted = await orders.findOneAndDelete(idAtVersion(id, precondition), {
+      session,
+      projection: { version: 1, createdAt: 1 },
+    });
+    if (!deleted) return throwMissingOrStale(orders, 'order', id, precondition, session);
+    const at = new Date();
+    const event = outboxEvent({
+      type: 'order.deleted',
+      resourceId: id,
+      version: deleted.version + 1,
+      since: deleted.createdAt,
+      at,
+    });
+    await writeOutboxEvent(db, event, session);
+  });
+}
+
+/** The outbox event of a create, move or update that stores `document`. */
+function orderEvent(type: 'order.created' | 'order.moved' | 'order.updated', document: OrderDocument) {
+  return outboxEvent({
+    type,
+    resourceId: document._id,
+    version: document.version,
+    since: document.createdAt,
+    at: document.updatedAt,
+    document,
+  });
 }
 
 /** Filter and position of one page of orders. */

@@ -6,6 +6,7 @@ import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
+import { outboxEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -26,9 +27,9 @@ async function servicesCollection() {
 }
 
 /**
- * Stores a new service; DuplicateIdError when the id is taken. A transaction although it is one
- * insert: a create's Idempotency-Key outcome is written in the same transaction (inTransaction),
- * so a committed create always has it and a retry replays it instead of creating again.
+ * Stores a new service; DuplicateIdError when the id is taken. In one transaction with its
+ * `service.created` event and a create's Idempotency-Key outcome (inTransaction), so a
+ * committed create always has both and a retry replays it instead of creating again.
  */
 export async function insertService(service: { id: string; name: string }, now: Date): Promise<ServiceDocument> {
   const document: ServiceDocument = { _id: service.id, name: service.name, createdAt: now, updatedAt: now, version: 1 };
@@ -36,6 +37,7 @@ export async function insertService(service: { id: string; name: string }, now: 
   try {
     return await inTransaction(client, async (session) => {
       await db.collection<ServiceDocument>(collections.services).insertOne(document, { session });
+      await writeOutboxEvent(db, serviceEvent('service.created', document), session);
       return document;
     });
   } catch (error) {
@@ -63,7 +65,8 @@ export async function listServices(limit: number, afterId: string | undefined): 
 
 /**
  * Replaces a service's name. NotFoundError when it does not exist; PreconditionFailedError
- * when `precondition` (If-Match) names a version it no longer has.
+ * when `precondition` (If-Match) names a version it no longer has. A transaction so that the
+ * `service.renamed` event commits with the change.
  */
 export async function replaceService(
   id: string,
@@ -71,14 +74,30 @@ export async function replaceService(
   now: Date,
   precondition?: VersionPrecondition,
 ): Promise<ServiceDocument> {
-  const services = await servicesCollection();
-  const updated = await services.findOneAndUpdate(
-    idAtVersion(id, precondition),
-    { $set: { name, updatedAt: now }, $inc: { version: 1 } },
-    { returnDocument: 'after', projection: PUBLIC_FIELDS },
-  );
-  if (updated) return updated;
-  return throwMissingOrStale(services, 'service', id, precondition);
+  const { client, db } = await connection();
+  const services = db.collection<ServiceDocument>(collections.services);
+  return inTransaction(client, async (session) => {
+    const updated = await services.findOneAndUpdate(
+      idAtVersion(id, precondition),
+      { $set: { name, updatedAt: now }, $inc: { version: 1 } },
+      { returnDocument: 'after', projection: PUBLIC_FIELDS, session },
+    );
+    if (!updated) return throwMissingOrStale(services, 'service', id, precondition, session);
+    await writeOutboxEvent(db, serviceEvent('service.renamed', updated), session);
+    return updated;
+  });
+}
+
+/** The outbox event of a create or rename that stores `document`. */
+function serviceEvent(type: 'service.created' | 'service.renamed', document: ServiceDocument) {
+  return outboxEvent({
+    type,
+    resourceId: document._id,
+    version: document.version,
+    since: document.createdAt,
+    at: document.updatedAt,
+    document,
+  });
 }
 
 /**
@@ -93,7 +112,7 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
   await inTransaction(client, async (session) => {
     const current = await db
       .collection<ServiceDocument>(collections.services)
-      .findOne({ _id: id }, { session, projection: { version: 1 } });
+      .findOne({ _id: id }, { session, projection: { version: 1, createdAt: 1 } });
     if (!current) throw new NotFoundError('service', id);
     if (!satisfiesPrecondition(precondition, current.version)) {
       throw new PreconditionFailedError('service', id, current.version);
@@ -108,5 +127,13 @@ export async function deleteService(id: string, precondition?: VersionPreconditi
       .collection<ServiceDocument>(collections.services)
       .deleteOne({ _id: id }, { session });
     if (deletedCount === 0) throw new NotFoundError('service', id);
+    const event = outboxEvent({
+      type: 'service.deleted',
+      resourceId: id,
+      version: current.version + 1,
+      since: current.createdAt,
+      at: new Date(),
+    });
+    await writeOutboxEvent(db, event, session);
   });
 }

@@ -2,8 +2,8 @@
  * The API's own CloudWatch metrics (embedded metric format, written by Powertools Metrics): one
  * name per outcome an operator acts on. serverless.yml's alarms and dashboard read these names and
  * tests/deploy checks that every name they use is listed here, so this list is the one source.
- * Every metric is a Count with only the default `service` dimension (no ids, no routes): an alarm
- * then reads one series per stage. Cold starts are Powertools' own `ColdStart` metric, which adds
+ * Every metric is a Count (OutboxOldestEventAge: Seconds) with only the default `service`
+ * dimension (no ids, no routes): an alarm then reads one series per stage. Cold starts are Powertools' own `ColdStart` metric, which adds
  * a `function_name` dimension.
  */
 export const METRIC = {
@@ -35,6 +35,15 @@ export const METRIC = {
   validationFailed: 'ValidationFailed',
   /** A 500: a bug, never a client's doing. */
   unexpectedError: 'UnexpectedError',
+  /**
+   * Outbox events the scheduled sweep published: those the fast path after each write did not
+   * (a frozen or crashed function, a throttled put). Mostly 0; the fast path counts nothing.
+   */
+  eventsSwept: 'EventsSwept',
+  /** Per sweep: events PutEvents still refused after the relay's retries, plus 1 for a sweep that failed outright. */
+  eventRelayFailures: 'EventRelayFailures',
+  /** Seconds since the oldest undelivered outbox event's change (0 when none): the sweep reports it each run. */
+  outboxOldestEventAge: 'OutboxOldestEventAge',
 } as const;
 
 /** One of the API's metric names. */

@@ -1,5 +1,5 @@
 // Runs in a plain Node process, as the Lambda runtime would: imports one packaged handler file
-// (argv[2]) and invokes it with each API Gateway v2 event of the JSON file argv[3], one after
+// (argv[2]) and invokes it with each event (API Gateway v2, or scheduled) of the JSON file argv[3], one after
 // the other, with a Lambda-like context. Prints one JSON line: the results, in order.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -17,7 +17,8 @@ for (const event of events) {
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:${process.env.AWS_REGION}:123456789012:function:${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
     memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
-    awsRequestId: event.requestContext.requestId,
+    // An API Gateway event's request id, or a scheduled event's id (the outbox sweep).
+    awsRequestId: event.requestContext?.requestId ?? event.id,
     logGroupName: `/aws/lambda/${process.env.AWS_LAMBDA_FUNCTION_NAME}`,
     logStreamName: 'dry-run',
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

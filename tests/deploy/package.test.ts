@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import AdmZip from 'adm-zip';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicRoutes, routes } from '#lib/http/routes';
@@ -63,6 +63,11 @@ interface LambdaFunction {
 }
 
 const PROD_SETTINGS = PRODUCTION_SETTINGS;
+
+/** The outbox relay's scheduled sweep (functions/events/sweep.ts), the one function no route calls. */
+const RELAY_FUNCTION = 'relayOutbox';
+/** The bus a prod package creates when EVENT_BUS_NAME is not given. */
+const PROD_EVENT_BUS = 'order-management-api-prod';
 
 type Resource = TemplateResource;
 
@@ -138,7 +143,9 @@ describe('serverless package (deploy dry-run)', () => {
 
   it('deploys every function on nodejs24.x, arm64, 512 MB and 10 s', () => {
     const functions = lambdaFunctions();
-    const expectedNames = new Set([...routes, ...publicRoutes].map((route) => route.functionName).concat('notFound'));
+    const expectedNames = new Set(
+      [...routes, ...publicRoutes].map((route) => route.functionName).concat('notFound', RELAY_FUNCTION),
+    );
     expect(functions).toHaveLength(expectedNames.size);
     for (const [logicalId, fn] of functions) {
       expect(
@@ -234,7 +241,7 @@ describe('serverless package (deploy dry-run)', () => {
     }
   });
 
-  it('grants the functions only the SSM parameter read (and KMS through SSM) and trace uploads beyond their logs', () => {
+  it('grants the functions only the SSM parameter read (and KMS through SSM), PutEvents on the stack’s bus and trace uploads beyond their logs', () => {
     const role = resources.IamRoleLambdaExecution?.Properties as {
       Policies: {
         PolicyDocument: {
@@ -249,11 +256,14 @@ describe('serverless package (deploy dry-run)', () => {
     expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([
       ['ssm:GetParameter'],
       ['kms:Decrypt'],
+      // The outbox relay, on the one bus the stack creates.
+      ['events:PutEvents'],
       // Added by provider.tracing.lambda: Lambda's X-Ray endpoint uploads with the function's role.
       ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
     ]);
     expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/prod/mongodb-uri');
     expect(JSON.stringify(nonLog[1]?.Condition)).toContain('kms:ViaService');
+    expect(nonLog[2]?.Resource).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
     for (const statement of statements) expect(statement.Effect).toBe('Allow');
     const otherRoles = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Role');
     expect(otherRoles).toHaveLength(1);
@@ -369,7 +379,11 @@ describe('serverless package --stage prod: what an operator relies on', () => {
       reserved.set(fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length), value as number);
     }
     const publicLimits = [...reserved].filter(([name]) => PUBLIC_FUNCTIONS.has(name)).map(([, value]) => value);
-    const apiLimits = [...reserved].filter(([name]) => !PUBLIC_FUNCTIONS.has(name)).map(([, value]) => value);
+    const apiLimits = [...reserved]
+      .filter(([name]) => !PUBLIC_FUNCTIONS.has(name) && name !== RELAY_FUNCTION)
+      .map(([, value]) => value);
+    // One sweep at a time: a second would only race the first for the same events.
+    expect(reserved.get(RELAY_FUNCTION)).toBe(1);
     expect(publicLimits).toHaveLength(PUBLIC_FUNCTIONS.size);
     expect(Math.max(...publicLimits)).toBeLessThan(Math.min(...apiLimits));
   });
@@ -510,6 +524,51 @@ describe('serverless package --stage prod: what an operator relies on', () => {
     expect(alarmWidget?.properties.alarms?.length).toBe(resourcesOfType('AWS::CloudWatch::Alarm').length);
   });
 
+  it('creates the event bus the stage setting names and gives its name to every function', () => {
+    const bus = onlyResource('AWS::Events::EventBus');
+    expect(bus.Properties).toEqual({ Name: PROD_EVENT_BUS });
+    expect(resources.EventBus).toBe(bus);
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      expect(fn.Environment.Variables.EVENT_BUS_NAME, logicalId).toBe(PROD_EVENT_BUS);
+    }
+    expect(packaged.template?.Outputs).toMatchObject({
+      EventBusName: { Value: { Ref: 'EventBus' } },
+      EventBusArn: { Value: { 'Fn::GetAtt': ['EventBus', 'Arn'] } },
+    });
+  });
+
+  it('runs the outbox sweep every minute', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties);
+    expect(rules).toHaveLength(1);
+    const [rule] = rules as { ScheduleExpression: string; State: string; Targets: { Arn: unknown }[] }[];
+    expect(rule?.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rule?.State).toBe('ENABLED');
+    const sweep = lambdaFunctions().find(([, fn]) => fn.Code.S3Key.endsWith(`/${RELAY_FUNCTION}.zip`));
+    expect(rule?.Targets.map((target) => target.Arn)).toEqual([{ 'Fn::GetAtt': [sweep?.[0], 'Arn'] }]);
+    expect(sweep?.[1].Handler).toBe('functions/events/sweep.handler');
+  });
+
+  it('alarms when the oldest undelivered event is too old, or the sweep stops reporting it, and charts the relay', () => {
+    const namespace = metricsNamespace();
+    const alarm = resources.OutboxOldestEventAgeAlarm?.Properties as AlarmProperties & Record<string, unknown>;
+    expect(alarm).toMatchObject({
+      Namespace: namespace,
+      MetricName: METRIC.outboxOldestEventAge,
+      Statistic: 'Maximum',
+      Threshold: 600,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'breaching',
+    });
+    expect(String(alarm.AlarmDescription)).toMatch(/Runbook: docs\/events\.md/);
+    const lines = dashboardMetricLines();
+    for (const name of [METRIC.eventsSwept, METRIC.eventRelayFailures, METRIC.outboxOldestEventAge]) {
+      expect(
+        lines.some((line) => line[0] === namespace && line[1] === name),
+        name,
+      ).toBe(true);
+    }
+  });
+
   it("writes the dashboard body in CloudWatch's documented shape (CloudFormation checks none of it)", () => {
     const widgets = dashboardWidgets() as (DashboardWidget & { width: number; height: number })[];
     expect(widgets.length).toBeLessThanOrEqual(500);
@@ -536,10 +595,12 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
   let ssm: Server;
   let ssmEndpoint: string;
   const ssmRequests: { target: string; body: { Name?: string; WithDecryption?: boolean } }[] = [];
+  const putEntries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[] = [];
   const database = uniqueDbName('dryrun');
 
   // Stands in for SSM Parameter Store (AWS JSON 1.1 protocol) so the deployed configuration,
-  // which has no MONGODB_URI, reads the connection string the way it does on AWS.
+  // which has no MONGODB_URI, reads the connection string the way it does on AWS; and for
+  // EventBridge's PutEvents (the same protocol), which accepts every entry.
   beforeAll(async () => {
     ssm = createServer((request, response) => {
       let text = '';
@@ -548,8 +609,17 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
       });
       request.on('end', () => {
         const body = JSON.parse(text || '{}');
-        ssmRequests.push({ target: String(request.headers['x-amz-target']), body });
+        const target = String(request.headers['x-amz-target']);
         response.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        if (target === 'AWSEvents.PutEvents') {
+          putEntries.push(...body.Entries);
+          const results = body.Entries.map((_: unknown, index: number) => ({
+            EventId: `dry-${putEntries.length}-${index}`,
+          }));
+          response.end(JSON.stringify({ FailedEntryCount: 0, Entries: results }));
+          return;
+        }
+        ssmRequests.push({ target, body });
         response.end(
           JSON.stringify({ Parameter: { Name: body.Name, Type: 'SecureString', Value: testMongoUri(), Version: 1 } }),
         );
@@ -579,10 +649,25 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
     return event;
   }
 
+  /** An event as EventBridge Scheduler's rule sends the sweep. */
+  function scheduledEvent(): ScheduledEvent {
+    return {
+      version: '0',
+      id: 'b5d3f1a2-0000-4000-8000-000000000001',
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '123456789012',
+      time: new Date().toISOString(),
+      region: 'eu-west-1',
+      resources: [],
+      detail: {},
+    };
+  }
+
   /** Runs one packaged function's handler over the events, in a fresh Node process. */
   async function invokePackaged(
     functionName: string,
-    events: APIGatewayProxyEventV2[],
+    events: (APIGatewayProxyEventV2 | ScheduledEvent)[],
     extraEnv: Record<string, string> = {},
   ): Promise<(APIGatewayProxyStructuredResultV2 & { statusCode: number })[]> {
     const fn = functionFor(functionName);
@@ -617,6 +702,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
             AWS_SESSION_TOKEN: 'dry-run-token',
             LAMBDA_TASK_ROOT: taskRoot,
             AWS_ENDPOINT_URL_SSM: ssmEndpoint,
+            AWS_ENDPOINT_URL_EVENTBRIDGE: ssmEndpoint,
             POWERTOOLS_LOG_LEVEL: 'SILENT',
             ...extraEnv,
           },
@@ -680,6 +766,37 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
       });
     }
   });
+  it('publishes the writes’ events to the stage’s bus: the sweep puts what the fast path left, with the stable id', async () => {
+    const [service] = await invokePackaged('createService', [
+      gatewayEvent('POST', '/services', { body: { id: 'dry-events', name: 'Evented' } }),
+    ]);
+    expect(service?.statusCode, service?.body as string).toBe(201);
+    const [swept] = (await invokePackaged(RELAY_FUNCTION, [scheduledEvent()])) as unknown as {
+      published: number;
+      failures: number;
+      oldestAgeSeconds: number;
+    }[];
+    // Everything the earlier cases wrote is out now (their fast path or this sweep put it).
+    expect(swept).toMatchObject({ failures: 0, oldestAgeSeconds: 0 });
+    const put = putEntries.filter((entry) => JSON.parse(entry.Detail).resourceId === 'dry-events');
+    expect(put.length).toBeGreaterThanOrEqual(1);
+    const eventIds = new Set(put.map((entry) => JSON.parse(entry.Detail).eventId));
+    expect(eventIds.size).toBe(1);
+    expect(put[0]).toMatchObject({
+      EventBusName: PROD_EVENT_BUS,
+      Source: 'order-management-api',
+      DetailType: 'service.created',
+    });
+    expect(JSON.parse(put[0]?.Detail ?? '')).toMatchObject({
+      type: 'service.created',
+      version: 1,
+      actor: 'dry-run-client',
+      service: JSON.parse(String(service?.body)),
+    });
+    const [again] = (await invokePackaged(RELAY_FUNCTION, [scheduledEvent()])) as unknown as { published: number }[];
+    expect(again?.published).toBe(0);
+  });
+
   it('sends the spans of a packaged handler (invocation, SSM read, each MongoDB command) to the X-Ray endpoint', async () => {
     const endpoint = createSocket('udp4');
     await new Promise<void>((resolve) => endpoint.bind(0, '127.0.0.1', resolve));

@@ -112,6 +112,7 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
     'THROTTLE_RATE_LIMIT',
     'THROTTLE_BURST_LIMIT',
     'MONGODB_URI_PARAMETER',
+    'EVENT_BUS_NAME',
   ];
   function environment(values: Record<string, string>): void {
     for (const name of names) vi.stubEnv(name, values[name] ?? '');
@@ -131,6 +132,7 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
       mongodbUriParameter: '/order-management-api/prod/mongodb-uri',
       throttleRateLimit: 100,
       throttleBurstLimit: 200,
+      eventBusName: 'order-management-api-prod',
     });
   });
 
@@ -149,6 +151,7 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
       THROTTLE_RATE_LIMIT: '50',
       THROTTLE_BURST_LIMIT: '75',
       MONGODB_URI_PARAMETER: '/orders/prod/uri',
+      EVENT_BUS_NAME: 'orders-events.prod',
     });
     expect(await settingsFor('prod')).toEqual({
       jwtIssuer: ISSUER,
@@ -159,6 +162,7 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
       mongodbUriParameter: '/orders/prod/uri',
       throttleRateLimit: 50,
       throttleBurstLimit: 75,
+      eventBusName: 'orders-events.prod',
     });
   });
 
@@ -171,6 +175,9 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
       [{ MONGODB_URI_PARAMETER: 'orders/uri' }, 'MONGODB_URI_PARAMETER must be an SSM parameter path'],
       [{ CORS_ORIGINS: 'https://127.0.0.1:8080' }, 'is a local origin'],
       [{ CORS_ORIGINS: 'app.example.com' }, 'is not an origin'],
+      [{ EVENT_BUS_NAME: 'default' }, 'EVENT_BUS_NAME "default" is not a name for a custom EventBridge bus'],
+      [{ EVENT_BUS_NAME: 'aws.partner' }, 'is not a name for a custom EventBridge bus'],
+      [{ EVENT_BUS_NAME: 'orders bus' }, 'is not a name for a custom EventBridge bus'],
     ];
     for (const [values, message] of cases) {
       environment({ JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, ...values });
@@ -180,6 +187,10 @@ describe('deploy/stageSettings.cjs, the settings read from the environment', () 
 
   it('needs nothing for dev, whose own params hold the developer issuer, audience and origins', async () => {
     environment({});
-    expect(await settingsFor('dev')).toMatchObject({ metricsNamespace: 'OrderManagementApi/dev', corsOrigins: [] });
+    expect(await settingsFor('dev')).toMatchObject({
+      metricsNamespace: 'OrderManagementApi/dev',
+      corsOrigins: [],
+      eventBusName: 'order-management-api-dev',
+    });
   });
 });

@@ -102,20 +102,28 @@ describe('over HTTP', () => {
     expect(await collection('orders').findOne({ _id: id } as Document)).toMatchObject({ version: 2, totalfee: 4 });
   });
 
-  it('a delete whose acknowledgement fails after it applied (91, retried by the driver): 204 and gone', async () => {
+  it('a delete whose commit applied but its acknowledgement failed (91, the driver retries the commit): 204, gone, one event', async () => {
     const created = await send('POST', '/orders', {
       datetime: '2080-05-01T09:00:00.000Z',
       totalfee: 3,
       services: [{ id: 'svc-http' }],
     });
     const id = (created.body as { id: string }).id;
+    // The delete is a transaction (with its outbox event): its commit is the write acknowledged.
     const deleted = await withNextFailed(
-      'delete',
+      'commitTransaction',
       { writeConcernError: { code: 91, codeName: 'ShutdownInProgress', errmsg: 'Replication is being shut down' } },
       () => send('DELETE', `/orders/${id}`),
     );
     expect(deleted.status).toBe(204);
     expect(await collection('orders').countDocuments({ _id: id } as Document)).toBe(0);
+    const events = await collection('outbox_events')
+      .find({ resource: `order/${id}` })
+      .toArray();
+    expect(events.map((event) => [event.type, event.version])).toEqual([
+      ['order.created', 1],
+      ['order.deleted', 2],
+    ]);
   });
 
   it('a service delete whose commit meets a step-down: 204 and gone', async () => {

@@ -52,9 +52,10 @@ describe('a write that matched nothing while the document was being created', ()
     // The connection and its indexes first, so that the only `find` left is the explaining one.
     expect((await api.getOrder('missed-order')).status).toBe(404);
     const orders = suite.admin.db(suite.dbName).collection<{ _id: string }>('orders');
+    // The delete is a findAndModify in its transaction with its order.deleted event.
     const response = await racedByCreate(
       suite,
-      'delete',
+      'findAndModify',
       () =>
         orders.insertOne({
           _id: 'missed-order',

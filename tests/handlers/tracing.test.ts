@@ -147,13 +147,19 @@ describe('tracing', () => {
     const invocation = invocationSpan(spans);
     expect(invocation.status.code).not.toBe(SpanStatusCode.ERROR);
     const commands = mongoSpans(spans);
-    // Exactly what the create sends: on 8.0 one client bulkWrite (locks, service checks and the
-    // order's insert, on `admin`), the neighbour find, the commit; before 8.0 the collection
-    // commands (lib/db/ordersRepository.ts, claimAndWriteOrder).
+    // Exactly what the create sends: on 8.0 one client bulkWrite (locks, service checks, the
+    // outbox event's and the order's inserts, on `admin`), the neighbour find, the commit; before
+    // 8.0 the collection commands (lib/db/ordersRepository.ts, claimAndWriteOrder).
     expect(commands.map((span) => span.name)).toEqual(
       serverIs8
         ? ['bulkWrite', 'find orders', 'commitTransaction']
-        : ['update order_window_locks', 'aggregate services', 'insert orders', 'commitTransaction'],
+        : [
+            'update order_window_locks',
+            'aggregate services',
+            'insert orders',
+            'insert outbox_events',
+            'commitTransaction',
+          ],
     );
     for (const span of commands) {
       expect(span.parentSpanContext?.spanId).toBe(invocation.spanContext().spanId);

@@ -1,6 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { config } from '#lib/config';
+import { commitScope } from '#lib/db/commitScope';
 import { type HttpProblem, PROBLEMS, problemOf } from '../problems.ts';
 import type { Scope } from '../routes.ts';
 
@@ -64,6 +65,9 @@ export function authorize(scope: Scope): MiddlewareObj<APIGatewayProxyEventV2> {
   const admit = (event: APIGatewayProxyEventV2, claims: Record<string, unknown>, scopes: string[]) => {
     if (!scopes.includes(scope)) throw forbidden(scope);
     callers.set(event, `${String(claims.iss ?? '')} ${String(claims.sub ?? '')}`);
+    // The actor the change's event names (lib/db/outbox.ts); a read has no commit scope.
+    const commit = commitScope();
+    if (commit && typeof claims.sub === 'string') commit.actor = claims.sub;
   };
   return {
     // Synchronous unless the token is verified here (local mode): a request in AWS does not
