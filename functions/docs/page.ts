@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { correlationIdFor } from '#lib/http/correlation';
 import { COMMON_HEADERS } from '#lib/http/responses';
-import { DOCS_ASSET_NAMES, type DocsAssetName } from '#lib/schemas/docs';
+import { DOCS_ASSET_NAMES, type DocsAssetName } from '#lib/schemas/docsAssets';
 import { docsHeaders, docsInternalError, docsNotFound } from './docsResponses.ts';
 
 /**

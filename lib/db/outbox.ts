@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClientSession, Db } from 'mongodb';
-import type { EventType } from '#lib/schemas/events';
+import type { EventType } from '#lib/schemas/eventTypes';
 import { commitScope } from './commitScope.ts';
 import { collections } from './indexes.ts';
 import type { OrderDocument } from './ordersRepository.ts';

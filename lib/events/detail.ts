@@ -3,7 +3,8 @@ import { orderRepresentation, serviceRepresentation } from '#lib/app/representat
 import type { OrderDocument } from '#lib/db/ordersRepository';
 import type { OutboxDocument } from '#lib/db/outbox';
 import type { ServiceDocument } from '#lib/db/servicesRepository';
-import { EVENT_SOURCE, type EventDetail, resourceKindOf } from '#lib/schemas/events';
+import type { EventDetail } from '#lib/schemas/events';
+import { EVENT_SOURCE, resourceKindOf } from '#lib/schemas/eventTypes';
 
 /**
  * An outbox event's detail (lib/schemas/events.ts): the resource rendered by the same function

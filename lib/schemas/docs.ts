@@ -1,10 +1,7 @@
 import { Type } from '@sinclair/typebox';
+import { DOCS_ASSET_NAMES, type DocsAssetName } from './docsAssets.ts';
 
-/** The files of the reference page that GET /docs/{asset} serves, bundled with the docs function. */
-export const DOCS_ASSET_NAMES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-initializer.js'] as const;
-
-/** One of the reference page's files. */
-export type DocsAssetName = (typeof DOCS_ASSET_NAMES)[number];
+export { DOCS_ASSET_NAMES, type DocsAssetName } from './docsAssets.ts';
 
 /** Path parameters of GET /docs/{asset}: one of the bundled files (any other name is a 404). */
 export const DocsAssetPathParameters = Type.Object(

@@ -7,30 +7,11 @@
  */
 import { type Static, type TLiteral, type TObject, type TSchema, Type } from '@sinclair/typebox';
 import { ResourceId } from './common.ts';
+import { EVENT_TYPES, type EventType, resourceKindOf } from './eventTypes.ts';
 import { Order, OrderId } from './order.ts';
 import { Service } from './service.ts';
 
-/** The `Source` of every entry the API puts on its bus. */
-export const EVENT_SOURCE = 'order-management-api';
-
-/** Every event type, with what it says happened. */
-export const EVENT_TYPES = {
-  'order.created': 'An order was created (POST /orders).',
-  'order.moved': "An order's datetime changed (PUT /orders/{id}); its fee or services may have changed too.",
-  'order.updated': "An order's fee or services changed and its datetime did not (PUT /orders/{id}).",
-  'order.deleted': 'An order was deleted (DELETE /orders/{id}).',
-  'service.created': 'A service record was created (POST /services).',
-  'service.renamed': "A service record's name was replaced (PUT /services/{id}).",
-  'service.deleted': 'A service record was deleted (DELETE /services/{id}).',
-} as const;
-
-/** One of the event types. */
-export type EventType = keyof typeof EVENT_TYPES;
-
-/** The kind of resource an event type is about: the part before the dot. */
-export function resourceKindOf(type: EventType): 'order' | 'service' {
-  return type.startsWith('order.') ? 'order' : 'service';
-}
+export { EVENT_SOURCE, EVENT_TYPES, type EventType, resourceKindOf } from './eventTypes.ts';
 
 /** What every event's detail carries, whatever its type. */
 function envelope<T extends EventType, I extends TSchema>(type: T, id: I) {

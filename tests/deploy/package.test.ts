@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicRoutes, routes } from '#lib/http/routes';
 import { METRIC } from '#lib/observability/metricNames';
-import { apiGatewayEvent } from '../support/apiEvents.ts';
+import { apiGatewayEvent, authorizedGatewayEvent } from '../support/apiEvents.ts';
 import { testMongoUri, uniqueDbName } from '../support/mongo.ts';
 import {
   type PackagedService,
@@ -199,6 +199,17 @@ describe('serverless package (deploy dry-run)', () => {
         logicalId,
       ).toEqual([]);
     }
+  });
+
+  it('bundles TypeBox in no function: schemas become validators and documents at build time, not at cold start', () => {
+    // TypeBox tags every schema it builds with this registered symbol.
+    const building = lambdaFunctions()
+      .filter(([, fn]) => {
+        const functionName = fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length);
+        return zipOf(functionName).readAsText(handlerFile(fn)).includes('TypeBox.Kind');
+      })
+      .map(([logicalId]) => logicalId);
+    expect(building).toEqual([]);
   });
 
   it('routes the HTTP API exactly as the route table says, each with the JWT authorizer and its scope', () => {
@@ -635,20 +646,6 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
     await new Promise((resolve) => ssm?.close(resolve));
   });
 
-  /** An event as API Gateway sends it after its JWT authorizer accepted a token with every scope. */
-  function gatewayEvent(
-    method: string,
-    route: string,
-    options: Parameters<typeof apiGatewayEvent>[0] extends infer R ? Partial<R> : never = {},
-  ): APIGatewayProxyEventV2 {
-    const event = apiGatewayEvent({ method, route, ...options });
-    const scopes = ['orders:read', 'orders:write', 'services:read', 'services:write'];
-    (event.requestContext as unknown as Record<string, unknown>).authorizer = {
-      jwt: { claims: { sub: 'dry-run-client', scope: scopes.join(' ') }, scopes },
-    };
-    return event;
-  }
-
   /** An event as EventBridge Scheduler's rule sends the sweep. */
   function scheduledEvent(): ScheduledEvent {
     return {
@@ -733,7 +730,9 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
   });
 
   it('answers malformed JSON 400 problem+json from the packaged bundle', async () => {
-    const [answer] = await invokePackaged('createService', [gatewayEvent('POST', '/services', { body: '{"id": ' })]);
+    const [answer] = await invokePackaged('createService', [
+      authorizedGatewayEvent({ method: 'POST', route: '/services', body: '{"id": ' }),
+    ]);
     expect(answer?.statusCode, answer?.body as string).toBe(400);
     expect(answer?.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.parse(answer?.body as string)).toMatchObject({ detail: 'The body is not valid JSON' });
@@ -741,20 +740,26 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
 
   it('creates a service and an order and reads the order back, reading the connection string from SSM', async () => {
     const [service] = await invokePackaged('createService', [
-      gatewayEvent('POST', '/services', { body: { id: 'dry-1', name: 'Inspection' } }),
+      authorizedGatewayEvent({ method: 'POST', route: '/services', body: { id: 'dry-1', name: 'Inspection' } }),
     ]);
     expect(service?.statusCode, service?.body as string).toBe(201);
     const datetime = '2031-01-02T03:04:05.000Z';
     const [created, refused] = await invokePackaged('createOrder', [
-      gatewayEvent('POST', '/orders', {
+      authorizedGatewayEvent({
+        method: 'POST',
+        route: '/orders',
         body: { id: 'dry-order', datetime, totalfee: 12.5, services: [{ id: 'dry-1' }] },
       }),
-      gatewayEvent('POST', '/orders', { body: { datetime, totalfee: 1, services: [{ id: 'dry-1' }] } }),
+      authorizedGatewayEvent({
+        method: 'POST',
+        route: '/orders',
+        body: { datetime, totalfee: 1, services: [{ id: 'dry-1' }] },
+      }),
     ]);
     expect(created?.statusCode, created?.body as string).toBe(201);
     expect(refused?.statusCode).toBe(409);
     const [read] = await invokePackaged('getOrder', [
-      gatewayEvent('GET', '/orders/{id}', { pathParameters: { id: 'dry-order' } }),
+      authorizedGatewayEvent({ method: 'GET', route: '/orders/{id}', pathParameters: { id: 'dry-order' } }),
     ]);
     expect(read?.statusCode).toBe(200);
     expect(JSON.parse(String(read?.body))).toMatchObject({ id: 'dry-order', datetime, totalfee: 12.5 });
@@ -768,7 +773,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
   });
   it('publishes the writes’ events to the stage’s bus: the sweep puts what the fast path left, with the stable id', async () => {
     const [service] = await invokePackaged('createService', [
-      gatewayEvent('POST', '/services', { body: { id: 'dry-events', name: 'Evented' } }),
+      authorizedGatewayEvent({ method: 'POST', route: '/services', body: { id: 'dry-events', name: 'Evented' } }),
     ]);
     expect(service?.statusCode, service?.body as string).toBe(201);
     const [swept] = (await invokePackaged(RELAY_FUNCTION, [scheduledEvent()])) as unknown as {
@@ -805,7 +810,7 @@ describe('each packaged handler in a plain Node process, as deployed', () => {
     try {
       const [answer] = await invokePackaged(
         'createService',
-        [gatewayEvent('POST', '/services', { body: { id: 'dry-traced', name: 'Traced' } })],
+        [authorizedGatewayEvent({ method: 'POST', route: '/services', body: { id: 'dry-traced', name: 'Traced' } })],
         {
           // What Lambda sets with active tracing: its X-Ray endpoint and this invocation's sampled trace.
           AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${endpoint.address().port}`,
