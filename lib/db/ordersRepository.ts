@@ -17,7 +17,7 @@ import { ClientBulkWriteUnsupportedError, claimAndWrite } from './createWrites.t
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
-import { outboxEvent, writeOutboxEvent } from './outbox.ts';
+import { outboxEvent, storedEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -72,7 +72,7 @@ async function claimAndWriteOrder(
   const ids = serviceIds(draft);
   const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
-    const event = orderEvent('order.created', document);
+    const event = storedEvent('order.created', document);
     const claim = await claimAndWrite(
       client,
       db,
@@ -90,7 +90,7 @@ async function claimAndWriteOrder(
   await refuseConflict(draft, neighbours, window, session);
   if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
   await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
-  await writeOutboxEvent(db, orderEvent('order.created', document), session);
+  await writeOutboxEvent(db, storedEvent('order.created', document), session);
 }
 
 /**
@@ -137,7 +137,7 @@ async function claimAndReplaceOrder(
     // Its own message: the event carries the version and createdAt, known only after the find.
     await writeOutboxEvent(
       db,
-      orderEvent(claim.update.atSameDatetime ? 'order.updated' : 'order.moved', document),
+      storedEvent(claim.update.atSameDatetime ? 'order.updated' : 'order.moved', document),
       session,
     );
     return { document, moved: !claim.update.atSameDatetime };
@@ -159,7 +159,7 @@ async function claimAndReplaceOrder(
   };
   await db.collection<OrderDocument>(collections.orders).replaceOne({ _id: draft.id }, document, { session });
   const moved = order.datetime.getTime() !== draft.datetime.getTime();
-  await writeOutboxEvent(db, orderEvent(moved ? 'order.moved' : 'order.updated', document), session);
+  await writeOutboxEvent(db, storedEvent(moved ? 'order.moved' : 'order.updated', document), session);
   return { document, moved };
 }
 
@@ -411,18 +411,6 @@ export async function deleteOrder(id: string, precondition?: VersionPrecondition
       at,
     });
     await writeOutboxEvent(db, event, session);
-  });
-}
-
-/** The outbox event of a create, move or update that stores `document`. */
-function orderEvent(type: 'order.created' | 'order.moved' | 'order.updated', document: OrderDocument) {
-  return outboxEvent({
-    type,
-    resourceId: document._id,
-    version: document.version,
-    since: document.createdAt,
-    at: document.updatedAt,
-    document,
   });
 }
 

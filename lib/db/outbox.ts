@@ -63,6 +63,21 @@ export function outboxEvent(change: ChangeDescription): OutboxDocument {
   };
 }
 
+/** The event of a create or replace that stores `document`, at the version and time it stores. */
+export function storedEvent(
+  type: 'order.created' | 'order.moved' | 'order.updated' | 'service.created' | 'service.renamed',
+  document: OrderDocument | ServiceDocument,
+): OutboxDocument {
+  return outboxEvent({
+    type,
+    resourceId: document._id,
+    version: document.version,
+    since: document.createdAt,
+    at: document.updatedAt,
+    document,
+  });
+}
+
 /** Writes a change's event inside the change's transaction (one insert message). */
 export async function writeOutboxEvent(db: Db, event: OutboxDocument, session: ClientSession): Promise<void> {
   await db.collection<OutboxDocument>(collections.outboxEvents).insertOne(event, { session });

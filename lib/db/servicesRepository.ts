@@ -6,7 +6,7 @@ import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
 import { writeLocks } from './locks.ts';
-import { outboxEvent, writeOutboxEvent } from './outbox.ts';
+import { outboxEvent, storedEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
 
@@ -37,7 +37,7 @@ export async function insertService(service: { id: string; name: string }, now: 
   try {
     return await inTransaction(client, async (session) => {
       await db.collection<ServiceDocument>(collections.services).insertOne(document, { session });
-      await writeOutboxEvent(db, serviceEvent('service.created', document), session);
+      await writeOutboxEvent(db, storedEvent('service.created', document), session);
       return document;
     });
   } catch (error) {
@@ -83,20 +83,8 @@ export async function replaceService(
       { returnDocument: 'after', projection: PUBLIC_FIELDS, session },
     );
     if (!updated) return throwMissingOrStale(services, 'service', id, precondition, session);
-    await writeOutboxEvent(db, serviceEvent('service.renamed', updated), session);
+    await writeOutboxEvent(db, storedEvent('service.renamed', updated), session);
     return updated;
-  });
-}
-
-/** The outbox event of a create or rename that stores `document`. */
-function serviceEvent(type: 'service.created' | 'service.renamed', document: ServiceDocument) {
-  return outboxEvent({
-    type,
-    resourceId: document._id,
-    version: document.version,
-    since: document.createdAt,
-    at: document.updatedAt,
-    document,
   });
 }
 
