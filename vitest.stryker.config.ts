@@ -1,14 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests and the
- * handler tests (against the embedded MongoDB, as in npm test), without the handler files that
+ * The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests, the
+ * handler tests (against the embedded MongoDB, as in npm test) and the journal's tests, without the handler files that
  * wait out the 7 s transaction budget or an outage on purpose, which would make every mutant they
  * cover cost seconds. The suite's own config (vitest.config.ts) is unchanged.
  */
 export default defineConfig({
   test: {
-    include: ['tests/unit/**/*.test.ts', 'tests/handlers/**/*.test.ts'],
+    include: [
+      'tests/unit/**/*.test.ts',
+      'tests/handlers/**/*.test.ts',
+      // The journal's tests start servers of their own in the test worker, so a mutant is active there.
+      'tests/mongo/journal*.test.ts',
+    ],
     exclude: [
       // A freshness check, not a behaviour test: it renders the validators from the (instrumented)
       // sources and compares them byte for byte with the committed ones, so it fails on every mutant.
