@@ -5,10 +5,11 @@
  * these pin each rule exactly and run in milliseconds.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open as openHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serialize } from 'bson';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   describeLoss,
   type Journal,
@@ -24,6 +25,7 @@ const dirs: string[] = [];
 const open: Journal[] = [];
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const journal of open.splice(0)) await journal.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -363,5 +365,125 @@ describe('journal compaction: when it starts', () => {
     await journal.settled();
     expect(journal.deadBytes()).toBe(0);
     expect(lines).toEqual([]);
+  });
+});
+
+describe('journal writes: failure and the no-sync mode', () => {
+  /** FileHandle's prototype (the class is not exported), to spy on its datasync. */
+  async function fileHandlePrototype(): Promise<{ datasync: () => Promise<void> }> {
+    const handle = await openHandle(join(tempDir(), 'probe'), 'w');
+    await handle.close();
+    return Object.getPrototypeOf(handle) as { datasync: () => Promise<void> };
+  }
+  const change = (id: number) => put(undefined, 'c', id) as JournalRecord;
+
+  it('a failed sync fails its unit and every later one, logged once, and nothing more is written', async () => {
+    const dir = tempDir();
+    const { journal, lines } = await load(dir);
+    const proto = await fileHandlePrototype();
+    vi.spyOn(proto, 'datasync').mockRejectedValueOnce(new Error('EIO: the disk went away'));
+    await expect(journal.runUnit(async () => journal.append(change(1)), true)).rejects.toThrow('EIO');
+    expect(journal.failed?.message).toBe('EIO: the disk went away');
+    const size = statSync(join(dir, JOURNAL)).size;
+    await expect(journal.runUnit(async () => journal.append(change(2)), true)).rejects.toThrow('EIO');
+    await expect(journal.runUnit(async () => 'read only', false)).rejects.toThrow('EIO');
+    await expect(journal.barrier()).rejects.toThrow('EIO');
+    journal.append(change(3));
+    await journal.settled();
+    expect(statSync(join(dir, JOURNAL)).size).toBe(size);
+    expect(lines).toEqual([
+      `journal ${join(dir, JOURNAL)}: write failed, no further write will be acknowledged: EIO: the disk went away`,
+    ]);
+  });
+
+  it('records queued while a failing sync is in flight are never written, and the failure is logged once', async () => {
+    const dir = tempDir();
+    const { journal, lines } = await load(dir);
+    const proto = await fileHandlePrototype();
+    let fail = (): void => {};
+    const failed = new Promise<void>((resolve) => {
+      fail = resolve;
+    });
+    const datasync = vi.spyOn(proto, 'datasync').mockImplementationOnce(async () => {
+      await failed;
+      throw new Error('EIO: the disk went away');
+    });
+    const first = journal.runUnit(async () => journal.append(change(1)), true);
+    first.catch(() => {});
+    while (datasync.mock.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    const size = statSync(join(dir, JOURNAL)).size;
+    journal.append(change(2)); // queued behind the sync in flight
+    fail();
+    await expect(first).rejects.toThrow('EIO');
+    await journal.settled();
+    expect(statSync(join(dir, JOURNAL)).size).toBe(size);
+    expect(lines).toHaveLength(1);
+  });
+
+  it('with sync off, writes the records but never syncs them', async () => {
+    const dir = tempDir();
+    const proto = await fileHandlePrototype();
+    const datasync = vi.spyOn(proto, 'datasync');
+    const { journal } = await load(dir, { sync: false });
+    datasync.mockClear();
+    await journal.runUnit(async () => journal.append(change(1)), true);
+    await journal.settled();
+    expect(datasync).not.toHaveBeenCalled();
+    expect(journal.stats).toEqual({ flushes: 1, records: 1 });
+    const ids: unknown[] = [];
+    scanJournal(join(dir, JOURNAL), (p) => {
+      for (const op of p.ops as Array<{ op: string; doc?: { _id: unknown } }>)
+        if (op.op === 'put') ids.push(op.doc?._id);
+    });
+    expect(ids).toEqual([1]);
+  });
+
+  it('journals the changes of one unit as one record, batches flattened, and a unit with none as no record', async () => {
+    const dir = tempDir();
+    const { journal } = await load(dir);
+    const before = journal.stats.records;
+    await journal.runUnit(async () => {
+      journal.append(change(1));
+      journal.append({ op: 'batch', ops: [change(2), { op: 'batch', ops: [change(3)] }] });
+      journal.append({ op: 'batch', ops: [] });
+    }, true);
+    await journal.runUnit(async () => {
+      journal.append({ op: 'batch', ops: [] });
+    }, true);
+    journal.append({ op: 'batch', ops: [] });
+    await journal.settled();
+    expect(journal.stats.records - before).toBe(1);
+    const units: number[][] = [];
+    scanJournal(join(dir, JOURNAL), (p) => {
+      const puts = (p.ops as Array<{ op: string; s?: number }>).filter((o) => o.op === 'put');
+      if (puts.length > 0) units.push(puts.map((o) => o.s as number));
+    });
+    expect(units).toEqual([[1, 2, 3]]);
+  });
+});
+
+describe('journal units: changes applied after the reply', () => {
+  it('a change applied after its unit closed is journaled on its own, never lost', async () => {
+    const dir = tempDir();
+    const { journal } = await load(dir);
+    let late: Promise<void> = Promise.resolve();
+    await journal.runUnit(async () => {
+      journal.append(put(undefined, 'c', 1) as JournalRecord);
+      late = new Promise((resolve) =>
+        setTimeout(() => {
+          journal.append(put(undefined, 'c', 2) as JournalRecord);
+          resolve();
+        }, 5),
+      );
+    }, true);
+    await late;
+    await journal.settled();
+    await journal.barrier();
+    const ids: unknown[] = [];
+    scanJournal(join(dir, JOURNAL), (p) => {
+      for (const op of p.ops as Array<{ op: string; doc?: { _id: unknown } }>)
+        if (op.op === 'put') ids.push(op.doc?._id);
+    });
+    expect(ids).toEqual([1, 2]);
   });
 });
