@@ -6,7 +6,8 @@
  */
 import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
-import { connection, database } from '#lib/db/client';
+import { resetConfig } from '#lib/config';
+import { closeConnection, connection, database } from '#lib/db/client';
 import { commitScope, withCommitScope } from '#lib/db/commitScope';
 import { isDuplicateKeyError } from '#lib/db/errors';
 import {
@@ -231,5 +232,27 @@ describe('indexes and errors', () => {
     expect(isDuplicateKeyError(new MongoServerError({ ok: 0, code: 11000, errmsg: 'E11000' }))).toBe(true);
     expect(isDuplicateKeyError(new MongoServerError({ ok: 0, code: 112, errmsg: 'WriteConflict' }))).toBe(false);
     expect(isDuplicateKeyError(Object.assign(new Error('E11000'), { code: 11000 }))).toBe(false);
+  });
+});
+
+describe('the shared client', () => {
+  it('retries reads and writes and names itself, unless the connection string names the app', async () => {
+    const { client } = await connection();
+    expect(client.options.retryWrites).toBe(true);
+    expect(client.options.retryReads).toBe(true);
+    expect(client.options.appName).toBe('order-management-api');
+    const uri = process.env.MONGODB_URI as string;
+    await closeConnection();
+    process.env.MONGODB_URI = `${uri}${uri.includes('?') ? '&' : '?'}appName=fault-suite`;
+    resetConfig();
+    try {
+      const named = await connection();
+      expect(named.client.options.appName).toBe('fault-suite');
+      expect(named.client).not.toBe(client);
+    } finally {
+      await closeConnection();
+      process.env.MONGODB_URI = uri;
+      resetConfig();
+    }
   });
 });
