@@ -4,7 +4,7 @@
  * the TTL index, and duplicate-key detection. The handler tests reach these through requests;
  * these pin each rule where it is written.
  */
-import { MongoServerError } from 'mongodb';
+import { type CommandStartedEvent, MongoClient, MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { resetConfig } from '#lib/config';
 import { closeConnection, connection, database } from '#lib/db/client';
@@ -22,6 +22,7 @@ import {
 import { collections, ensureIndexes, IDEMPOTENCY_TTL_SECONDS } from '#lib/db/indexes';
 import { inTransaction, TransactionBudgetExceededError } from '#lib/db/transactions';
 import { useApiDatabase } from '../support/api.ts';
+import { testMongoUri } from '../support/mongo.ts';
 
 useApiDatabase('db_modules');
 
@@ -216,6 +217,30 @@ describe('transactions', () => {
     expect(seen).toEqual(['first']);
     expect(await coll.findOne({ _id: 'after-first' })).not.toBeNull();
     expect(commitScope()).toBeUndefined();
+  });
+});
+
+describe('transaction options', () => {
+  it('reads at snapshot and commits with majority write concern', async () => {
+    const client = new MongoClient(testMongoUri(), { monitorCommands: true });
+    const started: CommandStartedEvent[] = [];
+    client.on('commandStarted', (event) => started.push(event));
+    try {
+      await client.connect();
+      const { db } = await connection();
+      await inTransaction(client, (session) =>
+        client
+          .db(db.databaseName)
+          .collection<{ _id: string }>('options_probe')
+          .insertOne({ _id: newKey() }, { session }),
+      );
+    } finally {
+      await client.close();
+    }
+    const insert = started.find((e) => e.commandName === 'insert');
+    expect(insert?.command.readConcern).toEqual({ level: 'snapshot' });
+    const commit = started.find((e) => e.commandName === 'commitTransaction');
+    expect(commit?.command.writeConcern).toMatchObject({ w: 'majority' });
   });
 });
 
