@@ -87,4 +87,64 @@ describe('MongoDB command spans', () => {
     expect(ms(orders?.endTime as [number, number])).toBeGreaterThan(ms(services?.endTime as [number, number]));
     for (const span of [orders, services]) expect(span?.status.code).not.toBe(SpanStatusCode.ERROR);
   });
+
+  it('names a getMore by its collection field, a command without one by its name, and an address without a port as is', async () => {
+    const client = fakeClient();
+    exporter.reset();
+    await traceInvocation('GET /orders', {}, async () => {
+      client.emit('commandStarted', {
+        commandName: 'getMore',
+        databaseName: 'orders',
+        requestId: 7,
+        address: 'db-socket',
+        command: { getMore: 123n, collection: 'orders' },
+      });
+      client.emit('commandSucceeded', { commandName: 'getMore', requestId: 7, address: 'db-socket' });
+      client.emit('commandStarted', {
+        commandName: 'ping',
+        databaseName: 'admin',
+        requestId: 8,
+        address: 'db-socket',
+        command: { ping: 1, collection: 5 },
+      });
+      client.emit('commandFailed', {
+        commandName: 'ping',
+        requestId: 8,
+        address: 'db-socket',
+        failure: Object.assign(new Error('boom'), { name: 'MongoNetworkError' }),
+      });
+      // Replies for commands never seen (or seen twice) are ignored.
+      client.emit('commandSucceeded', { commandName: 'ping', requestId: 8, address: 'db-socket' });
+      client.emit('commandFailed', { commandName: 'ping', requestId: 99, address: 'db-socket', failure: {} });
+      return { statusCode: 200 };
+    });
+    const spans = exporter.getFinishedSpans();
+    const getMore = spans.find((span) => span.name === 'getMore orders');
+    expect(getMore?.attributes).toMatchObject({ 'db.collection.name': 'orders', 'server.address': 'db-socket' });
+    expect(getMore?.attributes).not.toHaveProperty('server.port');
+    const ping = spans.filter((span) => span.name === 'ping');
+    expect(ping).toHaveLength(1);
+    expect(ping[0]?.attributes).not.toHaveProperty('db.collection.name');
+    expect(ping[0]?.attributes['db.response.status_code']).toBe('MongoNetworkError');
+    expect(ping[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'MongoNetworkError' });
+    expect(spans.filter((span) => span.kind === 2)).toHaveLength(2);
+  });
+
+  it('names a failure without a code name or a name plainly as Error', async () => {
+    const client = fakeClient();
+    exporter.reset();
+    await traceInvocation('GET /orders', {}, async () => {
+      client.emit('commandStarted', {
+        commandName: 'find',
+        databaseName: 'o',
+        requestId: 3,
+        address,
+        command: { find: 'x' },
+      });
+      client.emit('commandFailed', { commandName: 'find', requestId: 3, address, failure: {} });
+      return { statusCode: 500 };
+    });
+    const find = exporter.getFinishedSpans().find((span) => span.name === 'find x');
+    expect(find?.attributes['db.response.status_code']).toBe('Error');
+  });
 });

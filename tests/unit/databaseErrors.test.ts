@@ -50,3 +50,58 @@ describe('the transaction budget', () => {
     expect(isWriteContention(serverError(189))).toBe(false);
   });
 });
+
+/** An error of the given class name (the HTTP layer tells errors apart by name, not by driver class). */
+function namedError(name: string, fields: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(name), { name }, fields);
+}
+
+describe('every kind of unavailability the 503 mapping lists', () => {
+  it.each([
+    'MongoServerSelectionError',
+    'MongoNetworkError',
+    'MongoNetworkTimeoutError',
+    'MongoTopologyClosedError',
+    'MongoNotConnectedError',
+    'MongoPoolClearedError',
+    'MongoOperationTimeoutError',
+    'TransactionBudgetExceededError',
+  ])('%s is a 503 by its name alone', (name) => {
+    expect(isDatabaseUnavailable(namedError(name))).toBe(true);
+  });
+
+  it.each([
+    [112, 'WriteConflict'],
+    [10107, 'NotWritablePrimary'],
+    [13435, 'NotPrimaryNoSecondaryOk'],
+    [13436, 'NotPrimaryOrSecondary'],
+    [189, 'PrimarySteppedDown'],
+    [11602, 'InterruptedDueToReplStateChange'],
+    [11600, 'InterruptedAtShutdown'],
+    [91, 'ShutdownInProgress'],
+    [50, 'MaxTimeMSExpired'],
+    [262, 'ExceededTimeLimit'],
+  ])('server code %i (%s) without any label is a 503', (code) => {
+    expect(isDatabaseUnavailable(serverError(code))).toBe(true);
+  });
+
+  it.each(['TransientTransactionError', 'RetryableWriteError', 'UnknownTransactionCommitResult'])(
+    'a server error labelled %s is a 503 whatever its code',
+    (label) => {
+      expect(isDatabaseUnavailable(serverError(2, [label]))).toBe(true);
+      expect(isDatabaseUnavailable(serverError(2, ['SomeOtherLabel']))).toBe(false);
+    },
+  );
+
+  it('reads codes and labels only on MongoDB errors: our own error with code 112 or a label is a bug (500)', () => {
+    expect(isDatabaseUnavailable(namedError('TypeError', { code: 112 }))).toBe(false);
+    expect(isDatabaseUnavailable(namedError('Error', { errorLabels: ['TransientTransactionError'] }))).toBe(false);
+    expect(isDatabaseUnavailable(namedError('MongoSomethingError', { code: '112' }))).toBe(false);
+    expect(isDatabaseUnavailable(namedError('MongoSomethingError', { errorLabels: 'TransientTransactionError' }))).toBe(
+      false,
+    );
+    expect(isWriteContention(namedError('TypeError', { code: 112 }))).toBe(false);
+    expect(isWriteContention(namedError('MongoSomethingError', { code: 112 }))).toBe(true);
+    expect(isWriteContention('WriteConflict')).toBe(false);
+  });
+});
