@@ -132,7 +132,8 @@ describe('authorize switched off', () => {
 
   it('lets every request through and calls the caller anonymous', async () => {
     const { request, event } = requestWith({ headers: {} });
-    await expect(authorize('orders:read').before?.(request)).resolves.toBeUndefined();
+    // The check may answer synchronously (gateway and off modes) or as a promise (local tokens).
+    expect(await authorize('orders:read').before?.(request)).toBeUndefined();
     expect(callerOf(event)).toBe('anonymous');
   });
 });
