@@ -252,32 +252,66 @@ describe('serverless package (deploy dry-run)', () => {
     }
   });
 
-  it('grants the functions only the SSM parameter read (and KMS through SSM), PutEvents on the stack’s bus and trace uploads beyond their logs', () => {
-    const role = resources.IamRoleLambdaExecution?.Properties as {
-      Policies: {
-        PolicyDocument: {
-          Statement: { Effect: string; Action: string[] | string; Resource: unknown; Condition?: unknown }[];
-        };
-      }[];
-    };
-    const statements = role.Policies.flatMap((policy) => policy.PolicyDocument.Statement);
-    const nonLog = statements.filter(
-      (statement) => ![statement.Action].flat().every((action) => action.startsWith('logs:')),
-    );
-    expect(nonLog.map((statement) => [statement.Action].flat())).toEqual([
-      ['ssm:GetParameter'],
-      ['kms:Decrypt'],
-      // The outbox relay, on the one bus the stack creates.
-      ['events:PutEvents'],
-      // Added by provider.tracing.lambda: Lambda's X-Ray endpoint uploads with the function's role.
-      ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-    ]);
-    expect(JSON.stringify(nonLog[0]?.Resource)).toContain('/order-management-api/prod/mongodb-uri');
-    expect(JSON.stringify(nonLog[1]?.Condition)).toContain('kms:ViaService');
-    expect(nonLog[2]?.Resource).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
-    for (const statement of statements) expect(statement.Effect).toBe('Allow');
-    const otherRoles = Object.values(resources).filter((resource) => resource.Type === 'AWS::IAM::Role');
-    expect(otherRoles).toHaveLength(1);
+  it('gives each function a role with only what its code calls: the SSM read (and KMS through SSM) where it imports the SSM client, PutEvents on the stack’s bus where it imports EventBridge’s; logs and trace uploads for all', async () => {
+    type Statement = { Effect: string; Action: string[] | string; Resource: unknown; Condition?: unknown };
+    const statementsOf = (roleId: string): Statement[] =>
+      (
+        (resources[roleId] as Resource).Properties as unknown as {
+          Policies: { PolicyDocument: { Statement: Statement[] } }[];
+        }
+      ).Policies.flatMap((policy) => policy.PolicyDocument.Statement);
+    const rolesUsed = new Set<string>();
+    for (const [logicalId, fn] of lambdaFunctions()) {
+      const roleId = ((fn as unknown as { Role: { 'Fn::GetAtt': [string, string] } }).Role['Fn::GetAtt'] ?? [])[0];
+      rolesUsed.add(roleId);
+      const functionName = fn.Code.S3Key.slice(fn.Code.S3Key.lastIndexOf('/') + 1, -'.zip'.length);
+      const imported = new Set((await importsOf(zipOf(functionName).readAsText(handlerFile(fn)))).map((i) => i.path));
+      const statements = statementsOf(roleId);
+      const nonLog = statements.filter((statement) => ![statement.Action].flat().every((a) => a.startsWith('logs:')));
+      const expected = [
+        ...(imported.has('@aws-sdk/client-ssm') ? [['ssm:GetParameter'], ['kms:Decrypt']] : []),
+        ...(imported.has('@aws-sdk/client-eventbridge') ? [['events:PutEvents']] : []),
+        // What provider.tracing.lambda adds: Lambda's X-Ray endpoint uploads with the function's role.
+        ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+      ];
+      const sorted = (actions: string[][]) => actions.map((a) => a.join(',')).sort();
+      expect(sorted(nonLog.map((statement) => [statement.Action].flat())), logicalId).toEqual(sorted(expected));
+      // Its own log group's writes, and no other logs action.
+      const logActions = statements
+        .flatMap((statement) => [statement.Action].flat())
+        .filter((a) => a.startsWith('logs:'));
+      expect(logActions.sort(), logicalId).toEqual([
+        'logs:CreateLogGroup',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'logs:TagResource',
+      ]);
+      for (const statement of statements) {
+        expect(statement.Effect, logicalId).toBe('Allow');
+        const actions = [statement.Action].flat();
+        if (actions[0]?.startsWith('logs:')) {
+          expect(JSON.stringify(statement.Resource), logicalId).toContain(
+            ':log-group:/aws/lambda/order-management-api-prod',
+          );
+        }
+        if (actions.includes('ssm:GetParameter')) {
+          expect(JSON.stringify(statement.Resource), logicalId).toContain(
+            ':parameter/order-management-api/prod/mongodb-uri"',
+          );
+        }
+        if (actions.includes('kms:Decrypt'))
+          expect(JSON.stringify(statement.Condition), logicalId).toContain('kms:ViaService');
+        if (actions.includes('events:PutEvents'))
+          expect(statement.Resource, logicalId).toEqual({ 'Fn::GetAtt': ['EventBus', 'Arn'] });
+      }
+    }
+    // Three kinds: readers (osls's role), writers and the sweep, and the functions with no database.
+    expect([...rolesUsed].sort()).toEqual(['EventPublisherRole', 'IamRoleLambdaExecution', 'NoDatabaseRole']);
+    expect(
+      resourcesOfType('AWS::IAM::Role')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual([...rolesUsed].sort());
   });
 });
 
