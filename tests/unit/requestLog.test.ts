@@ -108,6 +108,25 @@ describe('logRequest', () => {
     expect(stdout.text).toBe('');
   });
 
+  it('follows a level set after it has written lines at the previous one', async () => {
+    const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
+    const stdout = interceptStdout();
+    try {
+      logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      logger.setLogLevel('WARN');
+      logRequest(event, lambdaContext(), { statusCode: 201 }, performance.now());
+      logger.setLogLevel('DEBUG');
+      logRequest(event, lambdaContext(), { statusCode: 202 }, performance.now());
+    } finally {
+      stdout.restore();
+    }
+    const statuses = stdout.text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { status: number }).status);
+    expect(statuses).toEqual([200, 202]);
+  });
+
   it('leaves the line to Powertools where the container asks for a shape it does not write (TZ not UTC)', async () => {
     vi.resetModules();
     const timezone = process.env.TZ;
