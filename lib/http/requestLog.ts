@@ -1,4 +1,3 @@
-import { Console } from 'node:console';
 import { getXRayTraceIdFromEnv, isDevMode } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -56,7 +55,6 @@ export type RequestLogFields = {
  * must write them here too, or tests/unit/requestLog.test.ts shows the difference.
  */
 let ownLine: boolean | undefined;
-let stdout: Console | undefined;
 /** Whether the level is the container's (not one per invocation, as with concurrent invocations). */
 let sharedLevel = false;
 
@@ -141,8 +139,27 @@ export function logRequest(
     logger.info('request', fields);
     return;
   }
-  // A Console on stdout, as Powertools writes: it swallows write errors (a closed pipe) rather
-  // than failing a request that has been answered.
-  stdout ??= new Console({ stdout: process.stdout, stderr: process.stderr });
-  stdout.info(requestLine(fields));
+  writeLine(requestLine(fields));
+}
+
+/** Listens for stdout's 'error' event, so that it is not thrown as an uncaught error. */
+function ignoreError(): void {}
+
+/** After a write: when it failed and nothing else listens for stdout's errors, the error to follow is swallowed. */
+function afterWrite(error: Error | null | undefined): void {
+  if (error && process.stdout.listenerCount('error') === 0) process.stdout.once('error', ignoreError);
+}
+
+/**
+ * Writes a line to stdout, swallowing write errors (a closed pipe) rather than failing a request
+ * that has been answered, as the Console Powertools writes through does. Written to the stream
+ * directly: a Console also formats its argument and adds and removes an error listener around
+ * every write, in case the stream throws synchronously, which a failed write here cannot escape.
+ */
+function writeLine(line: string): void {
+  try {
+    process.stdout.write(`${line}\n`, afterWrite);
+  } catch {
+    // Stdout gone from under the process: the request has its answer; the line is lost.
+  }
 }

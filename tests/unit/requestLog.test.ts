@@ -108,6 +108,31 @@ describe('logRequest', () => {
     expect(stdout.text).toBe('');
   });
 
+  it('never fails a request that has been answered when stdout fails, at once or later', () => {
+    const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
+    const write = process.stdout.write;
+    const listeners = process.stdout.listeners('error');
+    process.stdout.removeAllListeners('error');
+    try {
+      process.stdout.write = (() => {
+        throw new Error('EBADF: stdout closed');
+      }) as typeof process.stdout.write;
+      expect(() => logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now())).not.toThrow();
+      // A write that fails later: its callback gets the error, then the stream emits it.
+      process.stdout.write = ((_chunk: unknown, callback: (error: Error) => void) => {
+        callback(new Error('EPIPE: broken pipe'));
+        return false;
+      }) as typeof process.stdout.write;
+      logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      expect(() => process.stdout.emit('error', new Error('EPIPE: broken pipe'))).not.toThrow();
+      expect(process.stdout.listenerCount('error')).toBe(0);
+    } finally {
+      process.stdout.write = write;
+      process.stdout.removeAllListeners('error');
+      for (const listener of listeners) process.stdout.on('error', listener as (error: Error) => void);
+    }
+  });
+
   it('follows a level set after it has written lines at the previous one', async () => {
     const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
     const stdout = interceptStdout();
