@@ -78,28 +78,28 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   // every request an AbortController, a request object and two async frames (bench, issue #22).
   const metrics = apiMetrics(route?.successMetric);
   // The request log is written inside the invocation's span, so that it carries the trace id.
-  return (event, context) =>
-    traceRequest(event, context, async () => {
-      const startedAt = performance.now();
-      const request: Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = {
-        event,
-        context,
-        response: undefined,
-        error: undefined,
-        internal: {},
-      };
-      try {
-        metrics.before(request);
-        request.response = await answerBeforeDeadline(context, () => scoped(event, context));
-        metrics.after(request);
-      } catch (error) {
-        request.response = undefined;
-        request.error = error as Error;
-        metrics.onError(request);
-        throw error;
-      }
-      const result = request.response as APIGatewayProxyStructuredResultV2;
-      logRequest(event, context, result, startedAt);
-      return result;
-    });
+  const respond = async (event: APIGatewayProxyEventV2, context: Context) => {
+    const startedAt = performance.now();
+    const request: Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> = {
+      event,
+      context,
+      response: undefined,
+      error: undefined,
+      internal: {},
+    };
+    try {
+      metrics.before(request);
+      request.response = await answerBeforeDeadline(context, () => scoped(event, context));
+      metrics.after(request);
+    } catch (error) {
+      request.response = undefined;
+      request.error = error as Error;
+      metrics.onError(request);
+      throw error;
+    }
+    const result = request.response as APIGatewayProxyStructuredResultV2;
+    logRequest(event, context, result, startedAt);
+    return result;
+  };
+  return (event, context) => traceRequest(event, context, respond);
 }
