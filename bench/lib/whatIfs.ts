@@ -51,7 +51,7 @@ export function allServiceGuardKeys(serviceId) { return [serviceGuardKey(service
  */
 export const withoutMetricsMiddleware: Stub = {
   filter: /middleware\/metrics(\.ts)?$/,
-  contents: `export function apiMetrics() { return { after: () => {} }; }`,
+  contents: `export function apiMetrics() { return { before: () => {}, after: () => {}, onError: () => {} }; }`,
 };
 
 /**

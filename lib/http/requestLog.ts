@@ -1,4 +1,3 @@
-import { Console } from 'node:console';
 import { getXRayTraceIdFromEnv, isDevMode } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger, LogLevelThreshold } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -8,10 +7,29 @@ import { correlationIdFor } from './correlation.ts';
 const SERVICE_NAME = 'order-management-api';
 
 /**
+ * The logger's level as the request line last read it; forgotten whenever the level is set. Read
+ * through Powertools on every request, the level costs an environment read (whether invocations
+ * run concurrently, AWS_LAMBDA_MAX_CONCURRENCY) a few microseconds long on a warm GET.
+ */
+let knownLevel: number | undefined;
+
+/**
+ * Powertools' Logger, which also tells the request line when its level changes. Every change
+ * after construction goes through setLogLevel (a call from our code, Lambda's log level controls,
+ * debug sampling), so a level remembered since the last call is the level.
+ */
+class ServiceLogger extends Logger {
+  override setLogLevel(logLevel: Parameters<Logger['setLogLevel']>[0]): void {
+    knownLevel = undefined;
+    super.setLogLevel(logLevel);
+  }
+}
+
+/**
  * The service's structured JSON logger (AWS Lambda Powertools). Only request metadata is
  * logged: never bodies, headers, tokens or connection strings.
  */
-export const logger = new Logger({ serviceName: SERVICE_NAME });
+export const logger: Logger = new ServiceLogger({ serviceName: SERVICE_NAME });
 
 /**
  * What the request line says beyond Powertools' own keys, in the order it says it. A type, not an
@@ -37,14 +55,26 @@ export type RequestLogFields = {
  * must write them here too, or tests/unit/requestLog.test.ts shows the difference.
  */
 let ownLine: boolean | undefined;
-let stdout: Console | undefined;
+/** Whether the level is the container's (not one per invocation, as with concurrent invocations). */
+let sharedLevel = false;
 
 function writesOwnLine(): boolean {
   if (ownLine === undefined) {
-    const timezone = process.env.TZ;
-    ownLine = !isDevMode() && (!timezone || timezone.includes('UTC')) && !process.env.POWERTOOLS_LOGGER_SAMPLE_RATE;
+    const env = process.env;
+    const timezone = env.TZ;
+    ownLine = !isDevMode() && (!timezone || timezone.includes('UTC')) && !env.POWERTOOLS_LOGGER_SAMPLE_RATE;
+    // Powertools keeps the level per invocation when AWS_LAMBDA_MAX_CONCURRENCY is set (its
+    // shouldUseInvokeStore); the runtime sets it before the function's code is loaded.
+    sharedLevel = !env.AWS_LAMBDA_MAX_CONCURRENCY;
   }
   return ownLine;
+}
+
+/** The logger's level in effect, as LogLevelThreshold numbers it. */
+function levelNow(): number {
+  if (!sharedLevel) return logger.level;
+  knownLevel ??= logger.level;
+  return knownLevel;
 }
 
 /** `,"key":"value"` in JSON, or nothing for what Powertools leaves out (undefined, null and ''). */
@@ -95,7 +125,7 @@ export function logRequest(
   const own = writesOwnLine();
   // Powertools' level, so POWERTOOLS_LOG_LEVEL, setLogLevel and Lambda's log level controls hold;
   // a line that will not be written is not built.
-  if (own && logger.level > LogLevelThreshold.INFO) return;
+  if (own && levelNow() > LogLevelThreshold.INFO) return;
   const fields: RequestLogFields = {
     requestId: correlationIdFor(event, context),
     route: event.routeKey,
@@ -109,8 +139,27 @@ export function logRequest(
     logger.info('request', fields);
     return;
   }
-  // A Console on stdout, as Powertools writes: it swallows write errors (a closed pipe) rather
-  // than failing a request that has been answered.
-  stdout ??= new Console({ stdout: process.stdout, stderr: process.stderr });
-  stdout.info(requestLine(fields));
+  writeLine(requestLine(fields));
+}
+
+/** Listens for stdout's 'error' event, so that it is not thrown as an uncaught error. */
+function ignoreError(): void {}
+
+/** After a write: when it failed and nothing else listens for stdout's errors, the error to follow is swallowed. */
+function afterWrite(error: Error | null | undefined): void {
+  if (error && process.stdout.listenerCount('error') === 0) process.stdout.once('error', ignoreError);
+}
+
+/**
+ * Writes a line to stdout, swallowing write errors (a closed pipe) rather than failing a request
+ * that has been answered, as the Console Powertools writes through does. Written to the stream
+ * directly: a Console also formats its argument and adds and removes an error listener around
+ * every write, in case the stream throws synchronously, which a failed write here cannot escape.
+ */
+function writeLine(line: string): void {
+  try {
+    process.stdout.write(`${line}\n`, afterWrite);
+  } catch {
+    // Stdout gone from under the process: the request has its answer; the line is lost.
+  }
 }

@@ -8,13 +8,14 @@ import { correlationIdFor } from './correlation.ts';
  * access log: the correlation id (the request log's `requestId`), API Gateway's request id and
  * Lambda's invocation id. Never the path's values, the query, headers or the body.
  */
-export function traceRequest(
+export function traceRequest<C extends Pick<Context, 'awsRequestId'>>(
   event: APIGatewayProxyEventV2,
-  context: Pick<Context, 'awsRequestId'>,
-  run: () => Promise<APIGatewayProxyStructuredResultV2>,
+  context: C,
+  run: (event: APIGatewayProxyEventV2, context: C) => Promise<APIGatewayProxyStructuredResultV2>,
 ): Promise<APIGatewayProxyStructuredResultV2> {
-  // Untraced (tracing off, or not on Lambda): no span, so no attributes to build.
-  if (!tracingEnabled()) return run();
+  // Untraced (tracing off, or not on Lambda): no span, so no attributes to build, and `run` is
+  // called as it is (a handler passes the same function every time: no closure per request).
+  if (!tracingEnabled()) return run(event, context);
   const gatewayRequestId = event.requestContext?.requestId;
   return traceInvocation(
     event.routeKey || 'request',
@@ -26,6 +27,6 @@ export function traceRequest(
       ...(event.requestContext?.http?.method && { 'http.request.method': event.requestContext.http.method }),
       ...(event.routeKey && { 'http.route': event.routeKey.slice(event.routeKey.indexOf(' ') + 1) }),
     },
-    run,
+    () => run(event, context),
   );
 }

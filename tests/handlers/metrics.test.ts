@@ -196,6 +196,33 @@ describe('the metrics a handler writes, one EMF record per invocation', () => {
     expect(apiMetricsIn(parseEmf(stdout))).toEqual({ UnexpectedError: 1 });
   });
 
+  it('counts an error that escapes the whole chain as UnexpectedError, once, and rejects with it', async () => {
+    // An error handler of its own that fails: nothing in the chain answers.
+    const escaping = httpHandler(
+      null,
+      {},
+      async () => {
+        throw new TypeError('a bug');
+      },
+      [
+        {
+          onError: () => {
+            throw new Error('the error handler failed too');
+          },
+        },
+      ],
+    );
+    let rejected: unknown;
+    const { stdout } = await captureStdout(() =>
+      escaping(apiGatewayEvent({ method: 'GET', route: '/failing' }), lambdaContext()).catch((error: unknown) => {
+        rejected = error;
+      }),
+    );
+    expect(rejected).toBeInstanceOf(Error);
+    expect((rejected as Error).message).toBe('the error handler failed too');
+    expect(apiMetricsIn(parseEmf(stdout))).toEqual({ UnexpectedError: 1 });
+  });
+
   it('counts an error that escapes every other handler as UnexpectedError, and lets it through', async () => {
     // problemErrors answers every error it meets; this is the middleware's own last resort.
     const middleware = apiMetrics(METRIC.orderCreated);

@@ -118,6 +118,18 @@ describe('authorize behind API Gateway', () => {
     expect(callerOf(noSubject.event)).toBe('https://issuer ');
   });
 
+  it('tells two callers of the same issuer apart by subject, from the claims on each event', async () => {
+    const callers: string[] = [];
+    for (const sub of ['user-1', 'user-2']) {
+      const { request, event } = requestWith(
+        gateway({ claims: { iss: 'https://issuer', sub }, scopes: ['orders:read'] }),
+      );
+      await authorize('orders:read').before?.(request);
+      callers.push(callerOf(event));
+    }
+    expect(callers).toEqual(['https://issuer user-1', 'https://issuer user-2']);
+  });
+
   it("answers 403 when the gateway's scopes lack the route's, even if the claims have it", async () => {
     const problem = await outcome(
       'orders:read',

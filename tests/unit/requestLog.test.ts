@@ -108,6 +108,50 @@ describe('logRequest', () => {
     expect(stdout.text).toBe('');
   });
 
+  it('never fails a request that has been answered when stdout fails, at once or later', () => {
+    const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
+    const write = process.stdout.write;
+    const listeners = process.stdout.listeners('error');
+    process.stdout.removeAllListeners('error');
+    try {
+      process.stdout.write = (() => {
+        throw new Error('EBADF: stdout closed');
+      }) as typeof process.stdout.write;
+      expect(() => logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now())).not.toThrow();
+      // A write that fails later: its callback gets the error, then the stream emits it.
+      process.stdout.write = ((_chunk: unknown, callback: (error: Error) => void) => {
+        callback(new Error('EPIPE: broken pipe'));
+        return false;
+      }) as typeof process.stdout.write;
+      logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      expect(() => process.stdout.emit('error', new Error('EPIPE: broken pipe'))).not.toThrow();
+      expect(process.stdout.listenerCount('error')).toBe(0);
+    } finally {
+      process.stdout.write = write;
+      process.stdout.removeAllListeners('error');
+      for (const listener of listeners) process.stdout.on('error', listener as (error: Error) => void);
+    }
+  });
+
+  it('follows a level set after it has written lines at the previous one', async () => {
+    const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
+    const stdout = interceptStdout();
+    try {
+      logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      logger.setLogLevel('WARN');
+      logRequest(event, lambdaContext(), { statusCode: 201 }, performance.now());
+      logger.setLogLevel('DEBUG');
+      logRequest(event, lambdaContext(), { statusCode: 202 }, performance.now());
+    } finally {
+      stdout.restore();
+    }
+    const statuses = stdout.text
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { status: number }).status);
+    expect(statuses).toEqual([200, 202]);
+  });
+
   it('leaves the line to Powertools where the container asks for a shape it does not write (TZ not UTC)', async () => {
     vi.resetModules();
     const timezone = process.env.TZ;

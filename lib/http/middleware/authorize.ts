@@ -62,9 +62,8 @@ async function verifyLocally(authorization: string | undefined): Promise<Record<
  * request context; locally the token is verified here. See AppConfig.authMode.
  */
 export function authorize(scope: Scope): MiddlewareObj<APIGatewayProxyEventV2> {
-  const admit = (event: APIGatewayProxyEventV2, claims: Record<string, unknown>, scopes: string[]) => {
+  const admit = (claims: Record<string, unknown>, scopes: string[]) => {
     if (!scopes.includes(scope)) throw forbidden(scope);
-    callers.set(event, `${String(claims.iss ?? '')} ${String(claims.sub ?? '')}`);
     // The actor the change's event names (lib/db/outbox.ts); a read has no commit scope.
     const commit = commitScope();
     if (commit && typeof claims.sub === 'string') commit.actor = claims.sub;
@@ -78,22 +77,40 @@ export function authorize(scope: Scope): MiddlewareObj<APIGatewayProxyEventV2> {
       if (settings.authMode === 'gateway') {
         const jwt = (request.event.requestContext as GatewayJwtContext).authorizer?.jwt;
         if (!jwt?.claims) throw unauthorized('A bearer token is required');
-        admit(request.event, jwt.claims, jwt.scopes ?? scopesOf(jwt.claims));
+        // The caller is not remembered: callerOf reads it from these claims, on the event.
+        admit(jwt.claims, jwt.scopes ?? scopesOf(jwt.claims));
         return;
       }
-      return verifyLocally(request.event.headers?.authorization).then((claims) =>
-        admit(request.event, claims, scopesOf(claims)),
-      );
+      return verifyLocally(request.event.headers?.authorization).then((claims) => {
+        admit(claims, scopesOf(claims));
+        callers.set(request.event, callerFrom(claims));
+      });
     },
   };
 }
 
+/** The callers of requests whose tokens were verified here (local mode). */
 const callers = new WeakMap<APIGatewayProxyEventV2, string>();
+
+/** A caller as its token's claims name it: issuer and subject. */
+function callerFrom(claims: Record<string, unknown>): string {
+  return `${String(claims.iss ?? '')} ${String(claims.sub ?? '')}`;
+}
 
 /**
  * Who made an authorised request: the token's issuer and subject (`anonymous` with auth off).
  * Idempotency keys are scoped by it, so two callers choosing the same key never collide.
+ * Behind API Gateway the verified claims travel with the event (only its authorizer puts them
+ * there), so the caller is read from them when asked for, which only an Idempotency-Key does,
+ * rather than remembered for every request: a WeakMap entry per request cost a warm GET over a
+ * microsecond, and the garbage collector more (bench, issue #22).
  */
 export function callerOf(event: APIGatewayProxyEventV2): string {
-  return callers.get(event) ?? 'anonymous';
+  const verified = callers.get(event);
+  if (verified !== undefined) return verified;
+  if (config().authMode === 'gateway') {
+    const claims = (event.requestContext as GatewayJwtContext | undefined)?.authorizer?.jwt?.claims;
+    if (claims) return callerFrom(claims);
+  }
+  return 'anonymous';
 }

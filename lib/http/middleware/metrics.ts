@@ -1,5 +1,5 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { MiddlewareObj } from '@middy/core';
+import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '#lib/observability/metricNames';
 import { PROBLEMS } from '../problems.ts';
@@ -65,6 +65,13 @@ function countAndFlush(metric: MetricName | undefined): void {
   metrics.publishStoredMetrics();
 }
 
+/** A middleware whose every step is synchronous and answers nothing itself (it only counts). */
+export type CountingMiddleware = {
+  [Step in 'before' | 'after' | 'onError']: (
+    request: Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
+  ) => void;
+} & MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
 /**
  * Counts each invocation's outcome and flushes it once: cold starts with Powertools' own
  * `ColdStart` metric (before), the answer's metric (after, see outcomeMetric), and an error that
@@ -72,9 +79,7 @@ function countAndFlush(metric: MetricName | undefined): void {
  * request, deadline included, so it sees the answer the client gets. `successMetric` is the
  * route's (routes.ts); the answer's own `metric` field, if any, is removed here.
  */
-export function apiMetrics(
-  successMetric?: MetricName,
-): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function apiMetrics(successMetric?: MetricName): CountingMiddleware {
   return {
     before: (request) => {
       metrics.captureColdStartMetric(request.context.functionName);

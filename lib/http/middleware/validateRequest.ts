@@ -79,22 +79,24 @@ export function validateRequest<B, P, Q>(
   return {
     before: (request) => {
       const event = request.event;
-      const problems: FieldProblem[] = [];
+      // Created on the first bad part only: a valid request allocates no list.
+      let problems: FieldProblem[] | undefined;
       if (validators.path) {
         event.pathParameters ??= {};
-        if (!validators.path(event.pathParameters))
-          problems.push(...fieldProblems('path', validators.path.errors ?? []));
+        if (!validators.path(event.pathParameters)) {
+          problems = fieldProblems('path', validators.path.errors ?? []);
+        }
       }
       if (validators.query) {
         event.queryStringParameters ??= {};
         if (!validators.query(event.queryStringParameters)) {
-          problems.push(...fieldProblems('query', validators.query.errors ?? []));
+          problems = [...(problems ?? []), ...fieldProblems('query', validators.query.errors ?? [])];
         }
       }
       if (validators.body && !validators.body(event.body)) {
-        problems.push(...fieldProblems('body', validators.body.errors ?? []));
+        problems = [...(problems ?? []), ...fieldProblems('body', validators.body.errors ?? [])];
       }
-      if (problems.length > 0) throw validationProblem(problems);
+      if (problems && problems.length > 0) throw validationProblem(problems);
     },
   };
 }
