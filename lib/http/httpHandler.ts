@@ -1,4 +1,4 @@
-import type { MiddlewareObj, Request } from '@middy/core';
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { withCommitScope } from '#lib/db/commitScope';
 import type { VersionPrecondition } from '#lib/domain/versions';
@@ -9,7 +9,6 @@ import { jsonBody } from './middleware/jsonBody.ts';
 import { apiMetrics } from './middleware/metrics.ts';
 import { problemErrors } from './middleware/problemErrors.ts';
 import { type RequestValidators, validateRequest } from './middleware/validateRequest.ts';
-import { middlewareChain } from './middlewareChain.ts';
 import { logRequest } from './requestLog.ts';
 import { traceRequest } from './requestTrace.ts';
 import type { HttpResult } from './responses.ts';
@@ -48,13 +47,16 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   extra: MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] = [],
 ): ApiHandler {
   const route = functionName === null ? undefined : routeFor(functionName);
-  // No early timeout of the chain's own: answerBeforeDeadline below covers the whole request,
-  // middlewares included.
-  const middlewares: MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>[] = [problemErrors()];
-  if (route) middlewares.push(authorize(route.scope));
-  if (validators.body) middlewares.push(jsonBody());
-  middlewares.push(validateRequest(validators), ...extra);
-  const wrapped = middlewareChain(middlewares, (event) =>
+  // middy's early timeout (5 ms by default, answered as an error) is off: answerBeforeDeadline
+  // below covers the whole request, middlewares included.
+  const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: 0 }).use(
+    problemErrors(),
+  );
+  if (route) handler.use(authorize(route.scope));
+  if (validators.body) handler.use(jsonBody());
+  handler.use(validateRequest(validators));
+  for (const middleware of extra) handler.use(middleware);
+  const wrapped = handler.handler((event) =>
     run({
       body: event.body as B,
       path: event.pathParameters as P,
@@ -66,10 +68,12 @@ export function httpHandler<B = undefined, P = undefined, Q = undefined>(
   // Each request that can change data has its own commit scope: how the idempotency middleware
   // has a key's outcome written in the create's own transaction (lib/db/commitScope.ts). A read
   // commits nothing, so it goes without.
+  const inner = (event: APIGatewayProxyEventV2, context: Context) =>
+    wrapped(event, context) as Promise<APIGatewayProxyStructuredResultV2>;
   const scoped =
     route?.method === 'GET'
-      ? wrapped
-      : (event: APIGatewayProxyEventV2, context: Context) => withCommitScope(() => wrapped(event, context));
+      ? inner
+      : (event: APIGatewayProxyEventV2, context: Context) => withCommitScope(() => inner(event, context));
   // The metrics middleware runs around the deadline race, so that it counts and flushes the
   // answer the client gets, the deadline's 503 included (the inner chain never sees that one: it
   // is still running when the 503 leaves). It runs as a middy chain of that one middleware would
