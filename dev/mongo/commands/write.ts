@@ -127,6 +127,7 @@ async function updateStatement(
     hint: op.hint,
     variables,
     collation,
+    compiled: query,
   });
   let matched = 0;
   let modified = 0;
@@ -259,6 +260,7 @@ const del: CommandSpec = {
         hint: op.hint,
         variables,
         collation,
+        compiled: query,
       });
       for (const target of targets) {
         const id = keyString(target._id);
@@ -328,6 +330,7 @@ const findAndModify: CommandSpec = {
             hint: cmd.hint,
             variables,
             collation,
+            compiled: query,
           })[0]
         : undefined;
       if (target && coll) {
