@@ -141,6 +141,7 @@ async function updateStatement(
         query: q,
         isInsert: false,
         variables: updateVariables,
+        kind,
       });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
@@ -154,7 +155,7 @@ async function updateStatement(
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
     const doc = withIdFirst(
-      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables }),
+      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables, kind }),
     );
     checkId(doc._id);
     checkSize(doc);

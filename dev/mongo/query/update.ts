@@ -265,9 +265,16 @@ export function upsertSeed(query: Doc, kind: 'operators' | 'replacement' | 'pipe
 export function applyUpdate(
   doc: Doc,
   u: unknown,
-  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean; variables?: Doc | undefined },
+  opts: {
+    arrayFilters?: Doc[] | undefined;
+    query?: Doc | undefined;
+    isInsert: boolean;
+    variables?: Doc | undefined;
+    /** What `updateKind(u)` returned for this same `u`, when the caller has it (it validates `u` again otherwise). */
+    kind?: ReturnType<typeof updateKind> | undefined;
+  },
 ): Doc {
-  const kind = updateKind(u);
+  const kind = opts.kind ?? updateKind(u);
   const oldId = doc._id;
   let next: Doc;
   try {
