@@ -4,6 +4,7 @@
  * copying mingo's operator context on every statement. These pin that the results are exactly what
  * mingo's own entry points give with fresh options.
  */
+import { Decimal128, Long } from 'bson';
 import { find, update as mingoUpdate } from 'mingo';
 import { Query } from 'mingo/query';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +88,42 @@ describe('filters compiled with options made once', () => {
     const shared = bsonQuery(filter as Doc);
     expect(docs.map((d) => shared.test(d))).toEqual(docs.map((d) => fresh.test(d)));
   });
+
+  // BSON equality across numeric types, arrays, dotted paths, NaN and missing fields.
+  const equalityDocs: Doc[] = [
+    { _id: 5 },
+    { _id: 5.0 },
+    { _id: Long.fromNumber(5) },
+    { _id: new Decimal128('5.00') },
+    { _id: '5' },
+    { _id: [5] },
+    { _id: { a: 5 } },
+    { _id: null },
+    {},
+    { _id: Number.NaN },
+    { _id: true, tags: ['red', 'blue'], nested: { deep: { k: 1 } } },
+    { _id: 'k', tags: 'red', nested: [{ deep: { k: 1 } }, { deep: { k: 2 } }] },
+  ];
+  const equalities: Doc[] = [
+    { _id: 5 },
+    { _id: '5' },
+    { _id: true },
+    { _id: Number.NaN },
+    { _id: 'k', tags: 'red' },
+    { tags: 'red' },
+    { 'nested.deep.k': 2 },
+    { 'nested.deep.k': 1, _id: true },
+    { 'tags.1': 'blue' },
+  ];
+
+  it.each(equalities.map((f) => [String(Object.entries(f)), f]))(
+    'equality %s matches what a fresh query matches',
+    (_, filter) => {
+      const fresh = new Query(filter as Doc, { context: BSON_CONTEXT });
+      const shared = bsonQuery(filter as Doc);
+      expect(equalityDocs.map((d) => shared.test(d))).toEqual(equalityDocs.map((d) => fresh.test(d)));
+    },
+  );
 
   it('evaluates $$NOW per query, not once for all', async () => {
     const first = bsonQuery({ $expr: { $gt: ['$$NOW', '$when'] } });
