@@ -20,6 +20,7 @@ import { checkedExpressionOps } from './checked-expressions.ts';
 import type { Collation } from './collation.ts';
 import { MongoCommandError } from './errors.ts';
 import { bsonAccumulatorOps, bsonExpressionOps } from './expressions.ts';
+import { sharedOptions } from './mingo-options.ts';
 import { compareBson, type StringCompare, typeClass } from './order.ts';
 
 type Doc = Record<string, unknown>;
@@ -286,11 +287,16 @@ export const BSON_CONTEXT = Context.init({
   window: windowOps as never,
 });
 
+/** The options of a filter without `let` variables or a collation (see mingo-options.ts). */
+const PLAIN_QUERY_OPTIONS = sharedOptions({ context: BSON_CONTEXT });
+
 /**
  * Compiles a filter with MongoDB's comparison semantics (mingo errors propagate as thrown); string
  * comparisons follow `collation` when given (it rides in mingo's `collation` option).
  */
 export function bsonQuery(filter: Doc, variables?: Doc, collation?: Collation): Query {
+  // Without `let` or a collation (nearly every filter) the options are always the same: made once.
+  if (!variables && !collation) return new Query(filter, PLAIN_QUERY_OPTIONS);
   return new Query(filter, {
     context: BSON_CONTEXT,
     ...(variables ? { variables } : {}),

@@ -1,9 +1,11 @@
 /** Helpers shared by the CRUD handlers. */
 import { calculateObjectSize, serialize } from 'bson';
-import { aggregate, find } from 'mingo';
+import { aggregate } from 'mingo';
+import { Query } from 'mingo/query';
 import { type Collation, parseCollation } from '../bson/collation.ts';
 import { MongoCommandError, writeConflict } from '../bson/errors.ts';
 import { MAX_BSON_OBJECT_SIZE } from '../bson/limits.ts';
+import { mingoDefaultContext, sharedOptions } from '../bson/mingo-options.ts';
 import { refuseUncollatedProjection } from '../query/collated-ops.ts';
 import { inProjectionOrder } from '../query/field-order.ts';
 import { checkProjection } from '../query/pipeline-validation.ts';
@@ -77,6 +79,9 @@ function filterMentions(filter: Doc, path: string): boolean {
   );
 }
 
+/** What mingo's `find` projects with (its default operators), made once: see bson/mingo-options.ts. */
+const PROJECTION_OPTIONS = sharedOptions({ context: mingoDefaultContext() });
+
 /**
  * Applies a find-style projection with mingo. A positional projection (`'arr.$'`) takes its match
  * from the filter; without a condition on that array mongod fails the query (mingo would return `[null]`).
@@ -101,7 +106,8 @@ export function project(docs: Doc[], projection: unknown, filter: Doc = {}, coll
     }
   }
   try {
-    const projected = find(docs, positional.length > 0 ? filter : {}, projection as Doc).all() as Doc[];
+    const condition = positional.length > 0 ? filter : {};
+    const projected = new Query(condition, PROJECTION_OPTIONS).find(docs, projection as Doc).all() as Doc[];
     return inProjectionOrder(docs, projected, projection as Doc);
   } catch (err) {
     throw new MongoCommandError(2, err instanceof Error ? err.message : String(err));

@@ -127,6 +127,7 @@ async function updateStatement(
     hint: op.hint,
     variables,
     collation,
+    compiled: query,
   });
   let matched = 0;
   let modified = 0;
@@ -140,6 +141,7 @@ async function updateStatement(
         query: q,
         isInsert: false,
         variables: updateVariables,
+        kind,
       });
       if (sameBson(current, next)) return 'unchanged';
       checkSize(next);
@@ -153,7 +155,7 @@ async function updateStatement(
   if (matched === 0 && op.upsert === true) {
     const seed = upsertSeed(q, kind);
     const doc = withIdFirst(
-      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables }),
+      applyUpdate(seed, op.u, { arrayFilters, query: q, isInsert: true, variables: updateVariables, kind }),
     );
     checkId(doc._id);
     checkSize(doc);
@@ -259,6 +261,7 @@ const del: CommandSpec = {
         hint: op.hint,
         variables,
         collation,
+        compiled: query,
       });
       for (const target of targets) {
         const id = keyString(target._id);
@@ -328,6 +331,7 @@ const findAndModify: CommandSpec = {
             hint: cmd.hint,
             variables,
             collation,
+            compiled: query,
           })[0]
         : undefined;
       if (target && coll) {

@@ -242,6 +242,11 @@ export interface ReadOptions {
   variables?: Doc | undefined;
   /** The operation's collation (undefined: simple, binary comparison). */
   collation?: Collation | undefined;
+  /**
+   * The filter as the caller compiled it already (compileFilter with these same variables and
+   * collation), so that it is not compiled twice.
+   */
+  compiled?: Query | undefined;
 }
 
 /**
@@ -346,7 +351,7 @@ export function runQuery(
   options: ReadOptions = {},
   plan?: PlanInfo,
 ): Doc[] {
-  const query = compileFilter(filter, options.variables, options.collation);
+  const query = options.compiled ?? compileFilter(filter, options.variables, options.collation);
   const info: PlanInfo = plan ?? { stage: 'COLLSCAN', examined: 0 };
   if (!coll) {
     info.stage = 'EOF';

@@ -5,9 +5,11 @@
  */
 
 import { aggregate as mingoAggregate, update as mingoUpdate } from 'mingo';
+import * as mingoUpdateOps from 'mingo/operators/update';
 import { addBson, isBsonNumber, isExactNumber, mulBson } from '../bson/arith.ts';
 import { cloneDoc, withIdFirst } from '../bson/documents.ts';
 import { MongoCommandError } from '../bson/errors.ts';
+import { type ComputeOptions, forCall, mingoDefaultContext, sharedOptions } from '../bson/mingo-options.ts';
 import { keyString, bsonTypeName as typeName } from '../bson/order.ts';
 import type { Doc } from '../storage/engine.ts';
 import { validatePipeline } from './pipeline-validation.ts';
@@ -263,9 +265,16 @@ export function upsertSeed(query: Doc, kind: 'operators' | 'replacement' | 'pipe
 export function applyUpdate(
   doc: Doc,
   u: unknown,
-  opts: { arrayFilters?: Doc[] | undefined; query?: Doc | undefined; isInsert: boolean; variables?: Doc | undefined },
+  opts: {
+    arrayFilters?: Doc[] | undefined;
+    query?: Doc | undefined;
+    isInsert: boolean;
+    variables?: Doc | undefined;
+    /** What `updateKind(u)` returned for this same `u`, when the caller has it (it validates `u` again otherwise). */
+    kind?: ReturnType<typeof updateKind> | undefined;
+  },
 ): Doc {
-  const kind = updateKind(u);
+  const kind = opts.kind ?? updateKind(u);
   const oldId = doc._id;
   let next: Doc;
   try {
@@ -291,8 +300,10 @@ export function applyUpdate(
       checkPaths(next, rest);
       checkArrayUpdatePaths(next, rest);
       if (Object.keys(rest).length > 0) {
-        const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
-        mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);
+        if (!applyPlainOperators(next, rest, opts.arrayFilters)) {
+          const positional = JSON.stringify(Object.values(rest).map((x) => Object.keys(x as Doc))).includes('.$');
+          mingoUpdate(next, rest as never, opts.arrayFilters, positional ? opts.query : undefined);
+        }
       }
     }
   } catch (err) {
@@ -302,6 +313,40 @@ export function applyUpdate(
   if (oldId !== undefined && (next._id === undefined || keyString(next._id) !== keyString(oldId)))
     throw immutableId(oldId);
   return withIdFirst(next);
+}
+
+type UpdateOperator = (expr: unknown, arrayFilters: Doc[], options: ComputeOptions) => (doc: Doc) => string[];
+
+/**
+ * What mingo's `update` runs an operator update with (its default operators, an empty collation,
+ * `cloneMode: 'copy'`, no condition), made once: see bson/mingo-options.ts for why.
+ */
+const PLAIN_UPDATE_OPTIONS = sharedOptions({ context: mingoDefaultContext(), collation: {} as never }).update({
+  condition: {},
+  updateConfig: { cloneMode: 'copy' },
+});
+
+/**
+ * Applies an operator update whose paths are plain (no positional `$`, `$[]`, `$[id]`), without
+ * arrayFilters or `$rename`, the way mingo's `update` does (its operators, in the document's key
+ * order, each built before any runs) but without copying mingo's whole operator context per call.
+ * Returns false, having changed nothing, for any other update: mingo's `update` does those.
+ *
+ * What mingo's `update` adds on top is a check across operators (two paths in conflict, a
+ * `$rename` target) that validateOperatorUpdate has already made, with mongod's error, before this
+ * runs; each operator still checks its own paths.
+ */
+function applyPlainOperators(doc: Doc, ops: Doc, arrayFilters: Doc[] | undefined): boolean {
+  if (arrayFilters && arrayFilters.length > 0) return false;
+  const table = mingoUpdateOps as unknown as Record<string, UpdateOperator | undefined>;
+  for (const [op, spec] of Object.entries(ops)) {
+    if (op === '$rename' || table[op] === undefined || !isPlainObject(spec)) return false;
+    for (const path of Object.keys(spec)) if (path.includes('$')) return false;
+  }
+  const options = forCall(PLAIN_UPDATE_OPTIONS);
+  const apply = Object.entries(ops).map(([op, spec]) => (table[op] as UpdateOperator)(spec, [], options));
+  for (const mutate of apply) mutate(doc);
+  return true;
 }
 
 /** The stages mongod allows in a pipeline-style update. */
