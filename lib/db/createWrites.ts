@@ -43,7 +43,8 @@ export interface ClaimOutcome {
 
 /**
  * The orders a claim must find none of: strictly between `after` and `before`, other than
- * `exceptId` (the order being written, which the same bulkWrite may already have inserted).
+ * `exceptId`, the order being written (its insert comes after the probe; an order already stored
+ * under that id is the insert's duplicate-id error, not a neighbour, as in the 7.0 path's read).
  */
 export interface NeighbourProbe {
   after: Date;

@@ -94,6 +94,22 @@ describe('messages per order write', () => {
     );
   });
 
+  it('a create exactly one window from an order is accepted without a read: the probe range is open at both ends', async () => {
+    expect((await api.createOrder(order('2090-12-01T00:00:00.000Z'))).status).toBe(201);
+    for (const datetime of ['2090-12-01T03:00:00.000Z', '2090-11-30T21:00:00.000Z']) {
+      let status = 0;
+      const sent = await commandsOf(suite, async () => {
+        status = (await api.createOrder(order(datetime))).status;
+      });
+      expect(status).toBe(201);
+      expect(names(sent)).toEqual(
+        serverIs8
+          ? ['bulkWrite', 'commitTransaction']
+          : ['update', 'aggregate', 'insert', 'insert', 'commitTransaction'],
+      );
+    }
+  });
+
   it("a move is bulkWrite, find, its outbox event's insert, commitTransaction on 8.0 and 5 messages before 8.0", async () => {
     const created = await api.createOrder(order('2090-05-01T00:00:00.000Z'));
     const id = (created.body as { id: string }).id;
