@@ -255,7 +255,7 @@ async function main(): Promise<void> {
         });
         checks.push({
           section: 'warm',
-          // Issue 22's target: 3 messages where the bare pair sends 2, each a round trip on Atlas.
+          // Issue 22's target: 3 messages where the bare pair sends 2, each a round trip on Atlas (a create now sends 2).
           target: 'warm create <= 2.5x bare range findOne + insertOne',
           ratio: ratio(create.handler, create.driver),
           limit: 2.5,

@@ -37,6 +37,19 @@ export interface ClaimOutcome {
   missingServices: string[];
   /** For an update: whether it matched the order, and whether that order already sat at `set.datetime`. */
   update?: { matched: boolean; atSameDatetime: boolean };
+  /** With a `neighbourProbe`: whether the snapshot holds an order in its range other than its `exceptId`. */
+  neighbourInRange?: boolean;
+}
+
+/**
+ * The orders a claim must find none of: strictly between `after` and `before`, other than
+ * `exceptId`, the order being written (its insert comes after the probe; an order already stored
+ * under that id is the insert's duplicate-id error, not a neighbour, as in the 7.0 path's read).
+ */
+export interface NeighbourProbe {
+  after: Date;
+  before: Date;
+  exceptId: string;
 }
 
 /** Raised when the server has no client `bulkWrite` (59): the caller falls back to the 7.0 path. */
@@ -52,7 +65,9 @@ export class ClientBulkWriteUnsupportedError extends Error {
  * (ordered) that writes the window locks and one guard stripe of each service (upserts, as
  * `writeLocks` does), checks each referenced service by an update that can never change it
  * (`$setOnInsert` without upsert: matched 1 or 0, no write, so orders booking one service never
- * serialise on its document; it is the snapshot read the 7.0 path does with `find`), then writes
+ * serialise on its document; it is the snapshot read the 7.0 path does with `find`), with a
+ * `neighbourProbe` checks the same way whether an order sits in its range (an `updateOne` matches
+ * at most one: the answer is yes or no, in the snapshot the locks were written in), then writes
  * the change's outbox event when it has one (lib/db/outbox.ts: it rides in the same message),
  * then writes the order. Returns the referenced services the snapshot does not hold (the caller
  * aborts with 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An
@@ -66,7 +81,13 @@ export class ClientBulkWriteUnsupportedError extends Error {
 export async function claimAndWrite<T extends { _id: string }>(
   client: MongoClient,
   db: Db,
-  claim: { lockKeys: readonly string[]; serviceIds: readonly string[]; write: OrderWrite<T>; event?: OutboxDocument },
+  claim: {
+    lockKeys: readonly string[];
+    serviceIds: readonly string[];
+    neighbourProbe?: NeighbourProbe;
+    write: OrderWrite<T>;
+    event?: OutboxDocument;
+  },
   session: ClientSession,
 ): Promise<ClaimOutcome> {
   const locks = `${db.databaseName}.${collections.windowLocks}` as const;
@@ -92,13 +113,15 @@ export async function claimAndWrite<T extends { _id: string }>(
         upsert: false,
       }),
     ),
+    ...(claim.neighbourProbe ? [neighbourModel(orders, claim.neighbourProbe)] : []),
     // Before the order's models, whose last stays last (its index names a duplicate id's write error).
     ...(claim.event ? [outboxModel(outbox, claim.event)] : []),
     ...orderModels(orders, claim.write),
   ];
   const firstServiceIndex = claim.lockKeys.length;
-  // The event's insert, when there is one, sits between the service checks and the order's probe.
-  const probeIndex = firstServiceIndex + claim.serviceIds.length + (claim.event ? 1 : 0);
+  const neighbourIndex = firstServiceIndex + claim.serviceIds.length;
+  // The neighbour probe and the event's insert, when there are, sit between the service checks and the order's probe.
+  const probeIndex = neighbourIndex + (claim.neighbourProbe ? 1 : 0) + (claim.event ? 1 : 0);
   try {
     const result = await client.bulkWrite<Record<string, KeyedDocument>>(models, {
       session,
@@ -108,6 +131,7 @@ export async function claimAndWrite<T extends { _id: string }>(
     const matched = (index: number) => (result.updateResults?.get(index)?.matchedCount ?? 0) > 0;
     return {
       missingServices: claim.serviceIds.filter((_, index) => !matched(firstServiceIndex + index)),
+      ...(claim.neighbourProbe && { neighbourInRange: matched(neighbourIndex) }),
       ...('update' in claim.write && {
         update: { matched: matched(probeIndex + 1), atSameDatetime: matched(probeIndex) },
       }),
@@ -118,6 +142,24 @@ export async function claimAndWrite<T extends { _id: string }>(
       'insert' in claim.write ? { index: models.length - 1, id: claim.write.insert._id } : undefined,
     );
   }
+}
+
+/**
+ * Whether an order other than `exceptId` sits strictly inside the range: an update that can never
+ * change what it matches (`$setOnInsert` without upsert), so it reads without writing and two
+ * creates probing the same neighbour never conflict on it (the window locks make them conflict).
+ */
+function neighbourModel(
+  namespace: `${string}.${string}`,
+  probe: NeighbourProbe,
+): AnyClientBulkWriteModel<KeyedDocument> {
+  return {
+    namespace,
+    name: 'updateOne',
+    filter: { datetime: { $gt: probe.after, $lt: probe.before }, _id: { $ne: probe.exceptId } },
+    update: { $setOnInsert: { _id: probe.exceptId } },
+    upsert: false,
+  };
 }
 
 /** The outbox event's insert. */

@@ -57,7 +57,8 @@ function claimLockKeys(draft: OrderDraft, window: number): string[] {
  * atomic.
  *
  * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the
- * `order.created` outbox event, the insert) and the neighbour find. Before 8.0: the locks'
+ * neighbour check, the `order.created` outbox event, the insert) and nothing else unless it
+ * found a neighbour: then the reads the 409 needs, in the same snapshot. Before 8.0: the locks'
  * bulkWrite, one aggregate that reads the services and the neighbour, the insert and the
  * event's insert.
  */
@@ -73,15 +74,16 @@ async function claimAndWriteOrder(
   const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
     const event = storedEvent('order.created', document);
+    // The order is written by the same bulkWrite: the probe, as every read after it, excludes its id.
+    const neighbourProbe = { ...conflictRange(draft.datetime, window), exceptId: draft.id };
     const claim = await claimAndWrite(
       client,
       db,
-      { lockKeys, serviceIds: ids, write: { insert: document }, event },
+      { lockKeys, serviceIds: ids, neighbourProbe, write: { insert: document }, event },
       session,
     );
-    // The order is written: the neighbour query excludes its id, as it does for a move.
-    const neighbours = await ordersNear(db, draft, window, session);
-    await refuseConflict(draft, neighbours, window, session);
+    if (claim.neighbourInRange)
+      await refuseConflict(draft, await ordersNear(db, draft, window, session), window, session);
     if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
     return;
   }

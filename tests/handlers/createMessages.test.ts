@@ -33,7 +33,7 @@ const names = (sent: SentCommand[]) => sent.map((command) => command.name);
 const order = (datetime: string) => ({ datetime, totalfee: 2, services: [{ id: 'svc-a' }, { id: 'svc-b' }] });
 
 describe('messages per order write', () => {
-  it('a create is bulkWrite (its outbox event included), find, commitTransaction on 8.0 and 5 messages before 8.0', async () => {
+  it('a create is bulkWrite (neighbour check and outbox event included), commitTransaction on 8.0 and 5 messages before 8.0', async () => {
     let status = 0;
     const sent = await commandsOf(suite, async () => {
       status = (await api.createOrder(order('2090-02-01T00:00:00.000Z'))).status;
@@ -41,8 +41,8 @@ describe('messages per order write', () => {
     console.log(`create (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
     expect(status).toBe(201);
     if (serverIs8) {
-      expect(names(sent)).toEqual(['bulkWrite', 'find', 'commitTransaction']);
-      expect(sent.slice(0, 2).every((command) => command.inTransaction)).toBe(true);
+      expect(names(sent)).toEqual(['bulkWrite', 'commitTransaction']);
+      expect(sent[0]?.inTransaction).toBe(true);
     } else {
       // The order's insert, then its outbox event's.
       expect(names(sent)).toEqual(['update', 'aggregate', 'insert', 'insert', 'commitTransaction']);
@@ -57,7 +57,7 @@ describe('messages per order write', () => {
     console.log(`create with a key (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
     expect(status).toBe(201);
     const transaction = sent.filter((command) => command.inTransaction || command.name === 'commitTransaction');
-    expect(transaction.length).toBe(serverIs8 ? 4 : 6);
+    expect(transaction.length).toBe(serverIs8 ? 3 : 6);
   });
 
   it('a create naming a missing service is refused (422) after the same claim, then aborted', async () => {
@@ -70,8 +70,44 @@ describe('messages per order write', () => {
     console.log(`create of a missing service (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
     expect(status).toBe(422);
     expect(names(sent)).toEqual(
-      serverIs8 ? ['bulkWrite', 'find', 'abortTransaction'] : ['update', 'aggregate', 'abortTransaction'],
+      serverIs8 ? ['bulkWrite', 'abortTransaction'] : ['update', 'aggregate', 'abortTransaction'],
     );
+  });
+
+  it('a create too close to an order reads its neighbour and the nearest free datetimes only then, and is refused (409)', async () => {
+    let response: Awaited<ReturnType<typeof api.createOrder>> | undefined;
+    const sent = await commandsOf(suite, async () => {
+      response = await api.createOrder(order('2090-02-01T02:59:59.999Z'));
+    });
+    console.log(`create too close (8.0: ${serverIs8}): ${sent.map(describeCommand).join(' → ')}`);
+    expect(response?.status).toBe(409);
+    // The 2090-02-01T00:00 order is the one refusing; the create's own order, inserted by the
+    // aborted bulkWrite, is neither the conflict nor in the way of the suggestions.
+    expect(response?.body).toMatchObject({
+      type: '/problems/order-window-conflict',
+      nearestAvailable: { before: '2090-01-31T21:00:00.000Z', after: '2090-02-01T03:00:00.000Z' },
+    });
+    expect(names(sent)).toEqual(
+      serverIs8
+        ? ['bulkWrite', 'find', 'find', 'abortTransaction']
+        : ['update', 'aggregate', 'find', 'abortTransaction'],
+    );
+  });
+
+  it('a create exactly one window from an order is accepted without a read: the probe range is open at both ends', async () => {
+    expect((await api.createOrder(order('2090-12-01T00:00:00.000Z'))).status).toBe(201);
+    for (const datetime of ['2090-12-01T03:00:00.000Z', '2090-11-30T21:00:00.000Z']) {
+      let status = 0;
+      const sent = await commandsOf(suite, async () => {
+        status = (await api.createOrder(order(datetime))).status;
+      });
+      expect(status).toBe(201);
+      expect(names(sent)).toEqual(
+        serverIs8
+          ? ['bulkWrite', 'commitTransaction']
+          : ['update', 'aggregate', 'insert', 'insert', 'commitTransaction'],
+      );
+    }
   });
 
   it("a move is bulkWrite, find, its outbox event's insert, commitTransaction on 8.0 and 5 messages before 8.0", async () => {
