@@ -62,6 +62,8 @@ const JOURNAL = 'journal.bson';
 const dirs: string[] = [];
 /** While set, every journal datasync waits for it before syncing. */
 let datasyncGate: Promise<void> | undefined;
+/** While set, every journal datasync fails with it (a disk error) instead of syncing. */
+let datasyncFailure: Error | undefined;
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'embedded-sync-'));
@@ -89,6 +91,7 @@ beforeAll(async () => {
   vi.spyOn(proto, 'datasync').mockImplementation(async function (this: unknown) {
     fsCalls.events.push('datasync started');
     if (datasyncGate) await datasyncGate;
+    if (datasyncFailure) throw datasyncFailure;
     await datasync.call(this);
     fsCalls.events.push('datasync done');
   });
@@ -104,6 +107,7 @@ afterAll(() => {
 
 afterEach(() => {
   datasyncGate = undefined;
+  datasyncFailure = undefined;
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -273,6 +277,144 @@ describe('journal syncs', () => {
       gate?.open();
       await original.close();
       await retry.close();
+      await server.stop();
+    }
+  });
+});
+
+/**
+ * The reply that waits for the disk (wire/durability.ts), seen by a client: which commands wait for
+ * the journal, and what a client is told once the journal cannot be written.
+ */
+describe('durable replies over the wire', () => {
+  it('answers a read at once while an earlier write is still waiting for its datasync', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const writer = new MongoClient(server.uri);
+    const reader = new MongoClient(server.uri);
+    let gate: { open: () => void } | undefined;
+    try {
+      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
+      await reader.connect();
+      const events = recordFromHere();
+      gate = closeDatasyncGate();
+      const insert = writer
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .then(() => events.push('insert acknowledged'));
+      await until(events, 'datasync started');
+      // A read changes nothing and promises nothing about the disk: it is not held behind the sync.
+      const ids = await reader
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .find({}, { projection: { _id: 1 } })
+        .toArray();
+      events.push('read answered');
+      gate.open();
+      await insert;
+      expect(ids.map((doc) => doc._id).sort()).toEqual([0, 1]);
+      expect(events.indexOf('read answered')).toBeLessThan(events.indexOf('datasync done'));
+      expect(events.indexOf('insert acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
+    } finally {
+      gate?.open();
+      await writer.close();
+      await reader.close();
+      await server.stop();
+    }
+  });
+
+  it('commits a transaction that only read once the writes queued before it are on disk', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const writer = new MongoClient(server.uri);
+    const reader = new MongoClient(server.uri);
+    let gate: { open: () => void } | undefined;
+    try {
+      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
+      await reader.connect();
+      const events = recordFromHere();
+      gate = closeDatasyncGate();
+      const insert = writer
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .then(() => events.push('insert acknowledged'));
+      await until(events, 'datasync started');
+      const session = reader.startSession();
+      try {
+        session.startTransaction();
+        // The transaction reads the insert that is not durable yet, then commits having changed nothing.
+        const seen = await reader.db('j').collection<{ _id: number }>('items').findOne({ _id: 1 }, { session });
+        expect(seen).toEqual({ _id: 1 });
+        const commit = session.commitTransaction().then(() => events.push('commit acknowledged'));
+        await Promise.race([commit, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        events.push('gate opened');
+        gate.open();
+        await Promise.all([insert, commit]);
+      } finally {
+        await session.endSession();
+      }
+      expect(events.indexOf('datasync done')).toBeGreaterThan(events.indexOf('gate opened'));
+      expect(events.indexOf('commit acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
+    } finally {
+      gate?.open();
+      await writer.close();
+      await reader.close();
+      await server.stop();
+    }
+  });
+
+  it('refuses a write with InternalError once the journal cannot be written, and every write after it', async () => {
+    const lines: string[] = [];
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: (line) => lines.push(line) });
+    const client = new MongoClient(server.uri, { retryWrites: false });
+    try {
+      const items = client.db('j').collection<{ _id: number }>('items');
+      await items.insertOne({ _id: 0 });
+      datasyncFailure = new Error('EIO: i/o error, fdatasync');
+      const refused = await items.insertOne({ _id: 1 }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(MongoServerError);
+      expect(refused).toMatchObject({ code: 1, codeName: 'InternalError' });
+      expect((refused as MongoServerError).message).toBe(
+        'the journal could not be written (EIO: i/o error, fdatasync); nothing is acknowledged any more, restart the server',
+      );
+      // The disk is fine again, but what was applied in memory may be lost: nothing is acknowledged.
+      datasyncFailure = undefined;
+      const later = await items.insertOne({ _id: 2 }).catch((error: unknown) => error);
+      expect(later).toMatchObject({ code: 1, codeName: 'InternalError' });
+      expect((later as MongoServerError).message).toContain('the journal could not be written (EIO');
+      expect(lines.filter((line) => line.includes('write failed'))).toHaveLength(1);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('answers an unknown command on a journaled server with CommandNotFound, keeping the connection', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const client = new MongoClient(server.uri);
+    try {
+      const admin = client.db('admin');
+      const refused = await admin.command({ noSuchCommand: 1 }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(MongoServerError);
+      expect(refused).toMatchObject({ code: 59, codeName: 'CommandNotFound' });
+      expect(await admin.command({ ping: 1 })).toMatchObject({ ok: 1 });
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('answers at once on a server without a journal (in memory)', async () => {
+    const server = await startEmbeddedMongo({ port: 0, log: () => {} });
+    const client = new MongoClient(server.uri);
+    try {
+      const events = recordFromHere();
+      const items = client.db('j').collection<{ _id: number }>('items');
+      await items.insertOne({ _id: 1 });
+      expect(await items.findOne({ _id: 1 })).toEqual({ _id: 1 });
+      expect(events).not.toContain('datasync started');
+    } finally {
+      await client.close();
       await server.stop();
     }
   });
