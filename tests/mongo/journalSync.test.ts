@@ -5,7 +5,7 @@
  * spied on; the journal and the server run in this process.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/storage/journal';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
 
 const fsCalls = vi.hoisted(() => ({
   events: [] as string[],
@@ -279,6 +280,71 @@ describe('journal syncs', () => {
       await retry.close();
       await server.stop();
     }
+  });
+});
+
+/** Writes a journal file of `n` one-put records; the record at `damaged` (if any) has a flipped payload byte. */
+function writeJournalFile(dir: string, n: number, damaged?: number): string {
+  const records = Array.from({ length: n }, (_, i) =>
+    encodeRecord({ ops: [{ op: 'put', db: 'j', name: 'c', doc: { _id: i + 1 }, s: i + 1 }] }),
+  );
+  if (damaged !== undefined) {
+    const record = records[damaged] as Buffer;
+    record[20] = (record[20] as number) ^ 0xff;
+  }
+  const path = join(dir, JOURNAL);
+  writeFileSync(path, Buffer.concat([FILE_MAGIC, ...records]));
+  return path;
+}
+
+describe('journal start syncs', () => {
+  it('fsyncs the truncated file after cutting a torn last record off it', async () => {
+    const dir = tempDir();
+    const path = writeJournalFile(dir, 3);
+    writeFileSync(path, readFileSync(path).subarray(0, -5));
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    await journal.close();
+    // The cut must be on disk before a new record is appended after it.
+    expect(events).toContain(`fsync ${path}`);
+  });
+
+  it('fsyncs the directory after removing a leftover of an interrupted compaction', async () => {
+    const dir = tempDir();
+    const path = writeJournalFile(dir, 2);
+    writeFileSync(`${path}.compact`, FILE_MAGIC);
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    await journal.close();
+    expect(existsSync(`${path}.compact`)).toBe(false);
+    expect(events).toEqual([`fsync ${dir}`]);
+  });
+
+  it('--repair fsyncs the directory holding the damaged copy before renaming the repaired journal over it', async () => {
+    const dir = tempDir();
+    writeJournalFile(dir, 4, 1);
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {}, repair: true },
+    );
+    await journal.close();
+    const renamed = events.indexOf(`rename ${JOURNAL}.compact -> ${JOURNAL}`);
+    expect(renamed).toBeGreaterThan(-1);
+    // A crash during the repair must leave the damaged file under one of its two names.
+    expect(events.slice(0, renamed)).toContain(`fsync ${dir}`);
   });
 });
 
