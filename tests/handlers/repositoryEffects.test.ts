@@ -1,0 +1,165 @@
+/**
+ * What the order and service repositories (lib/db) do to the documents around the one a request
+ * names, and what their refusals say: a write touches only its own documents, lists come in the
+ * order they promise whatever order things were created in, and every 404 and 412 names the
+ * resource and id. Runs on 8.0 and again on 7.0 (vitest.config.ts): the two paths differ in lib/db.
+ */
+import { describe, expect, it } from 'vitest';
+import { api, handlers, useApiDatabase } from '../support/api.ts';
+import { invoke } from '../support/apiEvents.ts';
+
+useApiDatabase('handlers_repository_effects');
+
+const withIfMatch = (ifMatch: string) => ({ headers: { 'if-match': ifMatch } });
+const putService = (id: string, name: string, ifMatch?: string) =>
+  invoke(handlers.updateService, {
+    method: 'PUT',
+    route: '/services/{id}',
+    pathParameters: { id },
+    body: { name },
+    ...(ifMatch && withIfMatch(ifMatch)),
+  });
+const deleteService = (id: string, ifMatch?: string) =>
+  invoke(handlers.deleteService, {
+    method: 'DELETE',
+    route: '/services/{id}',
+    pathParameters: { id },
+    ...(ifMatch && withIfMatch(ifMatch)),
+  });
+const putOrder = (id: string, body: unknown, ifMatch?: string) =>
+  invoke(handlers.updateOrder, {
+    method: 'PUT',
+    route: '/orders/{id}',
+    pathParameters: { id },
+    body,
+    ...(ifMatch && withIfMatch(ifMatch)),
+  });
+const deleteOrder = (id: string, ifMatch?: string) =>
+  invoke(handlers.deleteOrder, {
+    method: 'DELETE',
+    route: '/orders/{id}',
+    pathParameters: { id },
+    ...(ifMatch && withIfMatch(ifMatch)),
+  });
+
+describe('a write touches only the documents it names', () => {
+  it('deletes the one service named, with its own version, while other services and orders exist', async () => {
+    // Created first, renamed (version 2) and referenced by an order: everything the delete must leave alone.
+    expect((await api.createService({ id: 'del-a-kept', name: 'Kept' })).status).toBe(201);
+    expect((await putService('del-a-kept', 'Kept, renamed')).status).toBe(200);
+    expect((await api.createService({ id: 'del-b-gone', name: 'Gone' })).status).toBe(201);
+    const order = { datetime: '2071-01-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'del-a-kept' }] };
+    expect((await api.createOrder(order)).status).toBe(201);
+
+    expect((await deleteService('del-b-gone', '"1"')).status).toBe(204);
+    expect((await api.getService('del-b-gone')).status).toBe(404);
+    const kept = await api.getService('del-a-kept');
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ id: 'del-a-kept', name: 'Kept, renamed' });
+    expect(kept.headers.etag).toBe('"2"');
+  });
+
+  it('leaves the services an order references as they were (name and version)', async () => {
+    expect((await api.createService({ id: 'ref-svc', name: 'Referenced' })).status).toBe(201);
+    const created = await api.createOrder({
+      id: 'ref-order',
+      datetime: '2072-01-01T00:00:00.000Z',
+      totalfee: 1,
+      services: [{ id: 'ref-svc' }],
+    });
+    expect(created.status).toBe(201);
+    const moved = await putOrder('ref-order', {
+      datetime: '2072-02-01T00:00:00.000Z',
+      totalfee: 1,
+      services: [{ id: 'ref-svc' }],
+    });
+    expect(moved.status).toBe(200);
+    const service = await api.getService('ref-svc');
+    expect(service.body).toMatchObject({ id: 'ref-svc', name: 'Referenced' });
+    expect(service.headers.etag).toBe('"1"');
+  });
+
+  it('an edit in place (same datetime) keeps createdAt and counts the version on from the stored one', async () => {
+    expect((await api.createService({ id: 'edit-svc', name: 'Edited' })).status).toBe(201);
+    const body = { datetime: '2073-01-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'edit-svc' }] };
+    const created = await api.createOrder({ id: 'edit-order', ...body });
+    expect(created.status).toBe(201);
+    const { createdAt } = created.body as { createdAt: string };
+    for (const [totalfee, version] of [
+      [2, '"2"'],
+      [3, '"3"'],
+    ] as const) {
+      const edited = await putOrder('edit-order', { ...body, totalfee });
+      expect(edited.status).toBe(200);
+      expect(edited.headers.etag).toBe(version);
+      expect(edited.body).toMatchObject({ id: 'edit-order', totalfee, datetime: body.datetime, createdAt });
+    }
+    const stored = await api.getOrder('edit-order');
+    expect(stored.headers.etag).toBe('"3"');
+    expect(stored.body).toMatchObject({ totalfee: 3, createdAt, services: [{ id: 'edit-svc' }] });
+  });
+});
+
+describe('lists come in the order they promise, whatever the creation order', () => {
+  it('lists services by id, one page at the limit, though created in reverse', async () => {
+    for (const id of ['list-svc-3', 'list-svc-2', 'list-svc-1']) {
+      expect((await api.createService({ id, name: id })).status).toBe(201);
+    }
+    const listIds = async (limit: string) => {
+      const page = await api.listServices({ limit });
+      expect(page.status).toBe(200);
+      return (page.body as { items: { id: string }[] }).items.map((item) => item.id);
+    };
+    const all = await listIds('100');
+    expect(all).toEqual([...all].sort());
+    expect(all.filter((id) => id.startsWith('list-svc-'))).toEqual(['list-svc-1', 'list-svc-2', 'list-svc-3']);
+    expect(await listIds('2')).toEqual(all.slice(0, 2));
+  });
+
+  it('lists orders by datetime, though created latest first', async () => {
+    expect((await api.createService({ id: 'list-order-svc', name: 'x' })).status).toBe(201);
+    const datetimes = ['2074-01-03T00:00:00.000Z', '2074-01-02T00:00:00.000Z', '2074-01-01T00:00:00.000Z'];
+    for (const datetime of datetimes) {
+      expect((await api.createOrder({ datetime, totalfee: 1, services: [{ id: 'list-order-svc' }] })).status).toBe(201);
+    }
+    const page = await api.listOrders({ from: '2074-01-01T00:00:00.000Z', to: '2074-02-01T00:00:00.000Z', limit: '2' });
+    expect(page.status).toBe(200);
+    const listed = (page.body as { items: { datetime: string }[] }).items.map((item) => item.datetime);
+    expect(listed).toEqual([datetimes[2], datetimes[1]]);
+  });
+});
+
+describe('refusals name the resource and the id', () => {
+  it('services: 404 on GET, PUT and DELETE of a missing id, 412 on a stale PUT or DELETE', async () => {
+    const missing = { status: 404, detail: "No service with id 'no-such-svc'" };
+    expect((await api.getService('no-such-svc')).body).toMatchObject(missing);
+    expect((await putService('no-such-svc', 'x')).body).toMatchObject(missing);
+    expect((await putService('no-such-svc', 'x', '"1"')).body).toMatchObject(missing);
+    expect((await deleteService('no-such-svc')).body).toMatchObject(missing);
+
+    expect((await api.createService({ id: 'stale-svc', name: 'v1' })).status).toBe(201);
+    const stale = {
+      status: 412,
+      detail: "The service 'stale-svc' has changed (it is now at version 1); fetch it again and retry",
+    };
+    expect((await putService('stale-svc', 'x', '"3"')).body).toMatchObject(stale);
+    expect((await deleteService('stale-svc', '"3"')).body).toMatchObject(stale);
+  });
+
+  it('orders: 404 on PUT and DELETE of a missing id, 412 on a stale PUT or DELETE', async () => {
+    expect((await api.createService({ id: 'refusal-svc', name: 'x' })).status).toBe(201);
+    const body = { datetime: '2075-01-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'refusal-svc' }] };
+    const missing = { status: 404, detail: "No order with id 'no-such-order'" };
+    expect((await putOrder('no-such-order', body)).body).toMatchObject(missing);
+    expect((await deleteOrder('no-such-order')).body).toMatchObject(missing);
+    expect((await deleteOrder('no-such-order', '"1"')).body).toMatchObject(missing);
+
+    expect((await api.createOrder({ id: 'stale-order', ...body })).status).toBe(201);
+    const stale = {
+      status: 412,
+      detail: "The order 'stale-order' has changed (it is now at version 1); fetch it again and retry",
+    };
+    expect((await putOrder('stale-order', body, '"3"')).body).toMatchObject(stale);
+    expect((await deleteOrder('stale-order', '"3"')).body).toMatchObject(stale);
+  });
+});
