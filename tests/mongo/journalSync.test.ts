@@ -370,16 +370,23 @@ describe('durable replies over the wire', () => {
         .then(() => events.push('insert acknowledged'));
       await until(events, 'datasync started');
       // A read changes nothing and promises nothing about the disk: it is not held behind the sync.
-      const ids = await reader
+      const read = reader
         .db('j')
         .collection<{ _id: number }>('items')
         .find({}, { projection: { _id: 1 } })
-        .toArray();
-      events.push('read answered');
+        .toArray()
+        .then((docs) => {
+          events.push('read answered');
+          return docs;
+        });
+      // Ample time to answer; a read held behind the gate fails here rather than timing out.
+      await Promise.race([read, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      events.push('gate opened');
       gate.open();
-      await insert;
+      const [ids] = await Promise.all([read, insert]);
       expect(ids.map((doc) => doc._id).sort()).toEqual([0, 1]);
-      expect(events.indexOf('read answered')).toBeLessThan(events.indexOf('datasync done'));
+      expect(events.indexOf('read answered')).toBeGreaterThan(-1);
+      expect(events.indexOf('read answered')).toBeLessThan(events.indexOf('gate opened'));
       expect(events.indexOf('insert acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
     } finally {
       gate?.open();
@@ -472,7 +479,8 @@ describe('durable replies over the wire', () => {
 
   it('answers at once on a server without a journal (in memory)', async () => {
     const server = await startEmbeddedMongo({ port: 0, log: () => {} });
-    const client = new MongoClient(server.uri);
+    // A server that drops the connection fails the test in seconds, not at the driver's 30 s default.
+    const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 3_000 });
     try {
       const events = recordFromHere();
       const items = client.db('j').collection<{ _id: number }>('items');
