@@ -129,6 +129,34 @@ describe('lists come in the order they promise, whatever the creation order', ()
   });
 });
 
+describe('order lists without a range, or open at one end', () => {
+  const listDatetimes = async (query: Record<string, string>) => {
+    const page = await api.listOrders(query);
+    expect(page.status).toBe(200);
+    return (page.body as { items: { datetime: string }[] }).items.map((item) => item.datetime);
+  };
+
+  it('lists every order by datetime with no range, from a start with no end, and to an end with no start', async () => {
+    expect((await api.createService({ id: 'open-range-svc', name: 'x' })).status).toBe(201);
+    const late = '2076-01-02T00:00:00.000Z';
+    const early = '2076-01-01T00:00:00.000Z';
+    for (const datetime of [late, early]) {
+      const created = await api.createOrder({ datetime, totalfee: 1, services: [{ id: 'open-range-svc' }] });
+      expect(created.status).toBe(201);
+    }
+    // Before 1970 too: a bound of the epoch (an invalid Date's encoding) would lose it.
+    const past = '1969-07-20T20:17:00.000Z';
+    expect((await api.createOrder({ datetime: past, totalfee: 1, services: [{ id: 'open-range-svc' }] })).status).toBe(
+      201,
+    );
+    const all = await listDatetimes({ limit: '100' });
+    expect(all).toEqual([...all].sort());
+    expect(all).toEqual(expect.arrayContaining([past, early, late]));
+    expect(await listDatetimes({ from: early, limit: '100' })).toEqual([early, late]);
+    expect(await listDatetimes({ to: late, limit: '100' })).toEqual(all.filter((datetime) => datetime < late));
+  });
+});
+
 describe('refusals name the resource and the id', () => {
   it('services: 404 on GET, PUT and DELETE of a missing id, 412 on a stale PUT or DELETE', async () => {
     const missing = { status: 404, detail: "No service with id 'no-such-svc'" };
