@@ -190,4 +190,19 @@ describe('refusals name the resource and the id', () => {
     expect((await putOrder('stale-order', body, '"3"')).body).toMatchObject(stale);
     expect((await deleteOrder('stale-order', '"3"')).body).toMatchObject(stale);
   });
+
+  it('a replace naming missing services lists only those, and leaves the order unchanged', async () => {
+    expect((await api.createService({ id: 'replace-422-svc', name: 'x' })).status).toBe(201);
+    const body = { datetime: '2077-01-01T00:00:00.000Z', totalfee: 1, services: [{ id: 'replace-422-svc' }] };
+    expect((await api.createOrder({ id: 'replace-422', ...body })).status).toBe(201);
+    const refused = await putOrder('replace-422', {
+      ...body,
+      totalfee: 2,
+      services: [{ id: 'replace-422-svc' }, { id: 'gone-1' }, { id: 'gone-2' }],
+    });
+    expect(refused.body).toMatchObject({ status: 422, missingServiceIds: ['gone-1', 'gone-2'] });
+    const stored = await api.getOrder('replace-422');
+    expect(stored.headers.etag).toBe('"1"');
+    expect(stored.body).toMatchObject({ totalfee: 1, services: [{ id: 'replace-422-svc' }] });
+  });
 });
