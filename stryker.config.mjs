@@ -8,7 +8,9 @@
 export default {
   packageManager: 'npm',
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.stryker.config.ts' },
+  // Forks, not the runner's default worker threads: a thread cannot change its time zone through
+  // process.env.TZ, which tests/unit/requestLog.test.ts does (it fails in the initial run otherwise).
+  vitest: { configFile: 'vitest.stryker.config.ts', pool: 'forks' },
   coverageAnalysis: 'perTest',
   mutate: [
     'lib/domain/**/*.ts',

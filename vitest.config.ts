@@ -15,6 +15,7 @@ const BEFORE_8_0_FILES = [
   'tests/handlers/idempotencyAndVersions.test.ts',
   'tests/handlers/tracing.test.ts',
   'tests/handlers/orders.test.ts',
+  'tests/handlers/repositoryEffects.test.ts',
   'tests/faults/writes.test.ts',
   'tests/faults/missedWrites.test.ts',
   // One event per committed write: the create's event rides in the 8.0 bulkWrite, 7.0 inserts it.

@@ -18,33 +18,75 @@ class FastestFirst extends BaseSequencer {
   }
 }
 
+/** The files that exclude list leaves out of every run (their mutants would each cost seconds). */
+const EXCLUDED = [
+  // A freshness check, not a behaviour test: it renders the validators from the (instrumented)
+  // sources and compares them byte for byte with the committed ones, so it fails on every mutant.
+  'tests/unit/generatedValidators.test.ts',
+  'tests/handlers/contention503.test.ts',
+  'tests/handlers/transactionBudget.test.ts',
+  'tests/handlers/databaseOutage.test.ts',
+  'tests/handlers/connectionLimit.test.ts',
+];
+
 /**
- * The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests, the
- * handler tests (against the embedded MongoDB, as in npm test) and the journal's tests, without the handler files that
- * wait out the 7 s transaction budget or an outage on purpose, which would make every mutant they
- * cover cost seconds. The suite's own config (vitest.config.ts) is unchanged.
+ * The files that run a second time against an embedded server presenting MongoDB 7.0, as in
+ * vitest.config.ts (its BEFORE_8_0_FILES, less the excluded and the fault files): lib/db takes
+ * the path before 8.0 there (the locks' bulkWrite, one aggregate, the insert or replace), which
+ * the 8.0 run never reaches.
+ */
+const BEFORE_8_0_FILES = [
+  'tests/handlers/windowConcurrency.test.ts',
+  'tests/handlers/createMessages.test.ts',
+  'tests/handlers/orderMoves.test.ts',
+  'tests/handlers/idempotencyAndVersions.test.ts',
+  'tests/handlers/tracing.test.ts',
+  'tests/handlers/orders.test.ts',
+  'tests/handlers/repositoryEffects.test.ts',
+  'tests/events/outbox.test.ts',
+];
+
+/**
+ * The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests, the handler
+ * tests (against the embedded MongoDB, as in npm test), the event tests (lib/db writes each
+ * change's event and reads them for the relay) and the journal's tests, without the handler files
+ * that wait out the 7 s transaction budget or an outage on purpose, which would make every mutant
+ * they cover cost seconds; then the 7.0 files again on a 7.0 server. The suite's own config
+ * (vitest.config.ts) is unchanged but for listing repositoryEffects among its 7.0 files too.
  */
 export default defineConfig({
   test: {
-    include: [
-      'tests/unit/**/*.test.ts',
-      'tests/handlers/**/*.test.ts',
-      // The journal's tests start servers of their own in the test worker, so a mutant is active there.
-      'tests/mongo/journal*.test.ts',
-    ],
-    exclude: [
-      // A freshness check, not a behaviour test: it renders the validators from the (instrumented)
-      // sources and compares them byte for byte with the committed ones, so it fails on every mutant.
-      'tests/unit/generatedValidators.test.ts',
-      'tests/handlers/contention503.test.ts',
-      'tests/handlers/transactionBudget.test.ts',
-      'tests/handlers/databaseOutage.test.ts',
-      'tests/handlers/connectionLimit.test.ts',
-    ],
+    exclude: EXCLUDED,
     globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
     sequence: { sequencer: FastestFirst },
     testTimeout: 30_000,
     hookTimeout: 60_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'all',
+          include: [
+            'tests/unit/**/*.test.ts',
+            'tests/handlers/**/*.test.ts',
+            // The outbox and relay tests: lib/db writes each change's event and reads them for the relay.
+            'tests/events/**/*.test.ts',
+            // The journal's tests start servers of their own in the test worker, so a mutant is active there.
+            'tests/mongo/journal*.test.ts',
+          ],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'again on 7.0',
+          include: BEFORE_8_0_FILES,
+          provide: { embeddedMongoRelease: '7.0' },
+          // Its own server (inline projects do not inherit the root's globalSetup): see vitest.config.ts.
+          globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
+        },
+      },
+    ],
   },
 });

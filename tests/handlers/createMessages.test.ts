@@ -197,6 +197,36 @@ describe('messages per order write', () => {
     expect(elsewhere.body).toMatchObject({ status: 409, type: '/problems/duplicate-id' });
   });
 
+  it("a write conflict on the create's bulkWrite retries it on the 8.0 path, which stays on", async () => {
+    const request = () => api.createOrder(order('2090-05-01T00:00:00.000Z'));
+    if (!serverIs8) {
+      // Before 8.0 there is no bulkWrite to conflict: the create is the five messages as always.
+      const sent = await commandsOf(suite, async () => expect((await request()).status).toBe(201));
+      expect(names(sent)).toEqual(['update', 'aggregate', 'insert', 'insert', 'commitTransaction']);
+      return;
+    }
+    let status = 0;
+    const sent = await commandsOf(suite, async () => {
+      status = (
+        await withFault(
+          suite,
+          () =>
+            failCommand(
+              suite,
+              { times: 1 },
+              { errorCode: 112, errorLabels: ['TransientTransactionError'], failCommands: ['bulkWrite'] },
+            ),
+          request,
+        )
+      ).status;
+    });
+    expect(status).toBe(201);
+    // A transient conflict is not a server without bulkWrite: the retry and the next create use it.
+    expect(names(sent).filter((name) => name === 'bulkWrite')).toHaveLength(2);
+    const next = await commandsOf(suite, () => api.createOrder(order('2090-05-02T00:00:00.000Z')));
+    expect(names(next)).toEqual(['bulkWrite', 'find', 'commitTransaction']);
+  });
+
   // Last: it turns the 8.0 path off for the rest of this connection.
   it('an 8.0 server that refuses the client bulkWrite (59) gets the create on the 7.0 path, and every later one', async () => {
     const request = () => api.createOrder(order('2090-06-01T00:00:00.000Z'));

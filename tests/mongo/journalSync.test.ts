@@ -5,7 +5,7 @@
  * spied on; the journal and the server run in this process.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startEmbeddedMongo } from '#dev/mongo/index';
 import { openJournal } from '#dev/mongo/storage/journal';
+import { encodeRecord, FILE_MAGIC } from '#dev/mongo/storage/journal-format';
 
 const fsCalls = vi.hoisted(() => ({
   events: [] as string[],
@@ -62,6 +63,8 @@ const JOURNAL = 'journal.bson';
 const dirs: string[] = [];
 /** While set, every journal datasync waits for it before syncing. */
 let datasyncGate: Promise<void> | undefined;
+/** While set, every journal datasync fails with it (a disk error) instead of syncing. */
+let datasyncFailure: Error | undefined;
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'embedded-sync-'));
@@ -89,6 +92,7 @@ beforeAll(async () => {
   vi.spyOn(proto, 'datasync').mockImplementation(async function (this: unknown) {
     fsCalls.events.push('datasync started');
     if (datasyncGate) await datasyncGate;
+    if (datasyncFailure) throw datasyncFailure;
     await datasync.call(this);
     fsCalls.events.push('datasync done');
   });
@@ -104,6 +108,7 @@ afterAll(() => {
 
 afterEach(() => {
   datasyncGate = undefined;
+  datasyncFailure = undefined;
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -273,6 +278,217 @@ describe('journal syncs', () => {
       gate?.open();
       await original.close();
       await retry.close();
+      await server.stop();
+    }
+  });
+});
+
+/** Writes a journal file of `n` one-put records; the record at `damaged` (if any) has a flipped payload byte. */
+function writeJournalFile(dir: string, n: number, damaged?: number): string {
+  const records = Array.from({ length: n }, (_, i) =>
+    encodeRecord({ ops: [{ op: 'put', db: 'j', name: 'c', doc: { _id: i + 1 }, s: i + 1 }] }),
+  );
+  if (damaged !== undefined) {
+    const record = records[damaged] as Buffer;
+    record[20] = (record[20] as number) ^ 0xff;
+  }
+  const path = join(dir, JOURNAL);
+  writeFileSync(path, Buffer.concat([FILE_MAGIC, ...records]));
+  return path;
+}
+
+describe('journal start syncs', () => {
+  it('fsyncs the truncated file after cutting a torn last record off it', async () => {
+    const dir = tempDir();
+    const path = writeJournalFile(dir, 3);
+    writeFileSync(path, readFileSync(path).subarray(0, -5));
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    await journal.close();
+    // The cut must be on disk before a new record is appended after it.
+    expect(events).toContain(`fsync ${path}`);
+  });
+
+  it('fsyncs the directory after removing a leftover of an interrupted compaction', async () => {
+    const dir = tempDir();
+    const path = writeJournalFile(dir, 2);
+    writeFileSync(`${path}.compact`, FILE_MAGIC);
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {} },
+    );
+    await journal.close();
+    expect(existsSync(`${path}.compact`)).toBe(false);
+    expect(events).toEqual([`fsync ${dir}`]);
+  });
+
+  it('--repair fsyncs the directory holding the damaged copy before renaming the repaired journal over it', async () => {
+    const dir = tempDir();
+    writeJournalFile(dir, 4, 1);
+    const events = recordFromHere();
+    const journal = await openJournal(
+      dir,
+      () => {},
+      () => [],
+      { log: () => {}, repair: true },
+    );
+    await journal.close();
+    const renamed = events.indexOf(`rename ${JOURNAL}.compact -> ${JOURNAL}`);
+    expect(renamed).toBeGreaterThan(-1);
+    // A crash during the repair must leave the damaged file under one of its two names.
+    expect(events.slice(0, renamed)).toContain(`fsync ${dir}`);
+  });
+});
+
+/**
+ * The reply that waits for the disk (wire/durability.ts), seen by a client: which commands wait for
+ * the journal, and what a client is told once the journal cannot be written.
+ */
+describe('durable replies over the wire', () => {
+  it('answers a read at once while an earlier write is still waiting for its datasync', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const writer = new MongoClient(server.uri);
+    const reader = new MongoClient(server.uri);
+    let gate: { open: () => void } | undefined;
+    try {
+      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
+      await reader.connect();
+      const events = recordFromHere();
+      gate = closeDatasyncGate();
+      const insert = writer
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .then(() => events.push('insert acknowledged'));
+      await until(events, 'datasync started');
+      // A read changes nothing and promises nothing about the disk: it is not held behind the sync.
+      const read = reader
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+        .then((docs) => {
+          events.push('read answered');
+          return docs;
+        });
+      // Ample time to answer; a read held behind the gate fails here rather than timing out.
+      await Promise.race([read, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+      events.push('gate opened');
+      gate.open();
+      const [ids] = await Promise.all([read, insert]);
+      expect(ids.map((doc) => doc._id).sort()).toEqual([0, 1]);
+      expect(events.indexOf('read answered')).toBeGreaterThan(-1);
+      expect(events.indexOf('read answered')).toBeLessThan(events.indexOf('gate opened'));
+      expect(events.indexOf('insert acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
+    } finally {
+      gate?.open();
+      await writer.close();
+      await reader.close();
+      await server.stop();
+    }
+  });
+
+  it('commits a transaction that only read once the writes queued before it are on disk', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const writer = new MongoClient(server.uri);
+    const reader = new MongoClient(server.uri);
+    let gate: { open: () => void } | undefined;
+    try {
+      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
+      await reader.connect();
+      const events = recordFromHere();
+      gate = closeDatasyncGate();
+      const insert = writer
+        .db('j')
+        .collection<{ _id: number }>('items')
+        .insertOne({ _id: 1 })
+        .then(() => events.push('insert acknowledged'));
+      await until(events, 'datasync started');
+      const session = reader.startSession();
+      try {
+        session.startTransaction();
+        // The transaction reads the insert that is not durable yet, then commits having changed nothing.
+        const seen = await reader.db('j').collection<{ _id: number }>('items').findOne({ _id: 1 }, { session });
+        expect(seen).toEqual({ _id: 1 });
+        const commit = session.commitTransaction().then(() => events.push('commit acknowledged'));
+        await Promise.race([commit, new Promise((resolve) => setTimeout(resolve, 1_000))]);
+        events.push('gate opened');
+        gate.open();
+        await Promise.all([insert, commit]);
+      } finally {
+        await session.endSession();
+      }
+      expect(events.indexOf('datasync done')).toBeGreaterThan(events.indexOf('gate opened'));
+      expect(events.indexOf('commit acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
+    } finally {
+      gate?.open();
+      await writer.close();
+      await reader.close();
+      await server.stop();
+    }
+  });
+
+  it('refuses a write with InternalError once the journal cannot be written, and every write after it', async () => {
+    const lines: string[] = [];
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: (line) => lines.push(line) });
+    const client = new MongoClient(server.uri, { retryWrites: false });
+    try {
+      const items = client.db('j').collection<{ _id: number }>('items');
+      await items.insertOne({ _id: 0 });
+      datasyncFailure = new Error('EIO: i/o error, fdatasync');
+      const refused = await items.insertOne({ _id: 1 }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(MongoServerError);
+      expect(refused).toMatchObject({ code: 1, codeName: 'InternalError' });
+      expect((refused as MongoServerError).message).toBe(
+        'the journal could not be written (EIO: i/o error, fdatasync); nothing is acknowledged any more, restart the server',
+      );
+      // The disk is fine again, but what was applied in memory may be lost: nothing is acknowledged.
+      datasyncFailure = undefined;
+      const later = await items.insertOne({ _id: 2 }).catch((error: unknown) => error);
+      expect(later).toMatchObject({ code: 1, codeName: 'InternalError' });
+      expect((later as MongoServerError).message).toContain('the journal could not be written (EIO');
+      expect(lines.filter((line) => line.includes('write failed'))).toHaveLength(1);
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('answers an unknown command on a journaled server with CommandNotFound, keeping the connection', async () => {
+    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+    const client = new MongoClient(server.uri);
+    try {
+      const admin = client.db('admin');
+      const refused = await admin.command({ noSuchCommand: 1 }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(MongoServerError);
+      expect(refused).toMatchObject({ code: 59, codeName: 'CommandNotFound' });
+      expect(await admin.command({ ping: 1 })).toMatchObject({ ok: 1 });
+    } finally {
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it('answers at once on a server without a journal (in memory)', async () => {
+    const server = await startEmbeddedMongo({ port: 0, log: () => {} });
+    // A server that drops the connection fails the test in seconds, not at the driver's 30 s default.
+    const client = new MongoClient(server.uri, { serverSelectionTimeoutMS: 3_000 });
+    try {
+      const events = recordFromHere();
+      const items = client.db('j').collection<{ _id: number }>('items');
+      await items.insertOne({ _id: 1 });
+      expect(await items.findOne({ _id: 1 })).toEqual({ _id: 1 });
+      expect(events).not.toContain('datasync started');
+    } finally {
+      await client.close();
       await server.stop();
     }
   });
