@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * the path before 8.0 too. Only without MONGODB_URI: a real server is one version, and two copies of
  * a file against it would share their databases.
  */
-const BEFORE_8_0_FILES = [
+export const BEFORE_8_0_FILES = [
   'tests/handlers/windowConcurrency.test.ts',
   'tests/handlers/createMessages.test.ts',
   'tests/handlers/orderMoves.test.ts',
@@ -21,6 +21,25 @@ const BEFORE_8_0_FILES = [
   // One event per committed write: the create's event rides in the 8.0 bulkWrite, 7.0 inserts it.
   'tests/events/outbox.test.ts',
 ];
+
+/**
+ * The project that runs `include` a second time against an embedded server presenting 7.0 (here
+ * and in vitest.stryker.config.ts). Its own setup, hence its own server: Vitest 5 runs the root's
+ * globalSetup once, for the root project only, and inline projects do not inherit it (without it the
+ * files ran a second time against the 8.0 server). Its own temp folder first, as the root's, since
+ * a project's setup runs before the root's.
+ */
+export function againOn70(include: string[]) {
+  return {
+    extends: true,
+    test: {
+      name: 'again on 7.0',
+      include,
+      provide: { embeddedMongoRelease: '7.0' },
+      globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
+    },
+  };
+}
 
 export default defineConfig({
   test: {
@@ -44,23 +63,7 @@ export default defineConfig({
     projects: [
       // The embedded server presents 8.0 unless EMBEDDED_MONGO_VERSION says otherwise (globalSetup).
       { extends: true, test: { name: 'all', include: ['tests/**/*.test.ts'] } },
-      ...(process.env.MONGODB_URI
-        ? []
-        : [
-            {
-              extends: true,
-              test: {
-                name: 'again on 7.0',
-                include: BEFORE_8_0_FILES,
-                provide: { embeddedMongoRelease: '7.0' },
-                // Its own setup, hence its own server: Vitest 5 runs the root's globalSetup once, for
-                // the root project only, and inline projects do not inherit it (without this line
-                // the files ran a second time against the 8.0 server). Its own temp folder first, as
-                // the root's, since a project's setup runs before the root's.
-                globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
-              },
-            },
-          ]),
+      ...(process.env.MONGODB_URI ? [] : [againOn70(BEFORE_8_0_FILES)]),
     ],
   },
 });

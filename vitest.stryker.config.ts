@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { againOn70, BEFORE_8_0_FILES } from './vitest.config.ts';
 
 /** Test files that start no server: a mutant they kill costs milliseconds. */
 const FAST_FILES = /\/tests\/(unit\/|mongo\/journal(Format|Open)\.test\.ts$)/;
@@ -30,21 +31,11 @@ const EXCLUDED = [
 ];
 
 /**
- * The files that run a second time against an embedded server presenting MongoDB 7.0, as in
- * vitest.config.ts (its BEFORE_8_0_FILES, less the excluded and the fault files): lib/db takes
- * the path before 8.0 there (the locks' bulkWrite, one aggregate, the insert or replace), which
- * the 8.0 run never reaches.
+ * The files that run a second time against an embedded server presenting MongoDB 7.0: those of
+ * vitest.config.ts, less the excluded and the fault files. lib/db takes the path before 8.0 there
+ * (the locks' bulkWrite, one aggregate, the insert or replace), which the 8.0 run never reaches.
  */
-const BEFORE_8_0_FILES = [
-  'tests/handlers/windowConcurrency.test.ts',
-  'tests/handlers/createMessages.test.ts',
-  'tests/handlers/orderMoves.test.ts',
-  'tests/handlers/idempotencyAndVersions.test.ts',
-  'tests/handlers/tracing.test.ts',
-  'tests/handlers/orders.test.ts',
-  'tests/handlers/repositoryEffects.test.ts',
-  'tests/events/outbox.test.ts',
-];
+const AGAIN_ON_7_0 = BEFORE_8_0_FILES.filter((file) => !EXCLUDED.includes(file) && !file.startsWith('tests/faults/'));
 
 /**
  * The tests StrykerJS runs against each mutant (stryker.config.mjs): the unit tests, the handler
@@ -77,16 +68,7 @@ export default defineConfig({
           ],
         },
       },
-      {
-        extends: true,
-        test: {
-          name: 'again on 7.0',
-          include: BEFORE_8_0_FILES,
-          provide: { embeddedMongoRelease: '7.0' },
-          // Its own server (inline projects do not inherit the root's globalSetup): see vitest.config.ts.
-          globalSetup: ['tests/support/tempFolder.ts', 'tests/support/globalSetup.ts'],
-        },
-      },
+      againOn70(AGAIN_ON_7_0),
     ],
   },
 });
