@@ -349,26 +349,49 @@ describe('journal start syncs', () => {
 });
 
 /**
+ * Where the first durable-reply tests start: a journaled server holding `{_id: 0}`, one client's
+ * insert of `{_id: 1}` held at its datasync (the gate closed; `insert` settles once it is
+ * acknowledged), and a second client (`reader`) connected. `close` opens the gate and stops all.
+ */
+async function insertHeldAtDatasync() {
+  const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
+  const writer = new MongoClient(server.uri);
+  const reader = new MongoClient(server.uri);
+  let gate: { open: () => void } | undefined;
+  const close = async () => {
+    gate?.open();
+    await writer.close();
+    await reader.close();
+    await server.stop();
+  };
+  try {
+    await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
+    await reader.connect();
+    const events = recordFromHere();
+    const closed = closeDatasyncGate();
+    gate = closed;
+    const insert = writer
+      .db('j')
+      .collection<{ _id: number }>('items')
+      .insertOne({ _id: 1 })
+      .then(() => events.push('insert acknowledged'));
+    await until(events, 'datasync started');
+    return { reader, events, gate: closed, insert, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
  * The reply that waits for the disk (wire/durability.ts), seen by a client: which commands wait for
  * the journal, and what a client is told once the journal cannot be written.
  */
 describe('durable replies over the wire', () => {
   it('answers a read at once while an earlier write is still waiting for its datasync', async () => {
-    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
-    const writer = new MongoClient(server.uri);
-    const reader = new MongoClient(server.uri);
-    let gate: { open: () => void } | undefined;
+    const held = await insertHeldAtDatasync();
     try {
-      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
-      await reader.connect();
-      const events = recordFromHere();
-      gate = closeDatasyncGate();
-      const insert = writer
-        .db('j')
-        .collection<{ _id: number }>('items')
-        .insertOne({ _id: 1 })
-        .then(() => events.push('insert acknowledged'));
-      await until(events, 'datasync started');
+      const { reader, events, gate, insert } = held;
       // A read changes nothing and promises nothing about the disk: it is not held behind the sync.
       const read = reader
         .db('j')
@@ -389,29 +412,14 @@ describe('durable replies over the wire', () => {
       expect(events.indexOf('read answered')).toBeLessThan(events.indexOf('gate opened'));
       expect(events.indexOf('insert acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
     } finally {
-      gate?.open();
-      await writer.close();
-      await reader.close();
-      await server.stop();
+      await held.close();
     }
   });
 
   it('commits a transaction that only read once the writes queued before it are on disk', async () => {
-    const server = await startEmbeddedMongo({ port: 0, dbPath: tempDir(), log: () => {} });
-    const writer = new MongoClient(server.uri);
-    const reader = new MongoClient(server.uri);
-    let gate: { open: () => void } | undefined;
+    const held = await insertHeldAtDatasync();
     try {
-      await writer.db('j').collection<{ _id: number }>('items').insertOne({ _id: 0 });
-      await reader.connect();
-      const events = recordFromHere();
-      gate = closeDatasyncGate();
-      const insert = writer
-        .db('j')
-        .collection<{ _id: number }>('items')
-        .insertOne({ _id: 1 })
-        .then(() => events.push('insert acknowledged'));
-      await until(events, 'datasync started');
+      const { reader, events, gate, insert } = held;
       const session = reader.startSession();
       try {
         session.startTransaction();
@@ -429,10 +437,7 @@ describe('durable replies over the wire', () => {
       expect(events.indexOf('datasync done')).toBeGreaterThan(events.indexOf('gate opened'));
       expect(events.indexOf('commit acknowledged')).toBeGreaterThan(events.indexOf('datasync done'));
     } finally {
-      gate?.open();
-      await writer.close();
-      await reader.close();
-      await server.stop();
+      await held.close();
     }
   });
 
