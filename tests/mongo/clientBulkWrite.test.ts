@@ -224,6 +224,70 @@ describe('client.bulkWrite on 8.0', () => {
     expect(await client.db('bw_conflict').collection<Row>('locks').findOne({ _id: 'k' })).toEqual({ _id: 'k', n: 1 });
   });
 
+  it('a lock another transaction wrote and committed after this one read (its snapshot) fails the bulkWrite with 112, updated or upserted; the retry reads it', async () => {
+    // What a move that reads first relies on (lib/db/ordersRepository.ts): its snapshot is fixed by
+    // its find, and a create or move that committed a lock of the same window since must make its
+    // lock writes conflict, whether that lock existed before (an update) or was new (an upsert).
+    const locks = client.db('bw_snapshot').collection<Row>('locks');
+    await locks.insertOne({ _id: 'old', n: 0 });
+    const bump = (key: string): ClientBulkWriteModel<Rows> => ({
+      name: 'updateOne',
+      namespace: 'bw_snapshot.locks',
+      filter: { _id: key },
+      update: { $inc: { n: 1 } },
+      upsert: true,
+    });
+    for (const key of ['old', 'new']) {
+      const reader = client.startSession();
+      const other = client.startSession();
+      try {
+        reader.startTransaction();
+        const seen = await locks.find({}, { session: reader }).toArray();
+        other.startTransaction();
+        await client.bulkWrite<Rows>([bump(key)], { session: other });
+        await other.commitTransaction();
+        const error = (await client
+          .bulkWrite<Rows>([bump(key)], { session: reader })
+          .catch((e: unknown) => e)) as MongoClientBulkWriteError;
+        expect(error, key).toBeInstanceOf(MongoClientBulkWriteError);
+        const cause = error.cause as MongoServerError;
+        expect(cause.code, key).toBe(112);
+        expect(cause.hasErrorLabel('TransientTransactionError'), key).toBe(true);
+        await reader.abortTransaction();
+        expect(seen.find((row) => row._id === key)?.n, key).toBe(key === 'old' ? 0 : undefined);
+      } finally {
+        await reader.endSession();
+        await other.endSession();
+      }
+    }
+    expect(await locks.find({}).sort({ _id: 1 }).toArray()).toEqual([
+      { _id: 'new', n: 1 },
+      { _id: 'old', n: 1 },
+    ]);
+
+    // withTransaction retries the conflict from the read: the second attempt's snapshot holds the other commit.
+    const retrier = client.startSession();
+    const other = client.startSession();
+    const reads: (number | undefined)[] = [];
+    try {
+      await retrier.withTransaction(async () => {
+        reads.push((await locks.findOne({ _id: 'old' }, { session: retrier }))?.n);
+        if (reads.length === 1) {
+          await other.withTransaction(() => client.bulkWrite<Rows>([bump('old')], { session: other }));
+        }
+        await client.bulkWrite<Rows>([bump('old')], { session: retrier }).catch((error: unknown) => {
+          // The driver's wrapper carries no label: rethrow the cause, as lib/db/createWrites.ts does.
+          throw error instanceof MongoClientBulkWriteError ? error.cause : error;
+        });
+      });
+    } finally {
+      await retrier.endSession();
+      await other.endSession();
+    }
+    expect(reads).toEqual([1, 2]);
+    expect(await locks.findOne({ _id: 'old' })).toEqual({ _id: 'old', n: 3 });
+  });
+
   it('a retried bulkWrite whose first reply was lost is answered without writing again', async () => {
     // onPrimaryTransactionalWrite fires after the write applied and closes the connection: the driver
     // retries with the same txnNumber, and the server must answer from the first outcome.
