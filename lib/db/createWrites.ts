@@ -22,12 +22,13 @@ type KeyedDocument = { _id: string; [field: string]: any };
 export type OrderWrite<T extends { _id: string }> = { insert: T } | { update: OrderUpdate };
 
 /**
- * A replace (PUT) as an update, so that it needs nothing read first: the order at one of the
- * versions If-Match allows (any without it) gets `set` and its version incremented; createdAt
- * stays as stored. Whether it matched, and the version it reached, are for the caller to read.
+ * A replace (PUT) as an update of the order at the exact version the transaction read it at: it
+ * gets `set` and its version incremented, createdAt stays as stored. Filtered on that version, the
+ * update and an event built from the same read cannot disagree on the version (a change committed
+ * since the read is a write conflict, never a silent miss: see `claimAndReplaceOrder`).
  */
 export interface OrderUpdate {
-  filter: { _id: string; version?: { $in: number[] } };
+  filter: { _id: string; version: number };
   set: { datetime: Date } & Record<string, unknown>;
 }
 
@@ -35,8 +36,8 @@ export interface OrderUpdate {
 export interface ClaimOutcome {
   /** The referenced services the snapshot does not hold (the caller refuses with 422). */
   missingServices: string[];
-  /** For an update: whether it matched the order, and whether that order already sat at `set.datetime`. */
-  update?: { matched: boolean; atSameDatetime: boolean };
+  /** For an update: whether it matched the order at the version read. */
+  update?: { matched: boolean };
   /** With a `neighbourProbe`: whether the snapshot holds an order in its range other than its `exceptId`. */
   neighbourInRange?: boolean;
 }
@@ -70,9 +71,9 @@ export class ClientBulkWriteUnsupportedError extends Error {
  * at most one: the answer is yes or no, in the snapshot the locks were written in), then writes
  * the change's outbox event when it has one (lib/db/outbox.ts: it rides in the same message),
  * then writes the order. Returns the referenced services the snapshot does not hold (the caller
- * aborts with 422: the stripes make it safe against a concurrent delete exactly as on 7.0). An
- * update is preceded by the same kind of probe on the order at its new datetime, which tells a
- * move from an edit in place without a read.
+ * aborts with 422: the stripes make it safe against a concurrent delete exactly as on 7.0). A
+ * replace reads the order first, so its update needs no probe of its own (the caller knows a move
+ * from an edit in place by the datetime it read).
  *
  * The driver wraps a server error (a WriteConflict's TransientTransactionError label, 59) in a
  * MongoClientBulkWriteError whose `cause` holds it: the cause is rethrown so that the
@@ -114,14 +115,14 @@ export async function claimAndWrite<T extends { _id: string }>(
       }),
     ),
     ...(claim.neighbourProbe ? [neighbourModel(orders, claim.neighbourProbe)] : []),
-    // Before the order's models, whose last stays last (its index names a duplicate id's write error).
+    // Before the order's model, which stays last (its index names a duplicate id's write error).
     ...(claim.event ? [outboxModel(outbox, claim.event)] : []),
-    ...orderModels(orders, claim.write),
+    orderModel(orders, claim.write),
   ];
   const firstServiceIndex = claim.lockKeys.length;
   const neighbourIndex = firstServiceIndex + claim.serviceIds.length;
-  // The neighbour probe and the event's insert, when there are, sit between the service checks and the order's probe.
-  const probeIndex = neighbourIndex + (claim.neighbourProbe ? 1 : 0) + (claim.event ? 1 : 0);
+  // The order's write is the last model, after the neighbour probe and the event's insert when there are.
+  const orderIndex = models.length - 1;
   try {
     const result = await client.bulkWrite<Record<string, KeyedDocument>>(models, {
       session,
@@ -132,15 +133,10 @@ export async function claimAndWrite<T extends { _id: string }>(
     return {
       missingServices: claim.serviceIds.filter((_, index) => !matched(firstServiceIndex + index)),
       ...(claim.neighbourProbe && { neighbourInRange: matched(neighbourIndex) }),
-      ...('update' in claim.write && {
-        update: { matched: matched(probeIndex + 1), atSameDatetime: matched(probeIndex) },
-      }),
+      ...('update' in claim.write && { update: { matched: matched(orderIndex) } }),
     };
   } catch (error) {
-    throw unwrapped(
-      error,
-      'insert' in claim.write ? { index: models.length - 1, id: claim.write.insert._id } : undefined,
-    );
+    throw unwrapped(error, 'insert' in claim.write ? { index: orderIndex, id: claim.write.insert._id } : undefined);
   }
 }
 
@@ -168,26 +164,16 @@ function outboxModel(namespace: `${string}.${string}`, event: OutboxDocument): A
 }
 
 /**
- * The order's insert, or the update preceded by its probe (matched only when the order sits at
- * the new datetime already: a `$setOnInsert` without upsert never writes). Its document type is
- * the repository's; the driver's models take any Document.
+ * The order's insert, or its update at the version read. Its document type is the repository's;
+ * the driver's models take any Document.
  */
-function orderModels<T extends { _id: string }>(
+function orderModel<T extends { _id: string }>(
   namespace: `${string}.${string}`,
   write: OrderWrite<T>,
-): AnyClientBulkWriteModel<KeyedDocument>[] {
-  if ('insert' in write) return [{ namespace, name: 'insertOne', document: { ...write.insert } }];
+): AnyClientBulkWriteModel<KeyedDocument> {
+  if ('insert' in write) return { namespace, name: 'insertOne', document: { ...write.insert } };
   const { filter, set } = write.update;
-  return [
-    {
-      namespace,
-      name: 'updateOne',
-      filter: { _id: filter._id, datetime: set.datetime },
-      update: { $setOnInsert: { _id: filter._id } },
-      upsert: false,
-    },
-    { namespace, name: 'updateOne', filter, update: { $set: set, $inc: { version: 1 } }, upsert: false },
-  ];
+  return { namespace, name: 'updateOne', filter, update: { $set: set, $inc: { version: 1 } }, upsert: false };
 }
 
 function unwrapped(error: unknown, insert: { index: number; id: string } | undefined): unknown {

@@ -101,14 +101,17 @@ async function claimAndWriteOrder(
  * NotFoundError, then PreconditionFailedError (If-Match), then OrderWindowConflictError (the
  * order never conflicts with itself), then UnknownServicesError. Returns the order as stored.
  *
- * On MongoDB 8.0: one client bulkWrite (locks, service checks, the replace as an update that
- * keeps createdAt and increments the version, at a version If-Match allows), one find that
- * reads the order as updated (its version and createdAt) with its neighbours, and the
- * `order.moved`/`order.updated` outbox event's insert: the event holds the stored order, whose
- * version and createdAt are known only after the find, so it cannot ride in the bulkWrite as the
- * create's does. Before 8.0: the locks' bulkWrite, one aggregate that reads the services, the
- * neighbour and the order, the replace and the event's insert. Either way the refusals are
- * decided in the same snapshot as the write.
+ * On MongoDB 8.0, reading first: one find reads the order itself (its version, createdAt and
+ * datetime) with the neighbours of its new datetime, the refusals up to the window 409 are decided
+ * from it, then one client bulkWrite writes the locks, checks the services, writes the
+ * `order.moved`/`order.updated` outbox event built from what was read, and updates the order at
+ * exactly the version read; then the commit. Safe because the find fixes the transaction's
+ * snapshot: a create or move into the same window that commits after it has written one of the
+ * same locks, so this bulkWrite's lock writes fail with a WriteConflict (retried from the find by
+ * `inTransaction`), and one that committed before it is in what the find read. Before 8.0: the
+ * locks' bulkWrite, one aggregate that reads the services, the neighbour and the order, the
+ * replace and the event's insert. Either way the refusals are decided in the same snapshot as
+ * the write.
  */
 async function claimAndReplaceOrder(
   { client, db, features }: OrdersConnection,
@@ -122,27 +125,31 @@ async function claimAndReplaceOrder(
   const ids = serviceIds(draft);
   const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
+    const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
+    if (!order) throw new NotFoundError('order', draft.id);
+    if (!satisfiesPrecondition(precondition, order.version)) {
+      throw new PreconditionFailedError('order', draft.id, order.version);
+    }
+    // An edit in place has no neighbours under the rule: checked all the same, as before 8.0 (free: already read).
+    await refuseConflict(draft, neighbours, window, session);
     const set = { ...withoutId(draft), updatedAt: now };
+    const document: OrderDocument = { _id: draft.id, ...set, createdAt: order.createdAt, version: order.version + 1 };
+    const moved = order.datetime.getTime() !== draft.datetime.getTime();
     const claim = await claimAndWrite(
       client,
       db,
-      { lockKeys, serviceIds: ids, write: { update: { filter: idAtVersion(draft.id, precondition), set } } },
+      {
+        lockKeys,
+        serviceIds: ids,
+        write: { update: { filter: { _id: draft.id, version: order.version }, set } },
+        event: storedEvent(moved ? 'order.moved' : 'order.updated', document),
+      },
       session,
     );
-    const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
-    if (!order) throw new NotFoundError('order', draft.id);
-    // Not matched although it exists: it is at a version If-Match does not allow (unchanged).
-    if (!claim.update?.matched) throw new PreconditionFailedError('order', draft.id, order.version);
-    await refuseConflict(draft, neighbours, window, session);
     if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
-    const document: OrderDocument = { _id: draft.id, ...set, createdAt: order.createdAt, version: order.version };
-    // Its own message: the event carries the version and createdAt, known only after the find.
-    await writeOutboxEvent(
-      db,
-      storedEvent(claim.update.atSameDatetime ? 'order.updated' : 'order.moved', document),
-      session,
-    );
-    return { document, moved: !claim.update.atSameDatetime };
+    // Read in this snapshot, so matched unless changed since: that is a write conflict, not a miss.
+    if (!claim.update?.matched) throw new Error(`Order ${draft.id} was not at the version this transaction read`);
+    return { document, moved };
   }
   await writeLocks(db, lockKeys, session);
   const { neighbours, services, order } = await neighboursAndServices(db, draft, window, ids, session, draft.id);

@@ -1,9 +1,8 @@
 /**
  * The 8.0 claim (one client bulkWrite) with an outbox event among its models: the event's insert
  * sits between the service checks and the order's models, so what the claim reads back from the
- * order's probe and update must be taken one index further. A create passes its event this way;
- * a move cannot (its event needs the version and createdAt the find reads afterwards), so this
- * calls claimAndWrite directly with an update and an event.
+ * order's update must be taken after it. A create and a move both pass their event this way (a
+ * move reads its order first); this calls claimAndWrite directly with an update and an event.
  */
 import type { ClientSession } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -25,8 +24,8 @@ beforeAll(async () => {
     .insertOne({ _id: 'ord', datetime: BEFORE, totalfee: 1, services: [{ id: 'svc' }], version: 1 } as never);
 });
 
-/** One claim in a transaction of its own: the order `ord` updated to `datetime`, with an event. */
-async function claimUpdate(datetime: Date, versions?: number[]): Promise<{ outcome: ClaimOutcome; eventId: string }> {
+/** One claim in a transaction of its own: the order `ord` at `version` updated to `datetime`, with an event. */
+async function claimUpdate(datetime: Date, version: number): Promise<{ outcome: ClaimOutcome; eventId: string }> {
   const event = outboxEvent({ type: 'order.moved', resourceId: 'ord', version: 0, since: BEFORE, at: datetime });
   const session: ClientSession = client.startSession();
   try {
@@ -37,9 +36,7 @@ async function claimUpdate(datetime: Date, versions?: number[]): Promise<{ outco
         {
           lockKeys: ['claim-with-event'],
           serviceIds: ['svc', 'svc-gone'],
-          write: {
-            update: { filter: { _id: 'ord', ...(versions && { version: { $in: versions } }) }, set: { datetime } },
-          },
+          write: { update: { filter: { _id: 'ord', version }, set: { datetime } } },
           event,
         },
         session,
@@ -54,21 +51,21 @@ async function claimUpdate(datetime: Date, versions?: number[]): Promise<{ outco
 const stored = (eventId: string) => db.collection<OutboxDocument>(collections.outboxEvents).findOne({ _id: eventId });
 
 describe('the 8.0 claim with an event before the order update', () => {
-  it('reads the move, the edit in place and the stale version from the order models, not the event', async () => {
+  it('reads whether the update matched at the version given from the order model, not the event', async () => {
     if (!serverIs8) {
       // Before 8.0 there is no client bulkWrite: the caller falls back to the collection commands.
-      await expect(claimUpdate(AFTER)).rejects.toBeInstanceOf(ClientBulkWriteUnsupportedError);
+      await expect(claimUpdate(AFTER, 1)).rejects.toBeInstanceOf(ClientBulkWriteUnsupportedError);
       return;
     }
-    const moved = await claimUpdate(AFTER);
-    expect(moved.outcome).toEqual({ missingServices: ['svc-gone'], update: { matched: true, atSameDatetime: false } });
+    const moved = await claimUpdate(AFTER, 1);
+    expect(moved.outcome).toEqual({ missingServices: ['svc-gone'], update: { matched: true } });
     expect(await stored(moved.eventId)).toMatchObject({ type: 'order.moved', resource: 'order/ord' });
 
-    const inPlace = await claimUpdate(AFTER);
-    expect(inPlace.outcome.update).toEqual({ matched: true, atSameDatetime: true });
+    const inPlace = await claimUpdate(AFTER, 2);
+    expect(inPlace.outcome.update).toEqual({ matched: true });
 
-    const stale = await claimUpdate(BEFORE, [1]);
-    expect(stale.outcome.update).toEqual({ matched: false, atSameDatetime: false });
+    const stale = await claimUpdate(BEFORE, 1);
+    expect(stale.outcome.update).toEqual({ matched: false });
     expect(await db.collection(collections.orders).findOne({ _id: 'ord' } as never)).toMatchObject({
       datetime: AFTER,
       version: 3,
