@@ -4,6 +4,7 @@
  * collection-command path; and that the fewer messages keep every answer a create or a move
  * gave (versions, refusals and their order). Run under `EMBEDDED_MONGO_VERSION=7.0` for the 7.0 half.
  */
+import type { CommandStartedEvent } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   commandsOf,
@@ -144,6 +145,59 @@ describe('messages per order write', () => {
     });
     expect((await api.getOrder(id)).headers.etag).toBe('"3"');
     expect(second.body).toEqual((await api.getOrder(id)).body);
+  });
+
+  it("a create committed into the window between a move's read and its write makes the move retry, read it and answer 409", async () => {
+    // The move's first write (8.0: the bulkWrite after its find; 7.0: the locks' update) is held
+    // while a create commits one hour from the move's target. On 8.0 the move's snapshot is fixed
+    // by its find, before that commit: only its window locks can tell it (a WriteConflict, retried
+    // from the find). A move that wrote no window lock would commit beside the new order.
+    // Another service than the move's: the two writes share no guard stripe, only window locks.
+    expect((await api.createService({ id: 'svc-c', name: 'C' })).status).toBe(201);
+    const mover = await api.createOrder(order('2090-12-20T00:00:00.000Z'));
+    const id = (mover.body as { id: string }).id;
+    const target = '2090-12-25T00:00:00.000Z';
+    const client = await suite.handlersClient();
+    const firstWrite = serverIs8 ? 'bulkWrite' : 'update';
+    let held: () => void = () => {};
+    const writeSent = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const listener = (event: CommandStartedEvent) => {
+      if (event.commandName === firstWrite) held();
+    };
+    client.on('commandStarted', listener);
+    let created = 0;
+    const sent = await commandsOf(suite, () =>
+      withFault(
+        suite,
+        () =>
+          failCommand(suite, { times: 1 }, { failCommands: [firstWrite], blockConnection: true, blockTimeMS: 1_500 }),
+        async () => {
+          const move = api.updateOrder(id, order(target));
+          await writeSent;
+          client.off('commandStarted', listener);
+          created = (
+            await api.createOrder({
+              id: 'raced-in',
+              datetime: '2090-12-25T01:00:00.000Z',
+              totalfee: 1,
+              services: [{ id: 'svc-c' }],
+            })
+          ).status;
+          const moved = await move;
+          expect(moved.status).toBe(409);
+          expect(moved.body).toMatchObject({ conflictingOrderId: 'raced-in' });
+        },
+      ),
+    ).finally(() => client.off('commandStarted', listener));
+    expect(created).toBe(201);
+    if (serverIs8) {
+      // The move's find, its held bulkWrite (a write conflict), then again from the find: it re-read.
+      const move = names(sent).filter((name) => name === 'find');
+      expect(move.length).toBeGreaterThanOrEqual(2);
+    }
+    expect((await api.getOrder(id)).body).toEqual(mover.body);
   });
 
   it('refuses a move in the order it always did: 404, then 412, then the window 409, then 422', async () => {
