@@ -12,6 +12,7 @@ import type { ApiHandler } from '#lib/http/httpHandler';
 import { startTracing, stopTracing } from '#lib/observability/tracing';
 import { handler as createOrder } from '../../functions/orders/create.ts';
 import { handler as getOrder } from '../../functions/orders/get.ts';
+import { handler as updateOrder } from '../../functions/orders/update.ts';
 import { handler as createService } from '../../functions/services/create.ts';
 import { useApiDatabase } from '../support/api.ts';
 import { apiGatewayEvent, lambdaContext, type TestRequest } from '../support/apiEvents.ts';
@@ -175,6 +176,33 @@ describe('tracing', () => {
       expect(commands[0]?.attributes).toMatchObject({ 'db.namespace': 'admin', 'db.operation.name': 'bulkWrite' });
     }
     expect(logLine?.traceId).toBe(lambdaTrace.root);
+  });
+
+  it('gives a warm move one span per MongoDB command: on 8.0 the find, the client bulkWrite, the commit', async () => {
+    // The order the warm create above stored, moved a day later.
+    const { result, spans } = await invokeTraced(updateOrder, {
+      method: 'PUT',
+      route: '/orders/{id}',
+      pathParameters: { id: orderId },
+      body: { datetime: '2031-03-04T10:00:00Z', totalfee: 4321.5, services: [{ id: serviceId }] },
+    });
+    expect(result.statusCode).toBe(200);
+    const invocation = invocationSpan(spans);
+    const commands = mongoSpans(spans);
+    // On 8.0 the move reads first (the order and its new neighbours), then one bulkWrite (locks,
+    // service checks, its order.moved event, the order's update at the version read), the commit.
+    expect(commands.map((span) => span.name)).toEqual(
+      serverIs8
+        ? ['find orders', 'bulkWrite', 'commitTransaction']
+        : [
+            'update order_window_locks',
+            'aggregate services',
+            'update orders',
+            'insert outbox_events',
+            'commitTransaction',
+          ],
+    );
+    for (const span of commands) expect(span.parentSpanContext?.spanId).toBe(invocation.spanContext().spanId);
   });
 
   it('never puts the connection string, the token or the request body on a span', async () => {
