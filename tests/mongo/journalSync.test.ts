@@ -297,19 +297,25 @@ function writeJournalFile(dir: string, n: number, damaged?: number): string {
   return path;
 }
 
+/** Opens the journal in `dir` (nothing to apply) and closes it: the file events recorded meanwhile. */
+async function syncsOfOpening(dir: string, options: { repair?: boolean } = {}): Promise<string[]> {
+  const events = recordFromHere();
+  const journal = await openJournal(
+    dir,
+    () => {},
+    () => [],
+    { log: () => {}, ...options },
+  );
+  await journal.close();
+  return events;
+}
+
 describe('journal start syncs', () => {
   it('fsyncs the truncated file after cutting a torn last record off it', async () => {
     const dir = tempDir();
     const path = writeJournalFile(dir, 3);
     writeFileSync(path, readFileSync(path).subarray(0, -5));
-    const events = recordFromHere();
-    const journal = await openJournal(
-      dir,
-      () => {},
-      () => [],
-      { log: () => {} },
-    );
-    await journal.close();
+    const events = await syncsOfOpening(dir);
     // The cut must be on disk before a new record is appended after it.
     expect(events).toContain(`fsync ${path}`);
   });
@@ -318,14 +324,7 @@ describe('journal start syncs', () => {
     const dir = tempDir();
     const path = writeJournalFile(dir, 2);
     writeFileSync(`${path}.compact`, FILE_MAGIC);
-    const events = recordFromHere();
-    const journal = await openJournal(
-      dir,
-      () => {},
-      () => [],
-      { log: () => {} },
-    );
-    await journal.close();
+    const events = await syncsOfOpening(dir);
     expect(existsSync(`${path}.compact`)).toBe(false);
     expect(events).toEqual([`fsync ${dir}`]);
   });
@@ -333,14 +332,7 @@ describe('journal start syncs', () => {
   it('--repair fsyncs the directory holding the damaged copy before renaming the repaired journal over it', async () => {
     const dir = tempDir();
     writeJournalFile(dir, 4, 1);
-    const events = recordFromHere();
-    const journal = await openJournal(
-      dir,
-      () => {},
-      () => [],
-      { log: () => {}, repair: true },
-    );
-    await journal.close();
+    const events = await syncsOfOpening(dir, { repair: true });
     const renamed = events.indexOf(`rename ${JOURNAL}.compact -> ${JOURNAL}`);
     expect(renamed).toBeGreaterThan(-1);
     // A crash during the repair must leave the damaged file under one of its two names.
