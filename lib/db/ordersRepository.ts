@@ -95,6 +95,17 @@ async function claimAndWriteOrder(
   await writeOutboxEvent(db, storedEvent('order.created', document), session);
 }
 
+/** A replace's first refusals, from the order it read: 404 when missing, then 412 (If-Match). */
+function refuseUnlessReplaceable(
+  id: string,
+  order: { version: number } | undefined | null,
+  precondition: VersionPrecondition | undefined,
+): asserts order is { version: number } {
+  if (!order) throw new NotFoundError('order', id);
+  if (!satisfiesPrecondition(precondition, order.version))
+    throw new PreconditionFailedError('order', id, order.version);
+}
+
 /**
  * Claims the window and the services for an existing order's new content and replaces it, inside
  * the caller's transaction, with the create's locks and refusals, after the order's own:
@@ -126,10 +137,7 @@ async function claimAndReplaceOrder(
   const lockKeys = claimLockKeys(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
     const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
-    if (!order) throw new NotFoundError('order', draft.id);
-    if (!satisfiesPrecondition(precondition, order.version)) {
-      throw new PreconditionFailedError('order', draft.id, order.version);
-    }
+    refuseUnlessReplaceable(draft.id, order, precondition);
     // An edit in place has no neighbours under the rule: checked all the same, as before 8.0 (free: already read).
     await refuseConflict(draft, neighbours, window, session);
     const set = { ...withoutId(draft), updatedAt: now };
@@ -153,10 +161,7 @@ async function claimAndReplaceOrder(
   }
   await writeLocks(db, lockKeys, session);
   const { neighbours, services, order } = await neighboursAndServices(db, draft, window, ids, session, draft.id);
-  if (!order) throw new NotFoundError('order', draft.id);
-  if (!satisfiesPrecondition(precondition, order.version)) {
-    throw new PreconditionFailedError('order', draft.id, order.version);
-  }
+  refuseUnlessReplaceable(draft.id, order, precondition);
   await refuseConflict(draft, neighbours, window, session);
   if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
   const document: OrderDocument = {
