@@ -152,10 +152,15 @@ function neighbourModel(
   return {
     namespace,
     name: 'updateOne',
-    filter: { datetime: { $gt: probe.after, $lt: probe.before }, _id: { $ne: probe.exceptId } },
+    filter: neighbourFilter(probe),
     update: { $setOnInsert: { _id: probe.exceptId } },
     upsert: false,
   };
+}
+
+/** The orders a neighbour probe looks for: strictly inside its range, other than its `exceptId`. */
+export function neighbourFilter(probe: NeighbourProbe) {
+  return { datetime: { $gt: probe.after, $lt: probe.before }, _id: { $ne: probe.exceptId } };
 }
 
 /** The outbox event's insert. */

@@ -13,10 +13,15 @@ import type { PagePosition } from '#lib/domain/pageCursor';
 import { serviceGuardKey, serviceGuardStripe } from '#lib/domain/serviceGuard';
 import { PreconditionFailedError, satisfiesPrecondition, type VersionPrecondition } from '#lib/domain/versions';
 import { connection } from './client.ts';
-import { ClientBulkWriteUnsupportedError, claimAndWrite } from './createWrites.ts';
+import {
+  ClientBulkWriteUnsupportedError,
+  claimAndWrite,
+  type NeighbourProbe,
+  neighbourFilter,
+} from './createWrites.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
-import { writeLocks } from './locks.ts';
+import { markStripesLive, writeClaimLocks } from './locks.ts';
 import { outboxEvent, storedEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
@@ -43,14 +48,17 @@ export interface OrderDraft {
 type OrdersConnection = Awaited<ReturnType<typeof connection>>;
 
 /** What an order write locks: the window buckets around `draft.datetime` and one guard stripe of each referenced service. */
-function claimLockKeys(draft: OrderDraft, window: number): string[] {
+function claimLocks(draft: OrderDraft, window: number): { windowKeys: string[]; stripeKeys: string[] } {
   const stripe = serviceGuardStripe(draft.datetime, window);
-  return [...windowLockKeys(draft.datetime, window), ...serviceIds(draft).map((id) => serviceGuardKey(id, stripe))];
+  return {
+    windowKeys: windowLockKeys(draft.datetime, window),
+    stripeKeys: serviceIds(draft).map((id) => serviceGuardKey(id, stripe)),
+  };
 }
 
 /**
  * Claims the window and the services for a new order and inserts it, inside the caller's
- * transaction: writes the locks (claimLockKeys), inserts the order, and refuses (the transaction
+ * transaction: writes the locks (claimLocks), inserts the order, and refuses (the transaction
  * then aborts) when another order sits less than one window away (OrderWindowConflictError,
  * checked first) or a referenced service does not exist (UnknownServicesError). See
  * `windowLockKeys` and `lib/domain/serviceGuard.ts` for why writing the locks makes the checks
@@ -58,9 +66,11 @@ function claimLockKeys(draft: OrderDraft, window: number): string[] {
  *
  * On MongoDB 8.0 (`clientBulkWrite`): one client bulkWrite (locks, service checks, the
  * neighbour check, the `order.created` outbox event, the insert) and nothing else unless it
- * found a neighbour: then the reads the 409 needs, in the same snapshot. Before 8.0: the locks'
- * bulkWrite, one aggregate that reads the services and the neighbour, the insert and the
- * event's insert.
+ * found a neighbour: then the reads the 409 needs, in the same snapshot. Before 8.0, when every
+ * guard stripe it writes is live (lib/db/locks.ts: then its services exist): the locks' update,
+ * one update of orders that probes for a neighbour and upserts the order, the event's insert.
+ * Otherwise the locks' update, one aggregate that reads the services and the neighbour, the
+ * stripes' marking, the insert and the event's insert.
  */
 async function claimAndWriteOrder(
   { client, db, features }: OrdersConnection,
@@ -71,15 +81,15 @@ async function claimAndWriteOrder(
   clientBulkWrite: boolean,
 ): Promise<void> {
   const ids = serviceIds(draft);
-  const lockKeys = claimLockKeys(draft, window);
+  const { windowKeys, stripeKeys } = claimLocks(draft, window);
+  // The order is written in the same command as the probe: the probe, as every read after it, excludes its id.
+  const neighbourProbe = { ...conflictRange(draft.datetime, window), exceptId: draft.id };
   if (clientBulkWrite && features.clientBulkWrite) {
     const event = storedEvent('order.created', document);
-    // The order is written by the same bulkWrite: the probe, as every read after it, excludes its id.
-    const neighbourProbe = { ...conflictRange(draft.datetime, window), exceptId: draft.id };
     const claim = await claimAndWrite(
       client,
       db,
-      { lockKeys, serviceIds: ids, neighbourProbe, write: { insert: document }, event },
+      { lockKeys: [...windowKeys, ...stripeKeys], serviceIds: ids, neighbourProbe, write: { insert: document }, event },
       session,
     );
     if (claim.neighbourInRange)
@@ -87,12 +97,51 @@ async function claimAndWriteOrder(
     if (claim.missingServices.length > 0) throw new UnknownServicesError(claim.missingServices);
     return;
   }
-  await writeLocks(db, lockKeys, session);
-  const { neighbours, services } = await neighboursAndServices(db, draft, window, ids, session);
-  await refuseConflict(draft, neighbours, window, session);
-  if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
-  await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+  const { stripesLive } = await writeClaimLocks(db, windowKeys, stripeKeys, session);
+  if (stripesLive) {
+    const { neighbourInRange, inserted } = await probeAndInsertOrder(db, neighbourProbe, document, session);
+    if (neighbourInRange) await refuseConflict(draft, await ordersNear(db, draft, window, session), window, session);
+    if (!inserted) throw new DuplicateIdError('order', draft.id);
+  } else {
+    const { neighbours, services } = await neighboursAndServices(db, draft, window, ids, session);
+    await refuseConflict(draft, neighbours, window, session);
+    if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+    await markStripesLive(db, stripeKeys, session);
+    await db.collection<OrderDocument>(collections.orders).insertOne(document, { session });
+  }
   await writeOutboxEvent(db, storedEvent('order.created', document), session);
+}
+
+/**
+ * Before 8.0, one update command of orders: whether an order other than the probe's `exceptId`
+ * sits in its range (an update that never changes what it matches, as on 8.0: see
+ * `neighbourModel` in lib/db/createWrites.ts), then the order's insert as an upsert on its id
+ * (`$setOnInsert`: an order already stored under that id is matched, unchanged, and reported as
+ * not inserted). The probe runs first, so it never sees the order being inserted.
+ */
+async function probeAndInsertOrder(
+  db: Db,
+  probe: NeighbourProbe,
+  document: OrderDocument,
+  session: ClientSession,
+): Promise<{ neighbourInRange: boolean; inserted: boolean }> {
+  const { _id, ...fields } = document;
+  const result = await db.collection<OrderDocument>(collections.orders).bulkWrite(
+    [
+      {
+        updateOne: {
+          filter: neighbourFilter(probe),
+          update: { $setOnInsert: { _id: probe.exceptId } },
+          upsert: false,
+        },
+      },
+      { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } },
+    ],
+    { session, ordered: true },
+  );
+  const inserted = result.upsertedCount === 1;
+  // The upsert matched (not inserted) exactly when the id was taken; the rest is the probe's.
+  return { neighbourInRange: result.matchedCount - (inserted ? 0 : 1) > 0, inserted };
 }
 
 /** A replace's first refusals, from the order it read: 404 when missing, then 412 (If-Match). */
@@ -120,8 +169,8 @@ function refuseUnlessReplaceable(
  * snapshot: a create or move into the same window that commits after it has written one of the
  * same locks, so this bulkWrite's lock writes fail with a WriteConflict (retried from the find by
  * `inTransaction`), and one that committed before it is in what the find read. Before 8.0: the
- * locks' bulkWrite, one aggregate that reads the services, the neighbour and the order, the
- * replace and the event's insert. Either way the refusals are decided in the same snapshot as
+ * locks' update (`writeClaimLocks`), one aggregate that reads the services, the neighbour and the
+ * order, the stripes' marking when one was not live, the replace and the event's insert. Either way the refusals are decided in the same snapshot as
  * the write.
  */
 async function claimAndReplaceOrder(
@@ -134,7 +183,7 @@ async function claimAndReplaceOrder(
   clientBulkWrite: boolean,
 ): Promise<ReplacedOrder> {
   const ids = serviceIds(draft);
-  const lockKeys = claimLockKeys(draft, window);
+  const { windowKeys, stripeKeys } = claimLocks(draft, window);
   if (clientBulkWrite && features.clientBulkWrite) {
     const { order, neighbours } = await orderAndNeighbours(db, draft, window, session);
     refuseUnlessReplaceable(draft.id, order, precondition);
@@ -147,7 +196,7 @@ async function claimAndReplaceOrder(
       client,
       db,
       {
-        lockKeys,
+        lockKeys: [...windowKeys, ...stripeKeys],
         serviceIds: ids,
         write: { update: { filter: { _id: draft.id, version: order.version }, set } },
         event: storedEvent(moved ? 'order.moved' : 'order.updated', document),
@@ -159,11 +208,12 @@ async function claimAndReplaceOrder(
     if (!claim.update?.matched) throw new Error(`Order ${draft.id} was not at the version this transaction read`);
     return { document, moved };
   }
-  await writeLocks(db, lockKeys, session);
+  const { stripesLive } = await writeClaimLocks(db, windowKeys, stripeKeys, session);
   const { neighbours, services, order } = await neighboursAndServices(db, draft, window, ids, session, draft.id);
   refuseUnlessReplaceable(draft.id, order, precondition);
   await refuseConflict(draft, neighbours, window, session);
   if (services.size < ids.length) throw new UnknownServicesError(ids.filter((id) => !services.has(id)));
+  if (!stripesLive) await markStripesLive(db, stripeKeys, session);
   const document: OrderDocument = {
     _id: draft.id,
     ...withoutId(draft),

@@ -5,7 +5,7 @@ import { PreconditionFailedError, satisfiesPrecondition, type VersionPreconditio
 import { connection } from './client.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
-import { writeLocks } from './locks.ts';
+import { markStripesLive, writeLocks } from './locks.ts';
 import { outboxEvent, storedEvent, writeOutboxEvent } from './outbox.ts';
 import { idAtVersion, throwMissingOrStale } from './preconditions.ts';
 import { inTransaction } from './transactions.ts';
@@ -29,14 +29,17 @@ async function servicesCollection() {
 /**
  * Stores a new service; DuplicateIdError when the id is taken. In one transaction with its
  * `service.created` event and a create's Idempotency-Key outcome (inTransaction), so a
- * committed create always has both and a retry replays it instead of creating again.
+ * committed create always has both and a retry replays it instead of creating again. Before
+ * MongoDB 8.0 it also marks the service's guard stripes live (lib/db/locks.ts), so that orders
+ * booking it need no read of the services (8.0 checks them inside its bulkWrite instead).
  */
 export async function insertService(service: { id: string; name: string }, now: Date): Promise<ServiceDocument> {
   const document: ServiceDocument = { _id: service.id, name: service.name, createdAt: now, updatedAt: now, version: 1 };
-  const { client, db } = await connection();
+  const { client, db, features } = await connection();
   try {
     return await inTransaction(client, async (session) => {
       await db.collection<ServiceDocument>(collections.services).insertOne(document, { session });
+      if (!features.clientBulkWrite) await markStripesLive(db, allServiceGuardKeys(service.id), session);
       await writeOutboxEvent(db, storedEvent('service.created', document), session);
       return document;
     });
@@ -91,7 +94,7 @@ export async function replaceService(
 /**
  * Deletes a service unless an order references it (ServiceInUseError).
  * After finding no reference in its snapshot, the transaction writes every guard stripe of the
- * service (lib/domain/serviceGuard.ts). Every order write referencing the service writes one of
+ * service (lib/domain/serviceGuard.ts), which also un-marks any live one (lib/db/locks.ts). Every order write referencing the service writes one of
  * them, so a concurrent order that adds a reference and this delete cannot both commit: the
  * loser retries on a fresh snapshot and sees the reference (409) or the missing service (422).
  */

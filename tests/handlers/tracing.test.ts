@@ -154,13 +154,7 @@ describe('tracing', () => {
     expect(commands.map((span) => span.name)).toEqual(
       serverIs8
         ? ['bulkWrite', 'commitTransaction']
-        : [
-            'update order_window_locks',
-            'aggregate services',
-            'insert orders',
-            'insert outbox_events',
-            'commitTransaction',
-          ],
+        : ['update order_window_locks', 'update orders', 'insert outbox_events', 'commitTransaction'],
     );
     for (const span of commands) {
       expect(span.parentSpanContext?.spanId).toBe(invocation.spanContext().spanId);
@@ -171,7 +165,7 @@ describe('tracing', () => {
       expect(span.endTime).not.toEqual(span.startTime);
     }
     if (!serverIs8) {
-      expect(commands.find((span) => span.name === 'insert orders')?.attributes['db.collection.name']).toBe('orders');
+      expect(commands.find((span) => span.name === 'update orders')?.attributes['db.collection.name']).toBe('orders');
     } else {
       expect(commands[0]?.attributes).toMatchObject({ 'db.namespace': 'admin', 'db.operation.name': 'bulkWrite' });
     }
