@@ -158,10 +158,13 @@ export function describeCommand(command: SentCommand): string {
 /**
  * Runs `body` with failCommand firing on the `command.occurrence`-th command of that name
  * (mongod's `{skip: n}`, which then fires on every later match), turned off as soon as that
- * command has been sent: one fault, at one place in the request. (mongod takes `times` over
- * `skip` when a mode names both, so `{skip, times}` cannot say "the k-th one, once".) The off may,
- * under load, reach the server after the driver's own retry of the failed command: that retry
- * then fails too, a harsher fault, not a milder one. Fails unless the fault fired.
+ * command has entered it: one fault, at one place in the request. (mongod takes `times` over
+ * `skip` when a mode names both, so `{skip, times}` cannot say "the k-th one, once".) The off
+ * waits for the fail point to be entered (`waitForFailPoint`) once the command has been sent: sent
+ * at once, it could overtake the command on its way to the server (another connection), under
+ * load, and the fault would never happen. It may still reach the server after the driver's own
+ * retry of the failed command: that retry then fails too, a harsher fault, not a milder one.
+ * Fails unless the fault fired.
  */
 export async function withFaultAt<T>(
   suite: FaultSuite,
@@ -171,17 +174,24 @@ export async function withFaultAt<T>(
 ): Promise<T> {
   const client = await suite.handlersClient();
   let started = 0;
+  let entered = 0;
   let off: Promise<number> | undefined;
   const listener = (event: CommandStartedEvent) => {
     if (event.commandName !== command.name) return;
     started += 1;
-    if (started === command.occurrence + 1) off = failPointsOff(suite);
+    if (started === command.occurrence + 1) {
+      // A command that never reaches the fail point is reported by withFault (it never fired).
+      off = waitForFailPoint(suite, entered + 1)
+        .catch(() => undefined)
+        .then(() => failPointsOff(suite));
+    }
   };
   return withFault(
     suite,
     async () => {
       client.on('commandStarted', listener);
-      return failCommand(suite, { skip: command.occurrence }, { ...data, failCommands: [command.name] });
+      entered = await failCommand(suite, { skip: command.occurrence }, { ...data, failCommands: [command.name] });
+      return entered;
     },
     body,
     async () => {
@@ -189,6 +199,14 @@ export async function withFaultAt<T>(
       return (await off) ?? failPointsOff(suite);
     },
   );
+}
+
+/** How long the off waits for the targeted command to enter the fail point. */
+const ENTERED_WAIT_MS = 10_000;
+
+/** Resolves once failCommand has fired `timesEntered` times in all (mongod's waitForFailPoint). */
+async function waitForFailPoint(suite: FaultSuite, timesEntered: number): Promise<void> {
+  await suite.admin.db('admin').command({ waitForFailPoint: 'failCommand', timesEntered, maxTimeMS: ENTERED_WAIT_MS });
 }
 
 /**

@@ -76,6 +76,50 @@ describe('configureFailPoint', () => {
   });
 });
 
+describe('waitForFailPoint', () => {
+  it('answers once the fail point has fired the running total asked for, while the command it holds still runs', async () => {
+    const { client, appName } = await appClient();
+    const coll = client.db(db.databaseName).collection<Row>('wait');
+    const { count } = await failCommand(
+      appName,
+      { times: 1 },
+      { failCommands: ['insert'], blockConnection: true, blockTimeMS: 400 },
+    );
+    let answered = false;
+    const waiting = admin
+      .db('admin')
+      .command({ waitForFailPoint: 'failCommand', timesEntered: Number(count) + 1, maxTimeMS: 10_000 })
+      .then(() => {
+        answered = true;
+      });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(answered).toBe(false);
+    const blocked = coll.insertOne({ _id: 'held' });
+    await waiting;
+    // Entered, and still held: the insert is not stored yet.
+    expect(await db.collection<Row>('wait').countDocuments({ _id: 'held' })).toBe(0);
+    await blocked;
+    expect(await db.collection<Row>('wait').countDocuments({ _id: 'held' })).toBe(1);
+  });
+
+  it('is MaxTimeMSExpired (50) when the fail point is not entered in time', async () => {
+    const { appName } = await appClient();
+    const { count } = await failCommand(appName, 'alwaysOn', { failCommands: ['find'], errorCode: 2 });
+    const err = await rejection(
+      admin.db('admin').command({ waitForFailPoint: 'failCommand', timesEntered: Number(count) + 1, maxTimeMS: 50 }),
+    );
+    expect(err.code).toBe(50);
+  });
+
+  it('refuses a missing timesEntered (40414) and an unknown fail point (266)', async () => {
+    const adminDb = admin.db('admin');
+    expect((await rejection(adminDb.command({ waitForFailPoint: 'failCommand', maxTimeMS: 50 }))).code).toBe(40414);
+    expect(
+      (await rejection(adminDb.command({ waitForFailPoint: 'noSuchPoint', timesEntered: 1, maxTimeMS: 50 }))).code,
+    ).toBe(266);
+  });
+});
+
 describe('failCommand modes', () => {
   it('{ times: 2 } fails the next two matching commands, then turns itself off; other commands do not count', async () => {
     const { client, appName } = await appClient();

@@ -1,5 +1,5 @@
 /**
- * Test-only commands: `configureFailPoint`. Like mongod, they exist only when the server was started
+ * Test-only commands: `configureFailPoint` and `waitForFailPoint`. Like mongod, they exist only when the server was started
  * with test commands enabled (`--setParameter enableTestCommands=1`); otherwise the dispatcher
  * answers 59 CommandNotFound, exactly as mongod does.
  */
@@ -10,5 +10,10 @@ export const testCommands: Record<string, CommandSpec> = {
     adminOnly: true,
     testOnly: true,
     handler: (ctx) => ctx.state.failPoints.configure(ctx.cmd),
+  },
+  waitForFailPoint: {
+    adminOnly: true,
+    testOnly: true,
+    handler: (ctx) => ctx.state.failPoints.waitFor(ctx.cmd),
   },
 };

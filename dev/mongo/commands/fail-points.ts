@@ -209,6 +209,9 @@ export function closesConnection(reply: Doc): boolean {
   return (reply as Record<symbol, unknown>)[CLOSE] === true;
 }
 
+/** How often `waitForFailPoint` looks at the count (mongod is woken at once; a few ms is as good for tests). */
+const WAIT_POLL_MS = 2;
+
 /** The fail points of one server, and the client metadata failCommand filters on. */
 export class FailPoints {
   private readonly failCommand = new FailPoint();
@@ -226,12 +229,7 @@ export class FailPoints {
     const name = cmd.configureFailPoint;
     if (typeof name !== 'string')
       throw new MongoCommandError(14, "BSON field 'configureFailPoint' is the wrong type, expected type 'string'");
-    const point =
-      name === 'failCommand'
-        ? this.failCommand
-        : name === 'onPrimaryTransactionalWrite'
-          ? this.onPrimaryTransactionalWrite
-          : undefined;
+    const point = this.named(name);
     if (!point)
       throw new MongoCommandError(
         266,
@@ -242,6 +240,42 @@ export class FailPoints {
     if (typeof data !== 'object' || data === null || Array.isArray(data))
       throw new MongoCommandError(14, "the 'data' option must be a JSON object");
     return { count: point.set(mode, data as Doc), ok: 1 };
+  }
+
+  /**
+   * `waitForFailPoint`: resolves once the fail point has been entered `timesEntered` times in all
+   * (the count configureFailPoint reports, which mode changes never reset), as mongod's
+   * FailPoint::waitForTimesEntered; MaxTimeMSExpired (50) when `maxTimeMS` runs out first.
+   */
+  async waitFor(cmd: Doc): Promise<Doc> {
+    const name = cmd.waitForFailPoint;
+    if (typeof name !== 'string')
+      throw new MongoCommandError(14, "BSON field 'waitForFailPoint' is the wrong type, expected type 'string'");
+    const point = this.named(name);
+    if (!point) throw new MongoCommandError(266, `${name} not found`);
+    const target = cmd.timesEntered;
+    if (target === undefined)
+      throw new MongoCommandError(40414, "BSON field 'waitForFailPoint.timesEntered' is missing but a required field");
+    if (typeof target !== 'number')
+      throw new MongoCommandError(
+        14,
+        "BSON field 'waitForFailPoint.timesEntered' is the wrong type, expected type 'long'",
+      );
+    const maxTimeMS = typeof cmd.maxTimeMS === 'number' && cmd.maxTimeMS > 0 ? cmd.maxTimeMS : undefined;
+    const deadline = maxTimeMS === undefined ? undefined : Date.now() + maxTimeMS;
+    while (point.timesEntered < target) {
+      if (deadline !== undefined && Date.now() >= deadline)
+        throw new MongoCommandError(50, 'operation exceeded time limit');
+      await new Promise((resolve) => setTimeout(resolve, WAIT_POLL_MS));
+    }
+    return { ok: 1 };
+  }
+
+  /** The fail point of that name, if this server has it. */
+  private named(name: string): FailPoint | undefined {
+    if (name === 'failCommand') return this.failCommand;
+    if (name === 'onPrimaryTransactionalWrite') return this.onPrimaryTransactionalWrite;
+    return undefined;
   }
 
   /** Remembers a connection's appName from its handshake (mongod reads the first hello's `client`). */
