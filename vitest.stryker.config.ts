@@ -33,7 +33,8 @@ const EXCLUDED = [
 /**
  * The files that run a second time against an embedded server presenting MongoDB 7.0: those of
  * vitest.config.ts, less the excluded and the fault files. lib/db takes the path before 8.0 there
- * (the locks' bulkWrite, one aggregate, the insert or replace), which the 8.0 run never reaches.
+ * (the locks' update with live guard stripes, the probe with the order's upsert, or the read of the
+ * services and the stripes' marking), which the 8.0 run never reaches.
  */
 const AGAIN_ON_7_0 = BEFORE_8_0_FILES.filter((file) => !EXCLUDED.includes(file) && !file.startsWith('tests/faults/'));
 

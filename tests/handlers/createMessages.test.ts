@@ -6,6 +6,7 @@
  */
 import type { CommandStartedEvent } from 'mongodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { windowLockKeys, windowMs } from '#lib/domain/orderWindow';
 import {
   commandsOf,
   describeCommand,
@@ -13,6 +14,7 @@ import {
   type SentCommand,
   useFaultSuite,
   withFault,
+  withFaultAt,
 } from '../faults/support.ts';
 import { api, handlers } from '../support/api.ts';
 import { invoke } from '../support/apiEvents.ts';
@@ -335,6 +337,43 @@ describe('messages per order write', () => {
     expect(names(sent).filter((name) => name === 'bulkWrite')).toHaveLength(2);
     const next = await commandsOf(suite, () => api.createOrder(order('2090-05-02T00:00:00.000Z')));
     expect(names(next)).toEqual(['bulkWrite', 'commitTransaction']);
+  });
+
+  it('a create writes its window locks even where they exist already: a real write, so two creates into one window conflict', async () => {
+    const datetime = '2092-03-01T00:00:00.000Z';
+    const locks = suite.admin.db(suite.dbName).collection<{ _id: string; writes?: number }>('order_window_locks');
+    const keys = windowLockKeys(new Date(datetime), windowMs(180));
+    const writesOf = async () =>
+      (await locks.find({ _id: { $in: keys } }).toArray()).map((lock) => [lock._id, lock.writes]);
+    const first = await api.createOrder(order(datetime));
+    expect(first.status).toBe(201);
+    const before = await writesOf();
+    expect(before).toHaveLength(keys.length);
+    expect((await api.deleteOrder((first.body as { id: string }).id)).status).toBe(204);
+    expect((await api.createOrder(order(datetime))).status).toBe(201);
+    expect(await writesOf()).toEqual(before.map(([key, writes]) => [key, Number(writes) + 1]));
+  });
+
+  it('a service create that fails after its insert leaves neither the service nor a stripe that vouches for it', async () => {
+    // The service's insert is the create's first insert, its outbox event's the second.
+    const eventInsert: SentCommand = {
+      name: 'insert',
+      collection: 'outbox_events',
+      inTransaction: true,
+      occurrence: 1,
+      takesWriteConcern: false,
+    };
+    const failed = await withFaultAt(suite, eventInsert, { errorCode: 2, errorLabels: [] }, () =>
+      api.createService({ id: 'svc-failed', name: 'F' }),
+    );
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect((await api.getService('svc-failed')).status).toBe(404);
+    const booking = await api.createOrder({
+      datetime: '2092-04-01T00:00:00.000Z',
+      totalfee: 1,
+      services: [{ id: 'svc-failed' }],
+    });
+    expect(booking.status).toBe(422);
   });
 
   // Last: it turns the 8.0 path off for the rest of this connection.
