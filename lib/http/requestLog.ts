@@ -150,16 +150,36 @@ function afterWrite(error: Error | null | undefined): void {
   if (error && process.stdout.listenerCount('error') === 0) process.stdout.once('error', ignoreError);
 }
 
+/** Request lines built but not yet written, each ending in a newline; written by `flushRequestLines`. */
+let pendingLines = '';
+
 /**
- * Writes a line to stdout, swallowing write errors (a closed pipe) rather than failing a request
- * that has been answered, as the Console Powertools writes through does. Written to the stream
- * directly: a Console also formats its argument and adds and removes an error listener around
- * every write, in case the stream throws synchronously, which a failed write here cannot escape.
+ * Queues a request line, to be written once the answer has left: `setImmediate` runs after the
+ * handler's promise settles and the runtime has sent the answer on, and before the runtime waits
+ * for the next event (the Lambda runtime schedules that wait with `setImmediate` too, later), so
+ * the line is written before the sandbox can freeze. A write is a system call, the request line's
+ * biggest cost (about 13 µs of the 29 µs it added to a warm GET here, by CPU profile); lines
+ * queued in the same turn go out in one write.
  */
 function writeLine(line: string): void {
+  if (pendingLines === '') setImmediate(flushRequestLines);
+  pendingLines += `${line}\n`;
+}
+
+/**
+ * Writes the queued request lines to stdout in one write, swallowing write errors (a closed pipe)
+ * rather than failing a request that has been answered, as the Console Powertools writes through
+ * does. Written to the stream directly: a Console also formats its argument and adds and removes
+ * an error listener around every write, in case the stream throws synchronously, which a failed
+ * write here cannot escape. Exported for tests, which read the lines at once.
+ */
+export function flushRequestLines(): void {
+  const text = pendingLines;
+  if (text === '') return;
+  pendingLines = '';
   try {
-    process.stdout.write(`${line}\n`, afterWrite);
+    process.stdout.write(text, afterWrite);
   } catch {
-    // Stdout gone from under the process: the request has its answer; the line is lost.
+    // Stdout gone from under the process: the request has its answer; the lines are lost.
   }
 }

@@ -28,6 +28,8 @@ export async function captureRequestLogs<T>(work: () => Promise<T>): Promise<{ r
   logger.setLogLevel('INFO');
   try {
     const result = await work();
+    // Request lines are written once the answer has left (lib/http/requestLog.ts, writeLine).
+    await new Promise((resolve) => setImmediate(resolve));
     const lines = stdout.text
       .split('\n')
       .filter((line) => line.startsWith('{'))

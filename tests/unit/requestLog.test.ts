@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { logger, logRequest, type RequestLogFields, requestLine } from '#lib/http/requestLog';
+import { flushRequestLines, logger, logRequest, type RequestLogFields, requestLine } from '#lib/http/requestLog';
 import { apiGatewayEvent, lambdaContext } from '../support/apiEvents.ts';
 import { interceptStdout } from '../support/emf.ts';
 import { captureRequestLogs } from '../support/requestLogs.ts';
@@ -73,6 +73,9 @@ describe('the request line', () => {
   });
 });
 
+/** Resolves once the request lines queued so far have been written (they wait for the answer to leave). */
+const afterTheAnswer = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('logRequest', () => {
   it('writes one JSON line to stdout with the request, its answer and its duration', async () => {
     const event = apiGatewayEvent({ method: 'GET', route: '/orders/{id}', pathParameters: { id: 'o-1' } });
@@ -94,6 +97,31 @@ describe('logRequest', () => {
     expect(lines[0]?.durationMs).toBeGreaterThanOrEqual(2.2);
   });
 
+  it('writes the line once the answer has left, and the lines of one turn in one write', async () => {
+    const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
+    const write = process.stdout.write;
+    const writes: string[] = [];
+    process.stdout.write = ((chunk: string) => {
+      writes.push(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      logRequest(event, lambdaContext(), { statusCode: 201 }, performance.now());
+      expect(writes).toEqual([]);
+      await afterTheAnswer();
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(writes).toHaveLength(1);
+    expect(
+      writes[0]
+        ?.trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { status: number }).status),
+    ).toEqual([200, 201]);
+  });
+
   it("writes nothing when the logger's level is above INFO", async () => {
     const event = apiGatewayEvent({ method: 'GET', route: '/orders' });
     const stdout = interceptStdout();
@@ -102,6 +130,7 @@ describe('logRequest', () => {
         logger.setLogLevel(quieter);
         logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
       }
+      await afterTheAnswer();
     } finally {
       stdout.restore();
     }
@@ -118,12 +147,17 @@ describe('logRequest', () => {
         throw new Error('EBADF: stdout closed');
       }) as typeof process.stdout.write;
       expect(() => logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now())).not.toThrow();
+      expect(() => flushRequestLines()).not.toThrow();
       // A write that fails later: its callback gets the error, then the stream emits it.
-      process.stdout.write = ((_chunk: unknown, callback: (error: Error) => void) => {
+      let written = '';
+      process.stdout.write = ((chunk: string, callback: (error: Error) => void) => {
+        written += chunk;
         callback(new Error('EPIPE: broken pipe'));
         return false;
       }) as typeof process.stdout.write;
       logRequest(event, lambdaContext(), { statusCode: 200 }, performance.now());
+      expect(() => flushRequestLines()).not.toThrow();
+      expect(written).toContain('"message":"request"');
       expect(() => process.stdout.emit('error', new Error('EPIPE: broken pipe'))).not.toThrow();
       expect(process.stdout.listenerCount('error')).toBe(0);
     } finally {
@@ -142,6 +176,7 @@ describe('logRequest', () => {
       logRequest(event, lambdaContext(), { statusCode: 201 }, performance.now());
       logger.setLogLevel('DEBUG');
       logRequest(event, lambdaContext(), { statusCode: 202 }, performance.now());
+      await afterTheAnswer();
     } finally {
       stdout.restore();
     }
