@@ -114,7 +114,9 @@ export async function claimAndWrite<T extends { _id: string }>(
         upsert: false,
       }),
     ),
-    ...(claim.neighbourProbe ? [neighbourModel(orders, claim.neighbourProbe)] : []),
+    ...(claim.neighbourProbe
+      ? [{ namespace: orders, name: 'updateOne' as const, ...neighbourProbeStatement(claim.neighbourProbe) }]
+      : []),
     // Before the order's model, which stays last (its index names a duplicate id's write error).
     ...(claim.event ? [outboxModel(outbox, claim.event)] : []),
     orderModel(orders, claim.write),
@@ -144,23 +146,15 @@ export async function claimAndWrite<T extends { _id: string }>(
  * Whether an order other than `exceptId` sits strictly inside the range: an update that can never
  * change what it matches (`$setOnInsert` without upsert), so it reads without writing and two
  * creates probing the same neighbour never conflict on it (the window locks make them conflict).
+ * Its matched count (0 or 1) is the answer. The 8.0 claim sends it as a client bulkWrite model,
+ * the 7.0 create as a statement of its update of orders.
  */
-function neighbourModel(
-  namespace: `${string}.${string}`,
-  probe: NeighbourProbe,
-): AnyClientBulkWriteModel<KeyedDocument> {
+export function neighbourProbeStatement(probe: NeighbourProbe) {
   return {
-    namespace,
-    name: 'updateOne',
-    filter: neighbourFilter(probe),
+    filter: { datetime: { $gt: probe.after, $lt: probe.before }, _id: { $ne: probe.exceptId } },
     update: { $setOnInsert: { _id: probe.exceptId } },
     upsert: false,
   };
-}
-
-/** The orders a neighbour probe looks for: strictly inside its range, other than its `exceptId`. */
-export function neighbourFilter(probe: NeighbourProbe) {
-  return { datetime: { $gt: probe.after, $lt: probe.before }, _id: { $ne: probe.exceptId } };
 }
 
 /** The outbox event's insert. */

@@ -28,10 +28,17 @@ const LIVE_STRIPE = { live: { $exists: true }, $expr: { $eq: ['$live', '$writes'
  * `writes`, so a guard stripe written here is no longer live (what a service delete needs).
  */
 export async function writeLocks(db: Db, keys: readonly string[], session: ClientSession): Promise<void> {
-  const writes: AnyBulkWriteOperation<LockDocument>[] = keys.map((key) => ({
-    updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
-  }));
-  await db.collection<LockDocument>(collections.windowLocks).bulkWrite(writes, { session, ordered: true });
+  await writeAll(db, keys.map(bumpLock), session);
+}
+
+/** A lock's write: upserted, and `writes` bumped. */
+function bumpLock(key: string): AnyBulkWriteOperation<LockDocument> {
+  return { updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true } };
+}
+
+/** Runs lock writes in order as one bulkWrite inside the caller's transaction. */
+function writeAll(db: Db, writes: AnyBulkWriteOperation<LockDocument>[], session: ClientSession) {
+  return db.collection<LockDocument>(collections.windowLocks).bulkWrite(writes, { session, ordered: true });
 }
 
 /**
@@ -48,21 +55,18 @@ export async function writeClaimLocks(
   stripeKeys: readonly string[],
   session: ClientSession,
 ): Promise<{ stripesLive: boolean }> {
-  const writes: AnyBulkWriteOperation<LockDocument>[] = [
-    ...windowKeys.map(
-      (key): AnyBulkWriteOperation<LockDocument> => ({
-        updateOne: { filter: { _id: key }, update: { $inc: { writes: 1 } }, upsert: true },
-      }),
-    ),
-    ...stripeKeys.map(
-      (key): AnyBulkWriteOperation<LockDocument> => ({
-        updateOne: { filter: { _id: key, ...LIVE_STRIPE }, update: { $inc: { orderWrites: 1 } }, upsert: false },
-      }),
-    ),
-  ];
-  const result = await db
-    .collection<LockDocument>(collections.windowLocks)
-    .bulkWrite(writes, { session, ordered: true });
+  const result = await writeAll(
+    db,
+    [
+      ...windowKeys.map(bumpLock),
+      ...stripeKeys.map(
+        (key): AnyBulkWriteOperation<LockDocument> => ({
+          updateOne: { filter: { _id: key, ...LIVE_STRIPE }, update: { $inc: { orderWrites: 1 } }, upsert: false },
+        }),
+      ),
+    ],
+    session,
+  );
   // Each window lock is matched or upserted; a stripe is only ever matched, and only when live.
   const windowLocksMatched = windowKeys.length - result.upsertedCount;
   return { stripesLive: result.matchedCount - windowLocksMatched === stripeKeys.length };
@@ -78,8 +82,9 @@ export async function markStripesLive(db: Db, stripeKeys: readonly string[], ses
     { $set: { writes: { $add: [{ $ifNull: ['$writes', 0] }, 1] } } },
     { $set: { live: '$writes' } },
   ];
-  const writes: AnyBulkWriteOperation<LockDocument>[] = stripeKeys.map((key) => ({
-    updateOne: { filter: { _id: key }, update: mark, upsert: true },
-  }));
-  await db.collection<LockDocument>(collections.windowLocks).bulkWrite(writes, { session, ordered: true });
+  await writeAll(
+    db,
+    stripeKeys.map((key) => ({ updateOne: { filter: { _id: key }, update: mark, upsert: true } })),
+    session,
+  );
 }

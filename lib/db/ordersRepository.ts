@@ -17,7 +17,7 @@ import {
   ClientBulkWriteUnsupportedError,
   claimAndWrite,
   type NeighbourProbe,
-  neighbourFilter,
+  neighbourProbeStatement,
 } from './createWrites.ts';
 import { isDuplicateKeyError } from './errors.ts';
 import { collections } from './indexes.ts';
@@ -114,8 +114,7 @@ async function claimAndWriteOrder(
 
 /**
  * Before 8.0, one update command of orders: whether an order other than the probe's `exceptId`
- * sits in its range (an update that never changes what it matches, as on 8.0: see
- * `neighbourModel` in lib/db/createWrites.ts), then the order's insert as an upsert on its id
+ * sits in its range (`neighbourProbeStatement`, as on 8.0), then the order's insert as an upsert on its id
  * (`$setOnInsert`: an order already stored under that id is matched, unchanged, and reported as
  * not inserted). The probe runs first, so it never sees the order being inserted.
  */
@@ -126,19 +125,15 @@ async function probeAndInsertOrder(
   session: ClientSession,
 ): Promise<{ neighbourInRange: boolean; inserted: boolean }> {
   const { _id, ...fields } = document;
-  const result = await db.collection<OrderDocument>(collections.orders).bulkWrite(
-    [
-      {
-        updateOne: {
-          filter: neighbourFilter(probe),
-          update: { $setOnInsert: { _id: probe.exceptId } },
-          upsert: false,
-        },
-      },
-      { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } },
-    ],
-    { session, ordered: true },
-  );
+  const result = await db
+    .collection<OrderDocument>(collections.orders)
+    .bulkWrite(
+      [
+        { updateOne: neighbourProbeStatement(probe) },
+        { updateOne: { filter: { _id }, update: { $setOnInsert: fields }, upsert: true } },
+      ],
+      { session, ordered: true },
+    );
   const inserted = result.upsertedCount === 1;
   // The upsert matched (not inserted) exactly when the id was taken; the rest is the probe's.
   return { neighbourInRange: result.matchedCount - (inserted ? 0 : 1) > 0, inserted };
@@ -170,8 +165,8 @@ function refuseUnlessReplaceable(
  * same locks, so this bulkWrite's lock writes fail with a WriteConflict (retried from the find by
  * `inTransaction`), and one that committed before it is in what the find read. Before 8.0: the
  * locks' update (`writeClaimLocks`), one aggregate that reads the services, the neighbour and the
- * order, the stripes' marking when one was not live, the replace and the event's insert. Either way the refusals are decided in the same snapshot as
- * the write.
+ * order, the stripes' marking when one was not live, the replace and the event's insert. Either
+ * way the refusals are decided in the same snapshot as the write.
  */
 async function claimAndReplaceOrder(
   { client, db, features }: OrdersConnection,

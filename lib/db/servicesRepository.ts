@@ -94,9 +94,10 @@ export async function replaceService(
 /**
  * Deletes a service unless an order references it (ServiceInUseError).
  * After finding no reference in its snapshot, the transaction writes every guard stripe of the
- * service (lib/domain/serviceGuard.ts), which also un-marks any live one (lib/db/locks.ts). Every order write referencing the service writes one of
- * them, so a concurrent order that adds a reference and this delete cannot both commit: the
- * loser retries on a fresh snapshot and sees the reference (409) or the missing service (422).
+ * service (lib/domain/serviceGuard.ts), which also un-marks any live one (lib/db/locks.ts).
+ * Every order write referencing the service writes one of them, so a concurrent order that adds a
+ * reference and this delete cannot both commit: the loser retries on a fresh snapshot and sees the
+ * reference (409) or the missing service (422).
  */
 export async function deleteService(id: string, precondition?: VersionPrecondition): Promise<void> {
   const { client, db } = await connection();

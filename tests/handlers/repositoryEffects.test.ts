@@ -5,42 +5,17 @@
  * resource and id. Runs on 8.0 and again on 7.0 (vitest.config.ts): the two paths differ in lib/db.
  */
 import { describe, expect, it } from 'vitest';
-import { api, handlers, useApiDatabase } from '../support/api.ts';
-import { invoke } from '../support/apiEvents.ts';
+import { api, useApiDatabase } from '../support/api.ts';
 
 useApiDatabase('handlers_repository_effects');
 
-const withIfMatch = (ifMatch: string) => ({ headers: { 'if-match': ifMatch } });
+/** The If-Match header, when the request sends one. */
+const ifMatchHeader = (ifMatch?: string) => (ifMatch ? { 'if-match': ifMatch } : undefined);
 const putService = (id: string, name: string, ifMatch?: string) =>
-  invoke(handlers.updateService, {
-    method: 'PUT',
-    route: '/services/{id}',
-    pathParameters: { id },
-    body: { name },
-    ...(ifMatch && withIfMatch(ifMatch)),
-  });
-const deleteService = (id: string, ifMatch?: string) =>
-  invoke(handlers.deleteService, {
-    method: 'DELETE',
-    route: '/services/{id}',
-    pathParameters: { id },
-    ...(ifMatch && withIfMatch(ifMatch)),
-  });
-const putOrder = (id: string, body: unknown, ifMatch?: string) =>
-  invoke(handlers.updateOrder, {
-    method: 'PUT',
-    route: '/orders/{id}',
-    pathParameters: { id },
-    body,
-    ...(ifMatch && withIfMatch(ifMatch)),
-  });
-const deleteOrder = (id: string, ifMatch?: string) =>
-  invoke(handlers.deleteOrder, {
-    method: 'DELETE',
-    route: '/orders/{id}',
-    pathParameters: { id },
-    ...(ifMatch && withIfMatch(ifMatch)),
-  });
+  api.updateService(id, { name }, ifMatchHeader(ifMatch));
+const deleteService = (id: string, ifMatch?: string) => api.deleteService(id, ifMatchHeader(ifMatch));
+const putOrder = (id: string, body: unknown, ifMatch?: string) => api.updateOrder(id, body, ifMatchHeader(ifMatch));
+const deleteOrder = (id: string, ifMatch?: string) => api.deleteOrder(id, ifMatchHeader(ifMatch));
 
 describe('a write touches only the documents it names', () => {
   it('deletes the one service named, with its own version, while other services and orders exist', async () => {

@@ -57,18 +57,41 @@ export const api = {
   getService: (id: string) => invoke(getService, { method: 'GET', route: '/services/{id}', pathParameters: { id } }),
   listServices: (query?: Record<string, string>) =>
     invoke(listServices, { method: 'GET', route: '/services', ...(query && { query }) }),
-  updateService: (id: string, body: unknown) =>
-    invoke(updateService, { method: 'PUT', route: '/services/{id}', pathParameters: { id }, body }),
-  deleteService: (id: string) =>
-    invoke(deleteService, { method: 'DELETE', route: '/services/{id}', pathParameters: { id } }),
+  updateService: (id: string, body: unknown, headers?: Record<string, string>) =>
+    invoke(updateService, {
+      method: 'PUT',
+      route: '/services/{id}',
+      pathParameters: { id },
+      body,
+      ...(headers && { headers }),
+    }),
+  deleteService: (id: string, headers?: Record<string, string>) =>
+    invoke(deleteService, {
+      method: 'DELETE',
+      route: '/services/{id}',
+      pathParameters: { id },
+      ...(headers && { headers }),
+    }),
   createOrder: (body: unknown, headers?: Record<string, string>) =>
     invoke(createOrder, { method: 'POST', route: '/orders', body, ...(headers && { headers }) }),
   getOrder: (id: string) => invoke(getOrder, { method: 'GET', route: '/orders/{id}', pathParameters: { id } }),
   listOrders: (query?: Record<string, string>) =>
     invoke(listOrders, { method: 'GET', route: '/orders', ...(query && { query }) }),
-  updateOrder: (id: string, body: unknown) =>
-    invoke(updateOrder, { method: 'PUT', route: '/orders/{id}', pathParameters: { id }, body }),
-  deleteOrder: (id: string) => invoke(deleteOrder, { method: 'DELETE', route: '/orders/{id}', pathParameters: { id } }),
+  updateOrder: (id: string, body: unknown, headers?: Record<string, string>) =>
+    invoke(updateOrder, {
+      method: 'PUT',
+      route: '/orders/{id}',
+      pathParameters: { id },
+      body,
+      ...(headers && { headers }),
+    }),
+  deleteOrder: (id: string, headers?: Record<string, string>) =>
+    invoke(deleteOrder, {
+      method: 'DELETE',
+      route: '/orders/{id}',
+      pathParameters: { id },
+      ...(headers && { headers }),
+    }),
   orderAvailability: (query?: Record<string, string>) =>
     invoke(getOrderAvailability, { method: 'GET', route: '/orders/availability', ...(query && { query }) }),
 };
